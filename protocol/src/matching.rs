@@ -1,0 +1,212 @@
+//! The matching engine: finds which of a phone's tokens a bulletin's notices expose.
+//!
+//! For each published `(e, venue_time_secret(e))`, only the phone's tokens of epoch
+//! `e` are candidates. A candidate is trial-opened: `X25519(secret, R)`, the token
+//! key, and one AEAD open. A token that opens and whose stay overlaps the body's
+//! exact window is an [`Exposure`].
+//!
+//! Speed: published keys are public, so the scalar multiplications need not be
+//! constant-time in the scalar. Each token's `R` gets a precomputed Edwards table
+//! once (the u-coordinate of `k·R` does not depend on the sign chosen for `R`), and
+//! every candidate key is a table multiplication; the Montgomery conversions of a
+//! batch share one field inversion. With the `parallel` feature, batches are spread
+//! over threads. The result equals trial-opening with [`EncounterToken::open_with`]
+//! (tested).
+
+use std::collections::BTreeMap;
+
+use curve25519_dalek::edwards::{EdwardsBasepointTableRadix64, EdwardsPoint};
+use curve25519_dalek::montgomery::MontgomeryPoint;
+use curve25519_dalek::traits::BasepointTable;
+
+use crate::notice::{ExposureNotice, NoticeBody};
+use crate::time::Epoch;
+use crate::token::{EncounterToken, TokenRecord};
+
+/// How many candidates share one batched inversion.
+const BATCH: usize = 128;
+
+/// A token and the caller's id for it.
+#[derive(Clone, Debug)]
+pub struct StoredToken {
+    /// The caller's identifier (e.g. a database row id).
+    pub id: u64,
+    /// The token.
+    pub token: EncounterToken,
+}
+
+/// A match: the token, the notice, and what both say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exposure {
+    /// The token's caller id.
+    pub token_id: u64,
+    /// The notice's nonce (its id; withdrawals name it).
+    pub notice_nonce: [u8; 16],
+    /// The epoch matched.
+    pub epoch: Epoch,
+    /// The decrypted token record (venue, stay).
+    pub record: TokenRecord,
+    /// The decrypted notice body (severity, window, messages).
+    pub body: NoticeBody,
+}
+
+struct Prepared {
+    stored: StoredToken,
+    /// `None` if `R` is not a valid curve point (such a token never opens).
+    table: Option<Box<EdwardsBasepointTableRadix64>>,
+}
+
+/// Tokens indexed by epoch with their precomputed tables.
+pub struct Matcher {
+    by_epoch: BTreeMap<Epoch, Vec<Prepared>>,
+}
+
+impl core::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("epochs", &self.by_epoch.len())
+            .field("tokens", &self.token_count())
+            .finish()
+    }
+}
+
+/// One trial-open to do: notice `n`, entry `i`, token `t` of that entry's epoch.
+#[derive(Clone, Copy)]
+struct Candidate<'a> {
+    notice: &'a ExposureNotice,
+    entry: usize,
+    epoch: Epoch,
+    token: &'a Prepared,
+}
+
+impl Matcher {
+    /// Indexes `tokens` and precomputes one table per token.
+    pub fn new(tokens: impl IntoIterator<Item = StoredToken>) -> Matcher {
+        let mut by_epoch: BTreeMap<Epoch, Vec<Prepared>> = BTreeMap::new();
+        for stored in tokens {
+            let table = MontgomeryPoint(stored.token.ephemeral)
+                .to_edwards(0)
+                .map(|p| Box::new(EdwardsBasepointTableRadix64::create(&p)));
+            by_epoch
+                .entry(stored.token.epoch)
+                .or_default()
+                .push(Prepared { stored, table });
+        }
+        Matcher { by_epoch }
+    }
+
+    /// Number of indexed tokens.
+    pub fn token_count(&self) -> usize {
+        self.by_epoch.values().map(Vec::len).sum()
+    }
+
+    /// How many trial-opens `notices` would take (candidates).
+    pub fn candidate_count<'a>(
+        &'a self,
+        notices: impl IntoIterator<Item = &'a ExposureNotice>,
+    ) -> usize {
+        self.candidates(notices).len()
+    }
+
+    fn candidates<'a>(
+        &'a self,
+        notices: impl IntoIterator<Item = &'a ExposureNotice>,
+    ) -> Vec<Candidate<'a>> {
+        let mut out = Vec::new();
+        for notice in notices {
+            for entry in 0..notice.entries.len() {
+                let Some(epoch) = notice.epoch_of(entry) else {
+                    continue;
+                };
+                if let Some(tokens) = self.by_epoch.get(&epoch) {
+                    out.extend(tokens.iter().map(|token| Candidate {
+                        notice,
+                        entry,
+                        epoch,
+                        token,
+                    }));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every exposure the notices reveal, in a deterministic order.
+    pub fn match_notices<'a>(
+        &'a self,
+        notices: impl IntoIterator<Item = &'a ExposureNotice>,
+    ) -> Vec<Exposure> {
+        let candidates = self.candidates(notices);
+        let mut out = run_batches(&candidates);
+        out.sort_by(|a, b| {
+            (a.token_id, a.notice_nonce, a.epoch).cmp(&(b.token_id, b.notice_nonce, b.epoch))
+        });
+        out.dedup_by(|a, b| a.token_id == b.token_id && a.notice_nonce == b.notice_nonce);
+        out
+    }
+}
+
+#[cfg(feature = "parallel")]
+fn run_batches(candidates: &[Candidate<'_>]) -> Vec<Exposure> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .max(1);
+    if threads == 1 || candidates.len() < 2 * BATCH {
+        return run_serial(candidates);
+    }
+    let chunk = candidates.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = candidates
+            .chunks(chunk)
+            .map(|part| s.spawn(move || run_serial(part)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+#[cfg(not(feature = "parallel"))]
+fn run_batches(candidates: &[Candidate<'_>]) -> Vec<Exposure> {
+    run_serial(candidates)
+}
+
+fn run_serial(candidates: &[Candidate<'_>]) -> Vec<Exposure> {
+    let mut out = Vec::new();
+    let mut points: Vec<EdwardsPoint> = Vec::with_capacity(BATCH);
+    let mut live: Vec<&Candidate<'_>> = Vec::with_capacity(BATCH);
+    for batch in candidates.chunks(BATCH) {
+        points.clear();
+        live.clear();
+        for c in batch {
+            let (Some(table), Some(entry)) = (&c.token.table, c.notice.entries.get(c.entry)) else {
+                continue;
+            };
+            points.push(table.mul_base_clamped(entry.venue_time_secret));
+            live.push(c);
+        }
+        let shared = EdwardsPoint::to_montgomery_batch(&points);
+        for (c, u) in live.iter().zip(shared) {
+            if let Some(e) = finish_candidate(c, &u.to_bytes()) {
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+fn finish_candidate(c: &Candidate<'_>, shared: &[u8; 32]) -> Option<Exposure> {
+    let record = c.token.stored.token.open_with_shared(shared).ok()?;
+    let body = c.notice.open_body(c.entry, &record.notice_secret).ok()?;
+    if !record.overlaps(body.window_start, body.window_end) {
+        return None;
+    }
+    Some(Exposure {
+        token_id: c.token.stored.id,
+        notice_nonce: c.notice.nonce,
+        epoch: c.epoch,
+        record,
+        body,
+    })
+}
