@@ -30,6 +30,10 @@ pub const ENVELOPE_PLAINTEXT_LEN: usize = 480;
 /// Encoded envelope length.
 pub const ENVELOPE_LEN: usize = 2 + ENVELOPE_PLAINTEXT_LEN + SEALED_BOX_OVERHEAD;
 
+/// How many envelopes one case report uploads: real ones first, then padding, so
+/// the upload's size says nothing about how many places the case visited.
+pub const REPORT_ENVELOPE_COUNT: usize = 100;
+
 const KIND_PADDING: u8 = 0;
 const KIND_CHECK_IN: u8 = 1;
 

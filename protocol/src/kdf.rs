@@ -26,6 +26,8 @@ pub const ENVELOPE_LABEL: &[u8] = b"quet/v1/envelope";
 pub const WRAP_LABEL: &[u8] = b"quet/v1/wrap";
 /// The AEAD key of a notice body, from the body key.
 pub const BODY_LABEL: &[u8] = b"quet/v1/body";
+/// The venue's daily usage-statistics pseudonym, from the master.
+pub const HEARTBEAT_LABEL: &[u8] = b"quet/v1/heartbeat";
 /// Domain separation of code signatures.
 pub const CODE_SIGNATURE_CONTEXT: &[u8] = b"quet/v1/code-signature";
 /// Domain separation of bulletin signatures.
@@ -73,6 +75,7 @@ mod tests {
             EPOCH_LABEL,
             NOTICE_LABEL,
             SIGN_LABEL,
+            HEARTBEAT_LABEL,
             TOKEN_LABEL,
             CAPSULE_LABEL,
             ENVELOPE_LABEL,

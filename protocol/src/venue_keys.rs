@@ -19,7 +19,7 @@ use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
-use crate::kdf::{DAY_LABEL, EPOCH_LABEL, NOTICE_LABEL, SIGN_LABEL, derive, sha256};
+use crate::kdf::{DAY_LABEL, EPOCH_LABEL, HEARTBEAT_LABEL, NOTICE_LABEL, SIGN_LABEL, derive, sha256};
 use crate::secret::secret_bytes;
 use crate::time::{Day, Epoch};
 
@@ -75,6 +75,12 @@ impl VenueMasterKey {
         let seed: Zeroizing<[u8; 32]> =
             Zeroizing::new(derive(None, self.expose(), SIGN_LABEL, &[]));
         SigningKey::from_bytes(&seed)
+    }
+
+    /// The venue's pseudonym for usage statistics on `day`: 16 bytes that change
+    /// every day and cannot be linked across days without the master key.
+    pub fn heartbeat_pseudonym(&self, day: Day) -> [u8; 16] {
+        derive(None, self.expose(), HEARTBEAT_LABEL, &day.0.to_be_bytes())
     }
 
     /// The tracing-sheet text: the key in base32 (52 characters) plus a 4-character

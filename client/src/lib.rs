@@ -1,0 +1,1 @@
+//! quet-client (work in progress).

@@ -1,0 +1,1 @@
+//! quet-server (work in progress).

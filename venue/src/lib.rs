@@ -1,0 +1,1 @@
+//! quet-venue (work in progress).

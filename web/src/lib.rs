@@ -1,0 +1,1 @@
+//! quet-web (work in progress).
