@@ -19,7 +19,9 @@ use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
-use crate::kdf::{DAY_LABEL, EPOCH_LABEL, HEARTBEAT_LABEL, NOTICE_LABEL, SIGN_LABEL, derive, sha256};
+use crate::kdf::{
+    DAY_LABEL, EPOCH_LABEL, HEARTBEAT_LABEL, NOTICE_LABEL, SIGN_LABEL, derive, sha256,
+};
 use crate::secret::secret_bytes;
 use crate::time::{Day, Epoch};
 

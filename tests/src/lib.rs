@@ -1,0 +1,1 @@
+//! quet-tests: cross-crate end-to-end tests and the demo (work in progress).
