@@ -13,9 +13,9 @@
 //! over threads. The result equals trial-opening with [`EncounterToken::open_with`]
 //! (tested).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use curve25519_dalek::edwards::{EdwardsBasepointTableRadix64, EdwardsPoint};
+use curve25519_dalek::edwards::{EdwardsBasepointTable, EdwardsPoint};
 use curve25519_dalek::montgomery::MontgomeryPoint;
 use curve25519_dalek::traits::BasepointTable;
 
@@ -50,15 +50,26 @@ pub struct Exposure {
     pub body: NoticeBody,
 }
 
-struct Prepared {
-    stored: StoredToken,
+struct Prepared<'a> {
+    stored: &'a StoredToken,
     /// `None` if `R` is not a valid curve point (such a token never opens).
-    table: Option<Box<EdwardsBasepointTableRadix64>>,
+    table: Option<Box<EdwardsBasepointTable>>,
 }
 
-/// Tokens indexed by epoch with their precomputed tables.
+impl<'a> Prepared<'a> {
+    fn new(stored: &'a StoredToken) -> Prepared<'a> {
+        let table = MontgomeryPoint(stored.token.ephemeral)
+            .to_edwards(0)
+            .map(|p| Box::new(EdwardsBasepointTable::create(&p)));
+        Prepared { stored, table }
+    }
+}
+
+/// Tokens indexed by epoch. Tables are built per call, only for tokens of epochs
+/// the notices publish (a table costs about 20 X25519 operations to build and
+/// saves more than that over the hundreds of keys an outbreak publishes per hour).
 pub struct Matcher {
-    by_epoch: BTreeMap<Epoch, Vec<Prepared>>,
+    by_epoch: BTreeMap<Epoch, Vec<StoredToken>>,
 }
 
 impl core::fmt::Debug for Matcher {
@@ -70,27 +81,21 @@ impl core::fmt::Debug for Matcher {
     }
 }
 
-/// One trial-open to do: notice `n`, entry `i`, token `t` of that entry's epoch.
+/// One trial-open to do: entry `entry` of `notice` against prepared token `token`.
 #[derive(Clone, Copy)]
 struct Candidate<'a> {
     notice: &'a ExposureNotice,
     entry: usize,
     epoch: Epoch,
-    token: &'a Prepared,
+    token: &'a Prepared<'a>,
 }
 
 impl Matcher {
-    /// Indexes `tokens` and precomputes one table per token.
+    /// Indexes `tokens` by epoch.
     pub fn new(tokens: impl IntoIterator<Item = StoredToken>) -> Matcher {
-        let mut by_epoch: BTreeMap<Epoch, Vec<Prepared>> = BTreeMap::new();
+        let mut by_epoch: BTreeMap<Epoch, Vec<StoredToken>> = BTreeMap::new();
         for stored in tokens {
-            let table = MontgomeryPoint(stored.token.ephemeral)
-                .to_edwards(0)
-                .map(|p| Box::new(EdwardsBasepointTableRadix64::create(&p)));
-            by_epoch
-                .entry(stored.token.epoch)
-                .or_default()
-                .push(Prepared { stored, table });
+            by_epoch.entry(stored.token.epoch).or_default().push(stored);
         }
         Matcher { by_epoch }
     }
@@ -100,65 +105,97 @@ impl Matcher {
         self.by_epoch.values().map(Vec::len).sum()
     }
 
-    /// How many trial-opens `notices` would take (candidates).
-    pub fn candidate_count<'a>(
-        &'a self,
+    /// The published entries whose epoch has tokens: (notice, entry index, epoch).
+    fn published<'a>(
+        &self,
         notices: impl IntoIterator<Item = &'a ExposureNotice>,
-    ) -> usize {
-        self.candidates(notices).len()
-    }
-
-    fn candidates<'a>(
-        &'a self,
-        notices: impl IntoIterator<Item = &'a ExposureNotice>,
-    ) -> Vec<Candidate<'a>> {
+    ) -> Vec<(&'a ExposureNotice, usize, Epoch)> {
         let mut out = Vec::new();
         for notice in notices {
             for entry in 0..notice.entries.len() {
-                let Some(epoch) = notice.epoch_of(entry) else {
-                    continue;
-                };
-                if let Some(tokens) = self.by_epoch.get(&epoch) {
-                    out.extend(tokens.iter().map(|token| Candidate {
-                        notice,
-                        entry,
-                        epoch,
-                        token,
-                    }));
+                if let Some(epoch) = notice.epoch_of(entry)
+                    && self.by_epoch.contains_key(&epoch)
+                {
+                    out.push((notice, entry, epoch));
                 }
             }
         }
         out
     }
 
+    /// How many trial-opens `notices` would take (candidates).
+    pub fn candidate_count<'a>(
+        &self,
+        notices: impl IntoIterator<Item = &'a ExposureNotice>,
+    ) -> usize {
+        self.published(notices)
+            .iter()
+            .map(|(_, _, e)| self.by_epoch.get(e).map_or(0, Vec::len))
+            .sum()
+    }
+
     /// Every exposure the notices reveal, in a deterministic order.
     pub fn match_notices<'a>(
-        &'a self,
+        &self,
         notices: impl IntoIterator<Item = &'a ExposureNotice>,
     ) -> Vec<Exposure> {
-        let candidates = self.candidates(notices);
+        let published = self.published(notices);
+        let epochs: BTreeSet<Epoch> = published.iter().map(|p| p.2).collect();
+        let needed: Vec<&StoredToken> = epochs
+            .iter()
+            .filter_map(|e| self.by_epoch.get(e))
+            .flatten()
+            .collect();
+        let prepared = prepare(&needed);
+        let mut by_epoch: BTreeMap<Epoch, Vec<&Prepared<'_>>> = BTreeMap::new();
+        for p in &prepared {
+            by_epoch.entry(p.stored.token.epoch).or_default().push(p);
+        }
+        let mut candidates = Vec::new();
+        for (notice, entry, epoch) in published {
+            if let Some(tokens) = by_epoch.get(&epoch) {
+                candidates.extend(tokens.iter().map(|token| Candidate {
+                    notice,
+                    entry,
+                    epoch,
+                    token,
+                }));
+            }
+        }
         let mut out = run_batches(&candidates);
-        out.sort_by(|a, b| {
-            (a.token_id, a.notice_nonce, a.epoch).cmp(&(b.token_id, b.notice_nonce, b.epoch))
-        });
+        out.sort_by_key(|e| (e.token_id, e.notice_nonce, e.epoch));
         out.dedup_by(|a, b| a.token_id == b.token_id && a.notice_nonce == b.notice_nonce);
         out
     }
 }
 
-#[cfg(feature = "parallel")]
-fn run_batches(candidates: &[Candidate<'_>]) -> Vec<Exposure> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .max(1);
-    if threads == 1 || candidates.len() < 2 * BATCH {
-        return run_serial(candidates);
+/// Number of worker threads for the `parallel` feature (1 without it).
+fn workers(items: usize, min_per_worker: usize) -> usize {
+    if cfg!(feature = "parallel") {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        cores.min(items / min_per_worker.max(1)).max(1)
+    } else {
+        1
     }
-    let chunk = candidates.len().div_ceil(threads);
+}
+
+/// Splits `items` over worker threads (scoped std threads; one thread without the
+/// `parallel` feature) and concatenates the results in order.
+fn fan_out<T: Sync, R: Send>(
+    items: &[T],
+    min_per_worker: usize,
+    f: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
+    let n = workers(items.len(), min_per_worker);
+    if n <= 1 {
+        return f(items);
+    }
+    let chunk = items.len().div_ceil(n);
+    let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> = candidates
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| s.spawn(move || run_serial(part)))
+            .map(|part| s.spawn(move || f(part)))
             .collect();
         handles
             .into_iter()
@@ -167,9 +204,14 @@ fn run_batches(candidates: &[Candidate<'_>]) -> Vec<Exposure> {
     })
 }
 
-#[cfg(not(feature = "parallel"))]
+fn prepare<'a>(tokens: &[&'a StoredToken]) -> Vec<Prepared<'a>> {
+    fan_out(tokens, 4, |part| {
+        part.iter().map(|t| Prepared::new(t)).collect()
+    })
+}
+
 fn run_batches(candidates: &[Candidate<'_>]) -> Vec<Exposure> {
-    run_serial(candidates)
+    fan_out(candidates, 2 * BATCH, run_serial)
 }
 
 fn run_serial(candidates: &[Candidate<'_>]) -> Vec<Exposure> {

@@ -1,0 +1,291 @@
+//! Benchmarks of DESIGN.md's performance budgets, each reported as a ratio to
+//! reference operations measured in the same run (these machines are noisy).
+//!
+//! ```sh
+//! cargo bench -p quet-protocol --bench budgets                                # serial matching
+//! cargo bench -p quet-protocol --bench budgets --features parallel,pairing-baseline
+//! ```
+//!
+//! Rounds of all operations are interleaved and the median round is reported, so
+//! a burst of load from elsewhere hits references and subjects alike.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::{Signer, SigningKey};
+use quet_protocol::authority::{AuthorityId, AuthorityKeys};
+use quet_protocol::bulletin::{Bulletin, BulletinDraft};
+use quet_protocol::category::Category;
+use quet_protocol::code::{CheckInCode, CodeIssuer, VenueInfo};
+use quet_protocol::envelope::ReportEnvelope;
+use quet_protocol::matching::{Matcher, StoredToken};
+use quet_protocol::notice::{ExposureNotice, NoticeBody, Severity, trace_windows};
+use quet_protocol::time::{Epoch, EpochKind, UnixTime};
+use quet_protocol::token::EncounterToken;
+use quet_protocol::venue_keys::{VenueMasterKey, VenueTimeSecret};
+use rand_core::{Rng, UnwrapErr};
+
+type SysRng = UnwrapErr<getrandom::SysRng>;
+
+const DAY0: u64 = 20_717 * 86_400;
+
+/// Median over rounds of the per-operation time of `f` run `iters` times.
+struct Meter {
+    name: &'static str,
+    samples: Vec<Duration>,
+}
+
+impl Meter {
+    fn new(name: &'static str) -> Meter {
+        Meter {
+            name,
+            samples: Vec::new(),
+        }
+    }
+
+    fn round(&mut self, iters: u32, mut f: impl FnMut()) {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        self.samples.push(start.elapsed() / iters);
+    }
+
+    fn median(&self) -> Duration {
+        let mut s = self.samples.clone();
+        s.sort();
+        s[s.len() / 2]
+    }
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn venue(
+    rng: &mut SysRng,
+    descriptor: &quet_protocol::authority::AuthorityDescriptor,
+    i: usize,
+) -> CodeIssuer {
+    let info = VenueInfo {
+        name: format!("Quán phở số {i}"),
+        address: "Phố Hàng Bông, Hoàn Kiếm, Hà Nội".into(),
+        category: Category::Restaurant,
+        max_stay_minutes: 120,
+    };
+    CodeIssuer::new(VenueMasterKey::generate(rng), info, descriptor).unwrap()
+}
+
+fn main() {
+    let mut rng: SysRng = UnwrapErr(getrandom::SysRng);
+    let ha = AuthorityKeys::generate(&mut rng);
+    let descriptor = ha.descriptor(AuthorityId(1), "Sở Y tế", "https://quet.example");
+    let now = UnixTime(DAY0 + 10 * 3600);
+
+    // Fixtures for the per-operation meters.
+    let mut issuer = venue(&mut rng, &descriptor, 0);
+    let code = issuer.screen_code(&mut rng, now).unwrap();
+    let code_bytes = code.as_bytes().to_vec();
+    let (token, _) = EncounterToken::check_in(&mut rng, &code, now).unwrap();
+    let wrong_secret = VenueTimeSecret::from_bytes([7u8; 32]);
+    let signer = SigningKey::from_bytes(&[3u8; 32]);
+    let msg = [0u8; 400];
+    let sig = signer.sign(&msg);
+    let vk = signer.verifying_key();
+
+    // Matching: 40 tokens in one epoch against 64 keys of that epoch = 2,560 candidates.
+    let epoch = code.epoch().unwrap();
+    let tokens: Vec<StoredToken> = (0..40)
+        .map(|i| StoredToken {
+            id: i,
+            token: EncounterToken::check_in(&mut rng, &code, now).unwrap().0,
+        })
+        .collect();
+    let decoys: Vec<ExposureNotice> = (0..64)
+        .map(|_| ExposureNotice::decoy(&mut rng, epoch, 1, 128))
+        .collect();
+    let matcher = Matcher::new(tokens.clone());
+    let candidates = matcher.candidate_count(&decoys);
+
+    let mut x25519 = Meter::new("X25519 constant-time (reference)");
+    let mut ed_verify = Meter::new("Ed25519 verify_strict (reference)");
+    let mut check_in = Meter::new("check-in: verify code + seal token + seal envelope");
+    let mut trial_ct = Meter::new("trial-open, constant-time X25519 + AEAD");
+    let mut per_candidate = Meter::new("matching, per candidate (tables + batched inversion)");
+    #[cfg(feature = "pairing-baseline")]
+    let mut pairing = Meter::new("BLS12-381 pairing, blst (CrowdNotifier-style baseline)");
+    #[cfg(feature = "pairing-baseline")]
+    let (g1, g2) = {
+        let sk = blst::min_pk::SecretKey::key_gen(&[9u8; 32], &[]).unwrap();
+        let p1: blst::blst_p1_affine = sk.sk_to_pk().into();
+        let p2: blst::blst_p2_affine = sk.sign(b"quet", b"BENCH", &[]).into();
+        (p1, p2)
+    };
+
+    let mut k = [5u8; 32];
+    let u = *token.ephemeral.first_chunk::<32>().unwrap();
+    for _ in 0..9 {
+        x25519.round(2000, || {
+            k = x25519_dalek::x25519(black_box(k), black_box(u));
+        });
+        ed_verify.round(2000, || {
+            black_box(vk.verify_strict(black_box(&msg), &sig)).unwrap();
+        });
+        check_in.round(500, || {
+            let (c, _) =
+                CheckInCode::parse_and_verify(black_box(&code_bytes), now, &descriptor).unwrap();
+            let t = EncounterToken::check_in(&mut rng, &c, now).unwrap();
+            let e = ReportEnvelope::seal(&mut rng, &descriptor, &c, now, now).unwrap();
+            black_box((t, e));
+        });
+        trial_ct.round(2000, || {
+            black_box(token.open_with(black_box(&wrong_secret))).ok();
+        });
+        per_candidate.round(1, || {
+            // One pass = `candidates` trial-opens; divided below.
+            black_box(matcher.match_notices(black_box(&decoys)));
+        });
+        #[cfg(feature = "pairing-baseline")]
+        pairing.round(200, || {
+            black_box(blst::blst_fp12::miller_loop(black_box(&g2), black_box(&g1)).final_exp());
+        });
+    }
+
+    let x = micros(x25519.median());
+    let cand = micros(per_candidate.median()) / candidates as f64;
+    println!(
+        "Quét protocol budgets ({} matching)\n",
+        if cfg!(feature = "parallel") {
+            "parallel"
+        } else {
+            "serial"
+        }
+    );
+    println!("{:<58} {:>10}", "operation", "µs/op");
+    for m in [&x25519, &ed_verify, &check_in, &trial_ct] {
+        println!("{:<58} {:>10.2}", m.name, micros(m.median()));
+    }
+    println!("{:<58} {:>10.2}", per_candidate.name, cand);
+    #[cfg(feature = "pairing-baseline")]
+    println!("{:<58} {:>10.2}", pairing.name, micros(pairing.median()));
+    println!();
+    println!(
+        "check-in: {:.1} µs = {:.2}× X25519 (budget ≤ 200 µs)",
+        micros(check_in.median()),
+        micros(check_in.median()) / x
+    );
+    println!(
+        "matching throughput: {:.0} candidates/s = {:.2}× the constant-time X25519 rate (budget ≥ 2×)",
+        1e6 / cand,
+        x / cand
+    );
+    #[cfg(feature = "pairing-baseline")]
+    println!(
+        "matching vs pairing-per-candidate baseline: {:.1}× faster (budget ≥ 20×)",
+        micros(pairing.median()) / cand
+    );
+
+    outbreak_day(&mut rng, &ha, &descriptor, x);
+}
+
+/// 100,000 newly published keys against a 14-day history of 200 check-ins.
+fn outbreak_day(
+    rng: &mut SysRng,
+    ha: &AuthorityKeys,
+    descriptor: &quet_protocol::authority::AuthorityDescriptor,
+    x25519_us: f64,
+) {
+    let first_day = DAY0 / 86_400;
+    let mut venues: Vec<CodeIssuer> = (0..40).map(|i| venue(rng, descriptor, i)).collect();
+    // 200 check-ins spread over 14 days, 07:00-21:59.
+    let mut visits = Vec::new();
+    for i in 0..200u64 {
+        let day = first_day + i % 14;
+        let t = UnixTime(day * 86_400 + (7 + rng.next_u64() % 15) * 3600 + rng.next_u64() % 3600);
+        let v = (rng.next_u32() % 40) as usize;
+        let code = venues[v].screen_code(rng, t).unwrap();
+        let (token, _) = EncounterToken::check_in(rng, &code, t).unwrap();
+        visits.push((v, t, StoredToken { id: i, token }));
+    }
+    // Three real traces that hit visits 0, 1, 2; the rest decoys over the same 14 days.
+    let mut notices = Vec::new();
+    for (v, t, _) in visits.iter().take(3) {
+        let (window, exact) = trace_windows(*t, UnixTime(t.0 + 1800), 7200, 0).unwrap();
+        let day_keys: Vec<_> = [t.day().unwrap()]
+            .iter()
+            .flat_map(|d| [d.prev().unwrap(), *d, d.next().unwrap()])
+            .map(|d| venues[*v].master().day_key(d))
+            .collect();
+        let body = NoticeBody {
+            severity: Severity::Test,
+            window_start: exact.0,
+            window_end: exact.1,
+            message_vi: "Đi xét nghiệm".into(),
+            message_en: "Get tested".into(),
+        };
+        notices
+            .push(ExposureNotice::build(rng, &day_keys, EpochKind::Hour, window, &body).unwrap());
+    }
+    let mut draft = BulletinDraft {
+        sequence: 1,
+        prev_hash: [0; 32],
+        issued_at: UnixTime(DAY0 + 14 * 86_400),
+        expires_at: UnixTime(DAY0 + 28 * 86_400),
+        notices,
+        withdrawn: vec![],
+    };
+    // Decoys: 3-hour notices spread uniformly over the 14 days' hours.
+    let hours = 14 * 24;
+    let mut i = 0u32;
+    while draft.key_count() < 100_000 {
+        let first = Epoch {
+            kind: EpochKind::Hour,
+            index: (first_day as u32) * 24 + (i % hours),
+        };
+        draft
+            .notices
+            .push(ExposureNotice::decoy(rng, first, 3, 128));
+        i += 1;
+    }
+    let keys = draft.key_count();
+    let bulletin = draft.sign(ha, descriptor).unwrap();
+    let bytes = bulletin.as_bytes().to_vec();
+    let body_bytes: usize = bulletin.notices.iter().map(|n| n.entries.len() * 48).sum();
+
+    let mut times = Vec::new();
+    let mut found = 0;
+    let mut cands = 0;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let b =
+            Bulletin::verify_next(&bytes, descriptor, None, UnixTime(DAY0 + 14 * 86_400)).unwrap();
+        let verified = start.elapsed();
+        let matcher = Matcher::new(visits.iter().map(|v| v.2.clone()));
+        let prepared = start.elapsed();
+        let ex = matcher.match_notices(&b.notices);
+        let total = start.elapsed();
+        times.push((total, verified, prepared - verified, total - prepared));
+        found = ex.len();
+        cands = matcher.candidate_count(&b.notices);
+    }
+    times.sort();
+    let (t, verify, prepare, matching) = times[times.len() / 2];
+    println!(
+        "outbreak day breakdown: verify+parse {:.0} ms, prepare tables {:.0} ms, match {:.0} ms",
+        verify.as_secs_f64() * 1e3,
+        prepare.as_secs_f64() * 1e3,
+        matching.as_secs_f64() * 1e3
+    );
+    println!(
+        "outbreak day: {keys} keys vs 200 check-ins: verify + match {:.0} ms ({} candidates, {} exposures found; budget ≤ 1000 ms) = {:.0}× one X25519",
+        t.as_secs_f64() * 1e3,
+        cands,
+        found,
+        t.as_secs_f64() * 1e6 / x25519_us
+    );
+    println!(
+        "wire size: {:.1} bytes per published key in the bulletin overall, {} bytes key+wrap (budget ≤ 48)",
+        bytes.len() as f64 / keys as f64,
+        body_bytes / keys
+    );
+}
