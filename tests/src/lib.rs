@@ -1,1 +1,9 @@
-//! quet-tests: cross-crate end-to-end tests and the demo (work in progress).
+//! # quet-tests
+//!
+//! Cross-crate end-to-end tests and the `quet-demo` one-command run: a real
+//! `quet-server` on loopback, real venues and real clients, checked against ground
+//! truth computed independently from the simulated visits.
+
+#![forbid(unsafe_code)]
+
+pub mod sim;
