@@ -1,1 +1,79 @@
-//! quet-server (work in progress).
+//! # quet-server
+//!
+//! The Quét diagnosis server: the health authority's service. It publishes signed,
+//! hash-chained bulletins of exposure notices, accepts case reports (report
+//! envelopes with a one-time authorization code), lets staff review and approve
+//! them or trace a venue from its tracing sheet, and counts active venues from
+//! opt-in heartbeats. The HTTP contract is `spec/api.md`; every cryptographic step
+//! is the `quet_protocol` crate's.
+//!
+//! Use it as a library (tests, demo) or through the `quet-server` binary:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), quet_server::ServerError> {
+//! use quet_server::{Config, InitOptions};
+//! let dir = std::path::PathBuf::from("/tmp/ha");
+//! let report = quet_server::init_authority(&InitOptions {
+//!     data_dir: dir.clone(), name: "Sở Y tế Hà Nội".into(),
+//!     base_url: "https://quet.example".into(), id: None })?;
+//! let token = quet_server::add_staff(&dir, "alice")?;
+//! let server = quet_server::start(Config::new(&dir, "127.0.0.1:0".parse().unwrap()), false).await?;
+//! println!("{} {} {token}", report.fingerprint, server.base_url());
+//! server.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod api;
+pub mod codes;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod export;
+pub mod heartbeat;
+pub mod keystore;
+pub mod limiter;
+pub mod metrics;
+pub mod notice_codec;
+pub mod publish;
+pub mod reports;
+pub mod review;
+pub mod rng;
+pub mod server;
+pub mod staff;
+pub mod state;
+
+use std::path::Path;
+
+pub use config::Config;
+pub use error::{ApiError, ServerError};
+pub use export::{ExportReport, export};
+pub use keystore::{InitOptions, InitReport, activate_signing_key, announce_signing_key};
+pub use server::{RunningServer, start};
+
+/// Creates a new authority (keys, descriptor, database) in `opts.data_dir`.
+pub fn init_authority(opts: &InitOptions) -> Result<InitReport, ServerError> {
+    keystore::init(opts)
+}
+
+/// Adds a staff member to the authority in `data_dir`; returns their token, which
+/// is shown only this once (only its hash is stored).
+pub fn add_staff(data_dir: &Path, name: &str) -> Result<String, ServerError> {
+    let mut conn = db::open(&keystore::db_path(data_dir))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let token = staff::add(&tx, name, db::now())?;
+    tx.commit()?;
+    Ok(token)
+}
+
+/// Disables a staff member's token.
+pub fn disable_staff(data_dir: &Path, name: &str) -> Result<(), ServerError> {
+    let mut conn = db::open(&keystore::db_path(data_dir))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    staff::disable(&tx, name, db::now())?;
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! The HTTP interface: routes of `spec/api.md`, limits and shared helpers.
+
+pub mod admin;
+pub mod console;
+pub mod public;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Body limit of `POST /v1/reports` (spec: 128 KiB).
+pub const REPORT_BODY_LIMIT: usize = 128 * 1024;
+/// Body limit of every other JSON body.
+pub const SMALL_BODY_LIMIT: usize = 16 * 1024;
+
+/// Every route the server answers, as `(method, path)` (used by the OpenAPI test).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/v1/descriptor"),
+    ("get", "/v1/bulletins/index.json"),
+    ("get", "/v1/bulletins/{sequence}"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+    ("post", "/v1/reports/preview"),
+    ("post", "/v1/reports"),
+    ("post", "/v1/heartbeats"),
+    ("post", "/admin/v1/auth-codes"),
+    ("get", "/admin/v1/reviews"),
+    ("post", "/admin/v1/reviews/{id}/approve"),
+    ("post", "/admin/v1/reviews/{id}/reject"),
+    ("post", "/admin/v1/traces/preview"),
+    ("post", "/admin/v1/traces"),
+    ("post", "/admin/v1/publish"),
+    ("post", "/admin/v1/notices/{nonce}/withdraw"),
+    ("get", "/admin/v1/audit"),
+    ("get", "/admin/v1/stats/venues"),
+    ("get", "/console/"),
+    ("post", "/console/login"),
+    ("post", "/console/logout"),
+    ("get", "/console/reviews"),
+    ("post", "/console/reviews/{id}/approve"),
+    ("post", "/console/reviews/{id}/reject"),
+    ("post", "/console/publish"),
+    ("get", "/console/stats"),
+];
+
+/// The full router with its limits.
+pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    let in_flight = state.config.max_in_flight;
+    Router::new()
+        .route("/v1/descriptor", get(public::descriptor))
+        .route("/v1/bulletins/index.json", get(public::index))
+        .route("/v1/bulletins/{sequence}", get(public::bulletin))
+        .route("/healthz", get(public::healthz))
+        .route("/readyz", get(public::readyz))
+        .route("/metrics", get(public::metrics))
+        .route("/openapi.json", get(public::openapi))
+        .route("/v1/reports/preview", post(public::preview))
+        .route("/v1/reports", post(public::upload))
+        .route("/v1/heartbeats", post(public::heartbeat))
+        .route("/admin/v1/auth-codes", post(admin::issue_code))
+        .route("/admin/v1/reviews", get(admin::reviews))
+        .route("/admin/v1/reviews/{id}/approve", post(admin::approve))
+        .route("/admin/v1/reviews/{id}/reject", post(admin::reject))
+        .route("/admin/v1/traces/preview", post(admin::trace_preview))
+        .route("/admin/v1/traces", post(admin::trace))
+        .route("/admin/v1/publish", post(admin::publish))
+        .route("/admin/v1/notices/{nonce}/withdraw", post(admin::withdraw))
+        .route("/admin/v1/audit", get(admin::audit))
+        .route("/admin/v1/stats/venues", get(admin::stats))
+        .route("/console/", get(console::home))
+        .route("/console/login", post(console::login))
+        .route("/console/logout", post(console::logout))
+        .route("/console/reviews", get(console::reviews))
+        .route("/console/reviews/{id}/approve", post(console::approve))
+        .route("/console/reviews/{id}/reject", post(console::reject))
+        .route("/console/publish", post(console::publish))
+        .route("/console/stats", get(console::stats))
+        .fallback(|| async { ApiError::not_found("no such resource") })
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(ConcurrencyLimitLayer::new(in_flight))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Reads a JSON body: 415 unless `application/json`, 413 over `limit`, 400 if it
+/// does not parse (truncated, malformed, wrong types, unknown fields).
+pub async fn read_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().eq_ignore_ascii_case("application/json"))
+        .unwrap_or(false);
+    if !is_json {
+        return Err(ApiError::unsupported_media_type());
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::too_large(limit));
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::too_large(limit))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| {
+        // Position and class only: never echo the body back (it may hold a code).
+        ApiError::bad_request(format!(
+            "malformed JSON body ({:?} error at line {} column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
+}

@@ -1,0 +1,107 @@
+//! Server settings: defaults, an optional JSON file, then flags and environment
+//! variables (which win). See README.md for every setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::error::ServerError;
+
+/// Everything `run` needs. Construct with [`Config::new`] and adjust fields.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Data directory made by `init`.
+    pub data_dir: PathBuf,
+    /// Address to listen on (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Seconds between scheduled publications (only when notices are queued); 0 = off.
+    pub publish_interval_secs: u64,
+    /// Minimum number of venue-time keys in a bulletin (random decoys fill up).
+    pub min_bulletin_keys: usize,
+    /// Bulletins are listed and served for this many days.
+    pub bulletin_lifetime_days: u64,
+    /// Uploaded envelopes not processed within this many hours are deleted.
+    pub envelope_retention_hours: u64,
+    /// Default validity of authorization codes, hours.
+    pub auth_code_hours: u64,
+    /// Uploads processed at once; more get 503 `busy`.
+    pub max_concurrent_uploads: usize,
+    /// Whole-request time limit, seconds.
+    pub request_timeout_secs: u64,
+    /// Requests in flight at once (all routes).
+    pub max_in_flight: usize,
+    /// Report/preview/heartbeat attempts allowed per client IP per minute.
+    pub attempts_per_minute: u32,
+    /// Failed authorization codes per IP before a lockout.
+    pub failures_before_lockout: u32,
+    /// Lockout length, seconds.
+    pub lockout_secs: u64,
+    /// `max-age` for the descriptor, seconds.
+    pub descriptor_max_age_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("quet-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            publish_interval_secs: 3600,
+            min_bulletin_keys: 256,
+            bulletin_lifetime_days: 14,
+            envelope_retention_hours: 72,
+            auth_code_hours: 24,
+            max_concurrent_uploads: 4,
+            request_timeout_secs: 15,
+            max_in_flight: 2048,
+            attempts_per_minute: 20,
+            failures_before_lockout: 5,
+            lockout_secs: 900,
+            descriptor_max_age_secs: 300,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults for `data_dir`, listening on `listen`.
+    pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            listen,
+            ..Config::default()
+        }
+    }
+
+    /// Reads a JSON settings file (unknown keys are an error).
+    pub fn from_file(path: &std::path::Path) -> Result<Self, ServerError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ServerError::Io(path.display().to_string(), e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| ServerError::Other(format!("{}: {e}", path.display())))
+    }
+
+    /// Rejects settings that would leave something unbounded.
+    pub fn validate(&self) -> Result<(), ServerError> {
+        let bad = |what: &str| Err(ServerError::Other(format!("invalid setting: {what}")));
+        if self.max_concurrent_uploads == 0 || self.max_in_flight == 0 {
+            return bad("concurrency limits must be at least 1");
+        }
+        if self.request_timeout_secs == 0 || self.request_timeout_secs > 600 {
+            return bad("request_timeout_secs must be 1..=600");
+        }
+        if self.attempts_per_minute == 0 || self.failures_before_lockout == 0 {
+            return bad("rate limits must be at least 1");
+        }
+        if self.bulletin_lifetime_days == 0 || self.bulletin_lifetime_days > 60 {
+            return bad("bulletin_lifetime_days must be 1..=60");
+        }
+        if self.min_bulletin_keys > 100_000 {
+            return bad("min_bulletin_keys must be at most 100000");
+        }
+        if self.auth_code_hours == 0 || self.auth_code_hours > 24 * 14 {
+            return bad("auth_code_hours must be 1..=336");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,127 @@
+//! The SQLite database: opening it (WAL, full sync, busy timeout) and its schema.
+//!
+//! Every write the server makes is one transaction; nothing is acknowledged before
+//! its transaction commits. Stored times that say when something happened are
+//! coarsened to the hour (`*_hour` columns hold `floor(unix / 3600) * 3600`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::error::ServerError;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS auth_codes (
+    hash        BLOB PRIMARY KEY,           -- HMAC-SHA256(code key, normalized code)
+    issued_hour INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    report_since INTEGER NOT NULL,
+    used        INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reports (
+    receipt       TEXT PRIMARY KEY,
+    received_hour INTEGER NOT NULL,
+    checkins      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reviews (
+    id            INTEGER PRIMARY KEY,
+    receipt       TEXT NOT NULL,
+    envelope      BLOB,                     -- sealed, deleted once processed
+    venue_name    TEXT NOT NULL,
+    venue_address TEXT NOT NULL,
+    category      TEXT NOT NULL,
+    arrival       INTEGER NOT NULL,
+    departure     INTEGER NOT NULL,
+    epoch_kind    TEXT NOT NULL,
+    verified      INTEGER NOT NULL,
+    problem       TEXT,
+    received_hour INTEGER NOT NULL,
+    delete_after  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notices (
+    nonce        BLOB PRIMARY KEY,
+    bytes        BLOB NOT NULL,
+    source       TEXT NOT NULL,             -- 'review' or 'trace'
+    status       TEXT NOT NULL,             -- queued, published, withdraw_queued, withdrawn, cancelled
+    created_hour INTEGER NOT NULL,
+    published_in INTEGER,
+    withdrawn_in INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS notices_status ON notices(status);
+CREATE TABLE IF NOT EXISTS bulletins (
+    sequence   INTEGER PRIMARY KEY,
+    bytes      BLOB NOT NULL,
+    sha256     TEXT NOT NULL,               -- hex SHA-256 of bytes (ETag, index)
+    chain_hash BLOB NOT NULL,               -- Bulletin::hash
+    issued_at  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS staff (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    token_hash BLOB NOT NULL UNIQUE,        -- SHA-256 of the token
+    created_at INTEGER NOT NULL,
+    disabled   INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id     INTEGER PRIMARY KEY,
+    at     INTEGER NOT NULL,
+    staff  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object TEXT
+);
+CREATE TABLE IF NOT EXISTS heartbeat_seen (
+    day       INTEGER NOT NULL,
+    category  TEXT NOT NULL,
+    district  TEXT NOT NULL,
+    pseudonym BLOB NOT NULL,
+    PRIMARY KEY (day, category, district, pseudonym)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS venue_counts (
+    day      INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    district TEXT NOT NULL,
+    active   INTEGER NOT NULL,
+    PRIMARY KEY (day, category, district)
+) WITHOUT ROWID;
+"#;
+
+/// Opens (creating if needed) the database with the server's settings.
+pub fn open(path: &Path) -> Result<Connection, ServerError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(ServerError::Other(format!(
+            "database schema {version} is newer than this server ({SCHEMA_VERSION})"
+        )));
+    }
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+    ))?;
+    Ok(conn)
+}
+
+/// Floors a Unix time to the hour (what gets stored for "when").
+pub fn hour(t: u64) -> i64 {
+    i64::try_from(t - t % 3600).unwrap_or(i64::MAX)
+}
+
+/// Converts a Unix time to SQLite's integer.
+pub fn ts(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
+/// The current Unix time in seconds.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,178 @@
+//! Publishing bulletins and keeping the chain: queued notices and withdrawals go
+//! into the next bulletin, padded with decoy keys, signed, and stored in the same
+//! transaction that marks the notices published.
+//!
+//! Retention: a bulletin is live (listed and served) while `expires_at > now`
+//! (`issued_at + lifetime`). Rows are deleted only a day after they stop being
+//! live, so nothing the index lists is ever missing.
+
+use quet_protocol::bulletin::BulletinDraft;
+use quet_protocol::time::{Epoch, EpochKind, UnixTime};
+use rusqlite::{Connection, Transaction, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use crate::db::ts;
+use crate::error::ServerError;
+use crate::keystore::Authority;
+use crate::notice_codec::decode_notice;
+use crate::rng::system_rng;
+
+/// A stored bulletin.
+#[derive(Debug, Clone)]
+pub struct StoredBulletin {
+    /// Sequence number.
+    pub sequence: u64,
+    /// Signed bytes.
+    pub bytes: Vec<u8>,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// Expiry, Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Result of one publication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    /// The new bulletin's sequence.
+    pub sequence: u64,
+    /// Real notices it carries.
+    pub notices: usize,
+    /// Notices it withdraws.
+    pub withdrawn: usize,
+}
+
+/// Whether anything is waiting to be published.
+pub fn has_queued(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM notices WHERE status IN ('queued', 'withdraw_queued'))",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Publishes the next bulletin (even if nothing is queued: it is then all decoys).
+pub fn publish(
+    tx: &Transaction<'_>,
+    authority: &Authority,
+    now: u64,
+    lifetime_days: u64,
+    min_keys: usize,
+) -> Result<Published, ServerError> {
+    let last: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT sequence, chain_hash FROM bulletins ORDER BY sequence DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (sequence, prev_hash) = match last {
+        None => (1u64, [0u8; 32]),
+        Some((seq, hash)) => (
+            u64::try_from(seq).unwrap_or(0) + 1,
+            hash.try_into()
+                .map_err(|_| ServerError::Other("stored chain hash is not 32 bytes".into()))?,
+        ),
+    };
+    let mut notices = Vec::new();
+    {
+        let mut st = tx.prepare("SELECT bytes FROM notices WHERE status = 'queued'")?;
+        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        for bytes in rows {
+            let bytes = bytes?;
+            notices.push(decode_notice(&bytes).ok_or_else(|| {
+                ServerError::Other("a stored notice does not decode".into())
+            })?);
+        }
+    }
+    let mut withdrawn = Vec::new();
+    {
+        let mut st = tx.prepare("SELECT nonce FROM notices WHERE status = 'withdraw_queued'")?;
+        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        for n in rows {
+            let n: [u8; 16] = n?
+                .try_into()
+                .map_err(|_| ServerError::Other("stored nonce is not 16 bytes".into()))?;
+            withdrawn.push(n);
+        }
+    }
+    let real = notices.len();
+    let n_withdrawn = withdrawn.len();
+    let issued_at = UnixTime(now);
+    let expires_at = issued_at.checked_add(lifetime_days * 86_400)?;
+    let mut draft = BulletinDraft {
+        sequence,
+        prev_hash,
+        issued_at,
+        expires_at,
+        notices,
+        withdrawn,
+    };
+    let mut rng = system_rng();
+    // Hour decoys up to the minimum, then day decoys, so neither the key count nor
+    // the mix of epoch kinds tells how many real traces the bulletin holds.
+    draft.pad_with_decoys(&mut rng, min_keys, Epoch::hour_of(issued_at)?, 24);
+    let with_days = draft.key_count() + min_keys / 16;
+    draft.pad_with_decoys(&mut rng, with_days, Epoch::containing(EpochKind::Day, issued_at)?, 3);
+    let bulletin = draft.sign(&authority.keys, &authority.descriptor)?;
+    let bytes = bulletin.as_bytes();
+    let sha = data_encoding::HEXLOWER.encode(&Sha256::digest(bytes));
+    let seq_i = i64::try_from(sequence).map_err(|_| ServerError::Other("sequence overflow".into()))?;
+    tx.execute(
+        "INSERT INTO bulletins (sequence, bytes, sha256, chain_hash, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![seq_i, bytes, sha, bulletin.hash().as_slice(), ts(now), ts(expires_at.0)],
+    )?;
+    tx.execute(
+        "UPDATE notices SET status = 'published', published_in = ?1 WHERE status = 'queued'",
+        [seq_i],
+    )?;
+    tx.execute(
+        "UPDATE notices SET status = 'withdrawn', withdrawn_in = ?1 WHERE status = 'withdraw_queued'",
+        [seq_i],
+    )?;
+    Ok(Published {
+        sequence,
+        notices: real,
+        withdrawn: n_withdrawn,
+    })
+}
+
+/// Live bulletins (`expires_at > now`), oldest first.
+pub fn live(conn: &Connection, now: u64) -> rusqlite::Result<Vec<StoredBulletin>> {
+    let mut st = conn.prepare(
+        "SELECT sequence, bytes, sha256, expires_at FROM bulletins WHERE expires_at > ?1 ORDER BY sequence",
+    )?;
+    let rows = st.query_map([ts(now)], |r| {
+        Ok(StoredBulletin {
+            sequence: r.get::<_, i64>(0)?.max(0) as u64,
+            bytes: r.get(1)?,
+            sha256: r.get(2)?,
+            expires_at: r.get::<_, i64>(3)?.max(0) as u64,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Deletes bulletin rows that stopped being live more than a day ago. The newest
+/// bulletin is always kept: the chain continues from its hash.
+pub fn purge_old(tx: &Transaction<'_>, now: u64) -> rusqlite::Result<usize> {
+    let n = tx.execute(
+        "DELETE FROM bulletins WHERE expires_at <= ?1 AND sequence < (SELECT MAX(sequence) FROM bulletins)",
+        [ts(now.saturating_sub(86_400))],
+    )?;
+    Ok(n)
+}
+
+/// The index JSON of `spec/api.md`.
+pub fn index_json(authority_id: u32, live: &[StoredBulletin]) -> Vec<u8> {
+    let list: Vec<serde_json::Value> = live
+        .iter()
+        .map(|b| serde_json::json!({"sequence": b.sequence, "sha256": b.sha256, "size": b.bytes.len()}))
+        .collect();
+    let v = serde_json::json!({
+        "authority": format!("{authority_id:08x}"),
+        "first": live.first().map(|b| b.sequence).unwrap_or(0),
+        "latest": live.last().map(|b| b.sequence).unwrap_or(0),
+        "bulletins": list,
+    });
+    serde_json::to_vec(&v).unwrap_or_default()
+}

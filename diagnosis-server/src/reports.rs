@@ -1,0 +1,206 @@
+//! Case reports: issuing authorization codes, previewing, and storing uploads.
+//!
+//! Verification of the envelopes ([`open_envelopes`]) runs before the database
+//! transaction; [`store_upload`] then spends the code and stores the review rows in
+//! one transaction, so two concurrent uploads cannot both spend a code, and a
+//! rejected upload changes nothing.
+
+use quet_protocol::authority::{AuthorityDescriptor, AuthorityKeys};
+use quet_protocol::code::CodeKind;
+use quet_protocol::envelope::ReportEnvelope;
+use rusqlite::{Connection, Transaction, OptionalExtension, params};
+
+use crate::codes;
+use crate::db::{hour, ts};
+
+/// A newly issued authorization code (the only time it exists in clear).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IssuedCode {
+    /// The code, `XXXX-XXXX-XXXX-XXXX`.
+    pub auth_code: String,
+    /// Expiry, Unix seconds.
+    pub expires_at: u64,
+    /// Check-ins with arrival at or after this are asked for.
+    pub report_since: u64,
+}
+
+/// Issues a code valid `valid_hours` asking for `report_days` days of check-ins.
+pub fn issue_code(
+    tx: &Transaction<'_>,
+    code_key: &[u8; 32],
+    now: u64,
+    valid_hours: u64,
+    report_days: u64,
+) -> rusqlite::Result<IssuedCode> {
+    let code = codes::generate();
+    let normalized = codes::normalize(&code).unwrap_or_default();
+    let expires_at = now + valid_hours * 3600;
+    let report_since = now.saturating_sub(report_days * 86_400);
+    tx.execute(
+        "INSERT INTO auth_codes (hash, issued_hour, expires_at, report_since) VALUES (?1, ?2, ?3, ?4)",
+        params![codes::code_hash(code_key, &normalized), hour(now), ts(expires_at), ts(report_since)],
+    )?;
+    Ok(IssuedCode {
+        auth_code: code,
+        expires_at,
+        report_since,
+    })
+}
+
+/// `(report_since, expires_at)` of a live, unused code, or `None`.
+pub fn check_code(
+    conn: &Connection,
+    code_key: &[u8; 32],
+    text: &str,
+    now: u64,
+) -> rusqlite::Result<Option<(u64, u64)>> {
+    let Some(normalized) = codes::normalize(text) else {
+        return Ok(None);
+    };
+    conn.query_row(
+        "SELECT report_since, expires_at FROM auth_codes WHERE hash = ?1 AND used = 0 AND expires_at > ?2",
+        params![codes::code_hash(code_key, &normalized), ts(now)],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )
+    .optional()
+}
+
+/// What one envelope turned out to be.
+#[derive(Debug)]
+pub enum Opened {
+    /// A padding envelope: dropped.
+    Padding,
+    /// A verified check-in, with its (still sealed) envelope kept for approval.
+    Visit {
+        /// Venue display info and times.
+        row: ReviewRow,
+        /// The sealed envelope bytes.
+        envelope: Vec<u8>,
+    },
+    /// An envelope that failed verification: shown to staff with the problem.
+    Invalid(ReviewRow),
+}
+
+/// The displayable part of an uploaded check-in.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewRow {
+    /// Venue name.
+    pub venue_name: String,
+    /// Venue address.
+    pub venue_address: String,
+    /// Category slug.
+    pub category: String,
+    /// Arrival.
+    pub arrival: u64,
+    /// Departure.
+    pub departure: u64,
+    /// `hour` or `day`.
+    pub epoch_kind: &'static str,
+    /// Verification problem, if any.
+    pub problem: Option<String>,
+}
+
+/// Opens and verifies every envelope (CPU work; call off the async runtime).
+pub fn open_envelopes(
+    envelopes: &[ReportEnvelope],
+    keys: &AuthorityKeys,
+    descriptor: &AuthorityDescriptor,
+) -> Vec<Opened> {
+    envelopes
+        .iter()
+        .map(|env| match env.open_and_verify(keys, descriptor) {
+            Ok(None) => Opened::Padding,
+            Ok(Some(v)) => Opened::Visit {
+                row: ReviewRow {
+                    venue_name: v.code.venue.name.clone(),
+                    venue_address: v.code.venue.address.clone(),
+                    category: v.code.venue.category.slug().to_owned(),
+                    arrival: v.arrival.0,
+                    departure: v.departure.0,
+                    epoch_kind: match v.code.kind {
+                        CodeKind::Screen => "hour",
+                        CodeKind::Poster => "day",
+                    },
+                    problem: None,
+                },
+                envelope: env.as_bytes().to_vec(),
+            },
+            Err(e) => Opened::Invalid(ReviewRow {
+                epoch_kind: "hour",
+                problem: Some(format!("verification failed: {e}")),
+                ..ReviewRow::default()
+            }),
+        })
+        .collect()
+}
+
+/// Why an upload was not stored.
+#[derive(Debug)]
+pub enum UploadRefused {
+    /// Wrong, used or expired code.
+    Code,
+    /// Database failure.
+    Db(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for UploadRefused {
+    fn from(e: rusqlite::Error) -> Self {
+        UploadRefused::Db(e)
+    }
+}
+
+/// Spends the code and stores the review rows, in one transaction. Returns the
+/// number of check-ins stored.
+pub fn store_upload(
+    tx: &Transaction<'_>,
+    code_key: &[u8; 32],
+    code_text: &str,
+    receipt: &str,
+    opened: &[Opened],
+    now: u64,
+    retention_hours: u64,
+) -> Result<usize, UploadRefused> {
+    let normalized = codes::normalize(code_text).ok_or(UploadRefused::Code)?;
+    let spent = tx.execute(
+        "UPDATE auth_codes SET used = 1 WHERE hash = ?1 AND used = 0 AND expires_at > ?2",
+        params![codes::code_hash(code_key, &normalized), ts(now)],
+    )?;
+    if spent != 1 {
+        return Err(UploadRefused::Code);
+    }
+    let delete_after = ts(now + retention_hours * 3600);
+    let mut stored = 0;
+    {
+        let mut ins = tx.prepare(
+            "INSERT INTO reviews (receipt, envelope, venue_name, venue_address, category, arrival, departure, epoch_kind, verified, problem, received_hour, delete_after)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        for o in opened {
+            let (row, envelope, verified) = match o {
+                Opened::Padding => continue,
+                Opened::Visit { row, envelope } => (row, Some(envelope.as_slice()), true),
+                Opened::Invalid(row) => (row, None, false),
+            };
+            ins.execute(params![
+                receipt,
+                envelope,
+                row.venue_name,
+                row.venue_address,
+                row.category,
+                ts(row.arrival),
+                ts(row.departure),
+                row.epoch_kind,
+                verified,
+                row.problem,
+                hour(now),
+                delete_after
+            ])?;
+            stored += 1;
+        }
+    }
+    tx.execute(
+        "INSERT INTO reports (receipt, received_hour, checkins) VALUES (?1, ?2, ?3)",
+        params![receipt, hour(now), i64::try_from(stored).unwrap_or(i64::MAX)],
+    )?;
+    Ok(stored)
+}

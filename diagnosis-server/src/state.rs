@@ -1,0 +1,188 @@
+//! Shared server state: the authority, the database handle, the in-memory cache of
+//! public objects, the rate limiter, upload slots and metrics.
+//!
+//! The database is one SQLite connection behind a mutex, used only from blocking
+//! threads. [`AppState::write`] runs a closure in one `BEGIN IMMEDIATE` transaction
+//! that commits only if the closure succeeds. Public downloads never touch the
+//! database: they are served from [`PublicCache`], rebuilt after every publication
+//! and every minute (retention).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::body::Bytes;
+use axum::http::HeaderValue;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::Semaphore;
+
+use crate::config::Config;
+use crate::db::now;
+use crate::error::ApiError;
+use crate::keystore::Authority;
+use crate::limiter::Limiter;
+use crate::metrics::Metrics;
+use crate::publish::{index_json, live};
+
+/// A bulletin ready to serve.
+#[derive(Debug, Clone)]
+pub struct CachedBulletin {
+    /// The bytes.
+    pub bytes: Bytes,
+    /// Strong ETag `"<sha256 hex>"`.
+    pub etag: HeaderValue,
+    /// Expiry, Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Public objects served from memory.
+#[derive(Debug, Clone, Default)]
+pub struct PublicCache {
+    /// The index JSON.
+    pub index: Bytes,
+    /// Latest live sequence (0 if none).
+    pub latest: u64,
+    /// Live bulletins by sequence.
+    pub bulletins: HashMap<u64, CachedBulletin>,
+}
+
+/// Everything handlers share.
+pub struct Inner {
+    /// Settings.
+    pub config: Config,
+    /// Keys and descriptor.
+    pub authority: Authority,
+    /// Descriptor bytes for serving.
+    pub descriptor: Bytes,
+    /// The database.
+    pub db: Mutex<Connection>,
+    /// Public cache.
+    pub cache: RwLock<Arc<PublicCache>>,
+    /// Rate limiter for public writes.
+    pub limiter: Limiter,
+    /// Concurrent upload slots.
+    pub uploads: Semaphore,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Moving average of the time a real upload spends storing, microseconds
+    /// (chaff waits as long, so both look alike on the wire).
+    pub store_micros: AtomicU64,
+}
+
+/// Cloneable handle on [`Inner`].
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state from an opened database and loaded authority.
+    pub fn new(config: Config, authority: Authority, conn: Connection) -> Self {
+        let limiter = Limiter::new(
+            config.attempts_per_minute,
+            config.failures_before_lockout,
+            config.lockout_secs,
+        );
+        let uploads = Semaphore::new(config.max_concurrent_uploads);
+        let descriptor = Bytes::from(authority.descriptor_bytes.clone());
+        AppState(Arc::new(Inner {
+            config,
+            authority,
+            descriptor,
+            db: Mutex::new(conn),
+            cache: RwLock::new(Arc::new(PublicCache::default())),
+            limiter,
+            uploads,
+            metrics: Metrics::default(),
+            store_micros: AtomicU64::new(5_000),
+        }))
+    }
+
+    /// Runs `f` with the connection on a blocking thread.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Inner) -> Result<T, ApiError> + Send + 'static,
+    {
+        let s = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = s.db.lock().unwrap_or_else(|p| p.into_inner());
+            f(&conn, &s)
+        })
+        .await
+        .map_err(|e| ApiError::internal("blocking task", e))?
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction on a blocking thread; commits if `f`
+    /// returns `Ok`, rolls back otherwise.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>, &Inner) -> Result<T, ApiError> + Send + 'static,
+    {
+        let s = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = s.db.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx, &s)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| ApiError::internal("blocking task", e))?
+    }
+
+    /// Rebuilds the public cache from the database (blocking).
+    pub fn refresh_cache_blocking(&self) -> Result<(), ApiError> {
+        let t = now();
+        let rows = {
+            let conn = self.db.lock().unwrap_or_else(|p| p.into_inner());
+            live(&conn, t)?
+        };
+        let mut bulletins = HashMap::with_capacity(rows.len());
+        for b in &rows {
+            let etag = HeaderValue::from_str(&format!("\"{}\"", b.sha256))
+                .map_err(|e| ApiError::internal("etag", e))?;
+            bulletins.insert(
+                b.sequence,
+                CachedBulletin {
+                    bytes: Bytes::from(b.bytes.clone()),
+                    etag,
+                    expires_at: b.expires_at,
+                },
+            );
+        }
+        let cache = PublicCache {
+            index: Bytes::from(index_json(self.authority.descriptor.id.0, &rows)),
+            latest: rows.last().map(|b| b.sequence).unwrap_or(0),
+            bulletins,
+        };
+        *self.cache.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cache);
+        Ok(())
+    }
+
+    /// Rebuilds the public cache (async).
+    pub async fn refresh_cache(&self) -> Result<(), ApiError> {
+        let s = self.clone();
+        tokio::task::spawn_blocking(move || s.refresh_cache_blocking())
+            .await
+            .map_err(|e| ApiError::internal("blocking task", e))?
+    }
+
+    /// The current public cache.
+    pub fn cache(&self) -> Arc<PublicCache> {
+        self.cache.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Folds one real upload's storing time into the moving average.
+    pub fn note_store_time(&self, micros: u64) {
+        let old = self.store_micros.load(Ordering::Relaxed);
+        self.store_micros
+            .store((old * 7 + micros.min(1_000_000)) / 8, Ordering::Relaxed);
+    }
+}
