@@ -1,0 +1,2 @@
+//! Outbreak-day benchmark (placeholder).
+fn main() {}

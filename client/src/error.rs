@@ -1,0 +1,345 @@
+//! The client's one error type, with a bilingual explanation and a documented exit
+//! code for each kind of failure.
+
+use core::fmt;
+
+use quet_protocol::Error as ProtocolError;
+use quet_protocol::code::SCREEN_FRESHNESS_SECS;
+
+use crate::text::{Bilingual, format_time};
+
+/// Process exit codes of the `quet` command (also in `--help` and the README).
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// Unexpected internal error.
+    pub const INTERNAL: i32 = 1;
+    /// Bad command-line usage (clap).
+    pub const USAGE: i32 = 2;
+    /// The check-in code was refused (bad signature, expired, unknown authority, …).
+    pub const BAD_CODE: i32 = 3;
+    /// The server could not be reached or answered something unexpected.
+    pub const NETWORK: i32 = 4;
+    /// A bulletin failed verification (signature, chain, expiry); nothing was stored.
+    pub const BULLETIN_REJECTED: i32 = 5;
+    /// The authorization code is wrong, used or expired.
+    pub const AUTH_CODE: i32 = 6;
+    /// The server is rate-limiting or busy: try again later.
+    pub const TRY_LATER: i32 = 7;
+    /// Local storage failed (disk, database, key file).
+    pub const STORAGE: i32 = 8;
+    /// The user declined a confirmation.
+    pub const CANCELLED: i32 = 9;
+    /// The request names something that does not exist (check-in id, authority).
+    pub const NOT_FOUND: i32 = 10;
+}
+
+/// Everything that can go wrong in the client.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// A scanned code was refused by the protocol checks.
+    Code(ProtocolError),
+    /// A bulletin from `authority` was rejected; nothing from it was stored.
+    Bulletin {
+        /// The authority's id.
+        authority: u32,
+        /// The bulletin's sequence number, as requested.
+        sequence: u64,
+        /// Why.
+        source: ProtocolError,
+    },
+    /// An authority descriptor could not be decoded or verified.
+    Descriptor(ProtocolError),
+    /// The server lists fewer bulletins than this phone already accepted (rollback).
+    ChainRollback {
+        /// The authority's id.
+        authority: u32,
+        /// What the phone has accepted.
+        have: u64,
+        /// What the server lists as latest.
+        latest: u64,
+    },
+    /// No authority is pinned with this id.
+    UnknownAuthority(u32),
+    /// A report needs an authority but several are pinned and none was chosen.
+    AmbiguousAuthority,
+    /// No authority is pinned at all.
+    NoAuthority,
+    /// There is no check-in with this id.
+    NoSuchCheckIn(u64),
+    /// The operation needs an ongoing check-in.
+    NotCheckedIn,
+    /// The server refused the authorization code (wrong, used or expired).
+    AuthCodeInvalid,
+    /// The server is rate-limiting this client.
+    RateLimited {
+        /// Seconds to wait, if the server said.
+        retry_after: Option<u64>,
+    },
+    /// The server is busy.
+    Busy,
+    /// The server answered with an unexpected status or body.
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The `error` kind from the JSON body, if any.
+        kind: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The network request failed.
+    Network(String),
+    /// Local storage failed.
+    Storage(String),
+    /// A stored row did not decrypt: wrong local key or a tampered database.
+    LocalDecrypt,
+    /// An image could not be read, or holds no QR code.
+    Image(String),
+    /// A setting is out of range.
+    InvalidSetting(String),
+    /// There are no check-ins to report in the requested window.
+    NothingToReport,
+    /// The user declined.
+    Cancelled,
+}
+
+impl ClientError {
+    /// The process exit code for this error (see [`exit`]).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ClientError::Code(_) => exit::BAD_CODE,
+            ClientError::Bulletin { .. } | ClientError::ChainRollback { .. } => {
+                exit::BULLETIN_REJECTED
+            }
+            ClientError::Descriptor(_) => exit::BAD_CODE,
+            ClientError::UnknownAuthority(_)
+            | ClientError::NoSuchCheckIn(_)
+            | ClientError::NotCheckedIn
+            | ClientError::NoAuthority
+            | ClientError::AmbiguousAuthority
+            | ClientError::NothingToReport => exit::NOT_FOUND,
+            ClientError::AuthCodeInvalid => exit::AUTH_CODE,
+            ClientError::RateLimited { .. } | ClientError::Busy => exit::TRY_LATER,
+            ClientError::Server { .. } | ClientError::Network(_) => exit::NETWORK,
+            ClientError::Storage(_) | ClientError::LocalDecrypt => exit::STORAGE,
+            ClientError::Image(_) => exit::BAD_CODE,
+            ClientError::InvalidSetting(_) => exit::USAGE,
+            ClientError::Cancelled => exit::CANCELLED,
+        }
+    }
+
+    /// A stable snake_case kind for `--json` output and scripts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientError::Code(e) => match e {
+                ProtocolError::NotAQuetCode => "not_a_quet_code",
+                ProtocolError::BadSignature { .. } => "bad_signature",
+                ProtocolError::CodeNotFresh { .. } | ProtocolError::PosterNotToday { .. } => {
+                    "code_expired"
+                }
+                ProtocolError::UnknownAuthority(_) | ProtocolError::UnknownKeyId { .. } => {
+                    "unknown_authority"
+                }
+                ProtocolError::UnsupportedVersion { .. } => "unsupported_version",
+                _ => "malformed_code",
+            },
+            ClientError::Bulletin { .. } => "bulletin_rejected",
+            ClientError::Descriptor(_) => "bad_descriptor",
+            ClientError::ChainRollback { .. } => "chain_rollback",
+            ClientError::UnknownAuthority(_) => "unknown_authority",
+            ClientError::AmbiguousAuthority => "ambiguous_authority",
+            ClientError::NoAuthority => "no_authority",
+            ClientError::NoSuchCheckIn(_) => "no_such_check_in",
+            ClientError::NotCheckedIn => "not_checked_in",
+            ClientError::AuthCodeInvalid => "auth_code_invalid",
+            ClientError::RateLimited { .. } => "rate_limited",
+            ClientError::Busy => "busy",
+            ClientError::Server { .. } => "server_error",
+            ClientError::Network(_) => "network",
+            ClientError::Storage(_) => "storage",
+            ClientError::LocalDecrypt => "local_decrypt",
+            ClientError::Image(_) => "image",
+            ClientError::InvalidSetting(_) => "invalid_setting",
+            ClientError::NothingToReport => "nothing_to_report",
+            ClientError::Cancelled => "cancelled",
+        }
+    }
+
+    /// The explanation for a person, in Vietnamese and English.
+    pub fn explain(&self) -> Bilingual {
+        match self {
+            ClientError::Code(e) => explain_code(e),
+            ClientError::Bulletin {
+                authority,
+                sequence,
+                source,
+            } => Bilingual::new(
+                format!(
+                    "Bản tin số {sequence} của cơ quan y tế {authority:08x} bị từ chối ({source}); không lưu gì. Hãy thử đồng bộ lại sau."
+                ),
+                format!(
+                    "Bulletin {sequence} from health authority {authority:08x} was rejected ({source}); nothing was stored. Try syncing again later."
+                ),
+            ),
+            ClientError::Descriptor(e) => Bilingual::new(
+                format!("Thông tin cơ quan y tế không hợp lệ ({e})."),
+                format!("The health authority descriptor is invalid ({e})."),
+            ),
+            ClientError::ChainRollback {
+                authority,
+                have,
+                latest,
+            } => Bilingual::new(
+                format!(
+                    "Máy chủ của cơ quan {authority:08x} chỉ có bản tin đến số {latest}, nhưng máy này đã nhận số {have}: có thể máy chủ bị giả mạo."
+                ),
+                format!(
+                    "The server of authority {authority:08x} lists bulletins only up to {latest}, but this phone already accepted {have}: the server may be forged."
+                ),
+            ),
+            ClientError::UnknownAuthority(id) => Bilingual::new(
+                format!(
+                    "Chưa có cơ quan y tế {id:08x}. Thêm bằng: quet authority add <URL>"
+                ),
+                format!("Health authority {id:08x} is not pinned. Add it with: quet authority add <URL>"),
+            ),
+            ClientError::AmbiguousAuthority => Bilingual::new(
+                "Có nhiều cơ quan y tế; hãy chọn bằng --authority <ID>.",
+                "Several health authorities are pinned; choose one with --authority <ID>.",
+            ),
+            ClientError::NoAuthority => Bilingual::new(
+                "Chưa có cơ quan y tế nào. Thêm bằng: quet authority add <URL>",
+                "No health authority is pinned. Add one with: quet authority add <URL>",
+            ),
+            ClientError::NoSuchCheckIn(id) => Bilingual::new(
+                format!("Không có lượt check-in số {id}."),
+                format!("There is no check-in number {id}."),
+            ),
+            ClientError::NotCheckedIn => Bilingual::new(
+                "Bạn không đang ở địa điểm nào (đã check-out hoặc đã tự check-out).",
+                "You are not checked in anywhere (already checked out or auto checked out).",
+            ),
+            ClientError::AuthCodeInvalid => Bilingual::new(
+                "Mã xác nhận sai, đã dùng hoặc đã hết hạn. Hãy kiểm tra lại hoặc xin mã mới từ cơ quan y tế.",
+                "The authorization code is wrong, already used or expired. Check it or ask the health authority for a new one.",
+            ),
+            ClientError::RateLimited { retry_after } => {
+                let wait = retry_after.map_or(String::new(), |s| format!(" ({s} s)"));
+                Bilingual::new(
+                    format!("Quá nhiều lần thử; hãy đợi rồi thử lại{wait}."),
+                    format!("Too many attempts; wait and try again{wait}."),
+                )
+            }
+            ClientError::Busy => Bilingual::new(
+                "Máy chủ đang bận; hãy thử lại sau ít phút.",
+                "The server is busy; try again in a few minutes.",
+            ),
+            ClientError::Server {
+                status,
+                kind,
+                message,
+            } => Bilingual::new(
+                format!("Máy chủ trả lời lỗi {status} {kind}: {message}"),
+                format!("The server answered {status} {kind}: {message}"),
+            ),
+            ClientError::Network(m) => Bilingual::new(
+                format!("Không kết nối được máy chủ ({m}). Kiểm tra mạng rồi thử lại."),
+                format!("Cannot reach the server ({m}). Check the network and try again."),
+            ),
+            ClientError::Storage(m) => Bilingual::new(
+                format!("Lỗi lưu trữ trên máy: {m}"),
+                format!("Local storage error: {m}"),
+            ),
+            ClientError::LocalDecrypt => Bilingual::new(
+                "Không giải mã được dữ liệu trên máy: khóa sai hoặc dữ liệu bị sửa.",
+                "Local data does not decrypt: wrong key or tampered database.",
+            ),
+            ClientError::Image(m) => Bilingual::new(
+                format!("Không đọc được mã QR từ ảnh: {m}"),
+                format!("Cannot read a QR code from the image: {m}"),
+            ),
+            ClientError::InvalidSetting(m) => Bilingual::new(
+                format!("Thiết lập không hợp lệ: {m}"),
+                format!("Invalid setting: {m}"),
+            ),
+            ClientError::NothingToReport => Bilingual::new(
+                "Không có lượt check-in nào trong khoảng thời gian cơ quan y tế yêu cầu; không gửi gì.",
+                "No check-ins fall in the period the health authority asks for; nothing was sent.",
+            ),
+            ClientError::Cancelled => Bilingual::new("Đã hủy.", "Cancelled."),
+        }
+    }
+}
+
+fn explain_code(e: &ProtocolError) -> Bilingual {
+    match e {
+        ProtocolError::NotAQuetCode | ProtocolError::Truncated { .. } | ProtocolError::TrailingBytes { .. } => {
+            Bilingual::new(
+                "Đây không phải mã check-in Quét.",
+                "This is not a Quét check-in code.",
+            )
+        }
+        ProtocolError::BadSignature { .. } => Bilingual::new(
+            "Chữ ký của mã không hợp lệ: mã giả hoặc bị sửa. Đừng check-in bằng mã này.",
+            "The code's signature does not verify: it is forged or altered. Do not check in with it.",
+        ),
+        ProtocolError::CodeNotFresh { code_time, now } => Bilingual::new(
+            format!(
+                "Mã đã hết hạn hoặc chưa tới giờ: mã lúc {}, đồng hồ máy {} (cho phép ±{} giây). Hãy quét mã trực tiếp trên màn hình và kiểm tra đồng hồ điện thoại.",
+                format_time(code_time.0),
+                format_time(now.0),
+                SCREEN_FRESHNESS_SECS
+            ),
+            format!(
+                "The code has expired or is not yet valid: code time {}, this device's clock {} (±{} s allowed). Scan the venue's screen directly and check the phone's clock.",
+                format_time(code_time.0),
+                format_time(now.0),
+                SCREEN_FRESHNESS_SECS
+            ),
+        ),
+        ProtocolError::PosterNotToday { code_time, now } => Bilingual::new(
+            format!(
+                "Mã dán tường này dành cho ngày {}, hôm nay là {}. Kiểm tra đồng hồ điện thoại.",
+                format_time(code_time.0),
+                format_time(now.0)
+            ),
+            format!(
+                "This poster code is for {}, today is {}. Check the phone's clock.",
+                format_time(code_time.0),
+                format_time(now.0)
+            ),
+        ),
+        ProtocolError::UnknownAuthority(id) => Bilingual::new(
+            format!(
+                "Mã thuộc cơ quan y tế {id} chưa được thêm vào máy. Thêm bằng: quet authority add <URL của cơ quan y tế>"
+            ),
+            format!(
+                "The code belongs to health authority {id}, which is not pinned. Add it with: quet authority add <authority URL>"
+            ),
+        ),
+        ProtocolError::UnknownKeyId { .. } => Bilingual::new(
+            "Mã dùng khóa mà cơ quan y tế chưa công bố. Hãy cập nhật cơ quan y tế (quet authority add <URL>).",
+            "The code uses a key the health authority has not published. Update the authority (quet authority add <URL>).",
+        ),
+        ProtocolError::UnsupportedVersion { version, .. } => Bilingual::new(
+            format!("Mã dùng phiên bản {version} chưa hỗ trợ: hãy cập nhật ứng dụng."),
+            format!("The code uses unsupported version {version}: update the app."),
+        ),
+        other => Bilingual::new(
+            format!("Mã check-in không hợp lệ ({other})."),
+            format!("Invalid check-in code ({other})."),
+        ),
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.explain().en)
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// Result with [`ClientError`].
+pub type Result<T> = core::result::Result<T, ClientError>;

@@ -1,0 +1,190 @@
+//! Storage behind a trait, so the client core runs on SQLite (native), in memory
+//! (tests, wasm32) or on whatever a phone UI provides.
+//!
+//! A store only ever sees what the core gives it: descriptors (public), chain
+//! states (public), the clear epoch of each check-in (for indexing and purging),
+//! and opaque blobs that the core has already encrypted under the local storage
+//! key. Writes go through [`Store::apply`], which must apply a batch of [`Op`]s
+//! atomically: all or nothing. That is what makes an interrupted sync resume and a
+//! crash mid-write lose nothing committed.
+
+use std::collections::BTreeMap;
+
+use crate::error::Result;
+
+/// One stored check-in: the clear epoch and the encrypted blobs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckInRow {
+    /// Local id (1, 2, …).
+    pub id: u64,
+    /// Epoch kind byte (1 hour, 2 day), in the clear for indexing.
+    pub epoch_kind: u8,
+    /// Epoch index, in the clear for indexing.
+    pub epoch_index: u32,
+    /// The encounter token, encrypted under the local key.
+    pub token: Vec<u8>,
+    /// The report envelope, encrypted under the local key.
+    pub envelope: Vec<u8>,
+    /// The diary entry, encrypted under the local key.
+    pub diary: Vec<u8>,
+    /// While checked in: the signed code (holds `P_e`), encrypted. `None` after
+    /// check-out, so `P_e` is forgotten.
+    pub active: Option<Vec<u8>>,
+}
+
+/// One stored exposure: its identity in the clear for deduplication and
+/// withdrawal, its content encrypted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExposureRow {
+    /// The matched check-in.
+    pub check_in: u64,
+    /// The notice's nonce.
+    pub nonce: [u8; 16],
+    /// The exposure details, encrypted under the local key.
+    pub blob: Vec<u8>,
+}
+
+/// What a client remembers of an authority's bulletin chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainRow {
+    /// Sequence of the last accepted bulletin.
+    pub sequence: u64,
+    /// Its hash.
+    pub hash: [u8; 32],
+}
+
+/// One write in an atomic batch.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// Sets a metadata value.
+    PutMeta(String, Vec<u8>),
+    /// Pins (or replaces) an authority descriptor.
+    PutAuthority(u32, Vec<u8>),
+    /// Unpins an authority and forgets its chain state.
+    RemoveAuthority(u32),
+    /// Sets an authority's chain state.
+    PutChain(u32, ChainRow),
+    /// Inserts or replaces a check-in.
+    PutCheckIn(CheckInRow),
+    /// Deletes a check-in and its exposures.
+    DeleteCheckIn(u64),
+    /// Inserts an exposure unless one with the same (check-in, nonce) exists.
+    InsertExposure(ExposureRow),
+    /// Deletes every exposure from the notice with this nonce (withdrawal).
+    DeleteExposuresByNonce([u8; 16]),
+    /// Deletes all check-ins and exposures (not authorities or chain states).
+    DeleteAllCheckIns,
+}
+
+/// Storage for the client core. Reads may be called at any time; all writes go
+/// through [`Store::apply`] and must be atomic.
+pub trait Store {
+    /// A metadata value.
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Every pinned authority: (id, descriptor bytes).
+    fn authorities(&self) -> Result<Vec<(u32, Vec<u8>)>>;
+    /// An authority's chain state.
+    fn chain(&self, authority: u32) -> Result<Option<ChainRow>>;
+    /// Every check-in, by id.
+    fn check_ins(&self) -> Result<Vec<CheckInRow>>;
+    /// Every exposure.
+    fn exposures(&self) -> Result<Vec<ExposureRow>>;
+    /// Applies the batch atomically.
+    fn apply(&mut self, ops: Vec<Op>) -> Result<()>;
+}
+
+/// An in-memory store (tests, wasm32, benchmarks). Atomic because `apply` works
+/// on a copy and swaps it in only when every op succeeded.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    state: MemoryState,
+}
+
+#[derive(Clone, Debug, Default)]
+struct MemoryState {
+    meta: BTreeMap<String, Vec<u8>>,
+    authorities: BTreeMap<u32, Vec<u8>>,
+    chains: BTreeMap<u32, ChainRow>,
+    check_ins: BTreeMap<u64, CheckInRow>,
+    exposures: BTreeMap<(u64, [u8; 16]), ExposureRow>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+}
+
+impl MemoryState {
+    fn apply_one(&mut self, op: Op) {
+        match op {
+            Op::PutMeta(k, v) => {
+                self.meta.insert(k, v);
+            }
+            Op::PutAuthority(id, bytes) => {
+                self.authorities.insert(id, bytes);
+            }
+            Op::RemoveAuthority(id) => {
+                self.authorities.remove(&id);
+                self.chains.remove(&id);
+            }
+            Op::PutChain(id, row) => {
+                self.chains.insert(id, row);
+            }
+            Op::PutCheckIn(row) => {
+                self.check_ins.insert(row.id, row);
+            }
+            Op::DeleteCheckIn(id) => {
+                self.check_ins.remove(&id);
+                self.exposures.retain(|k, _| k.0 != id);
+            }
+            Op::InsertExposure(row) => {
+                self.exposures.entry((row.check_in, row.nonce)).or_insert(row);
+            }
+            Op::DeleteExposuresByNonce(nonce) => {
+                self.exposures.retain(|k, _| k.1 != nonce);
+            }
+            Op::DeleteAllCheckIns => {
+                self.check_ins.clear();
+                self.exposures.clear();
+            }
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.state.meta.get(key).cloned())
+    }
+
+    fn authorities(&self) -> Result<Vec<(u32, Vec<u8>)>> {
+        Ok(self
+            .state
+            .authorities
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect())
+    }
+
+    fn chain(&self, authority: u32) -> Result<Option<ChainRow>> {
+        Ok(self.state.chains.get(&authority).copied())
+    }
+
+    fn check_ins(&self) -> Result<Vec<CheckInRow>> {
+        Ok(self.state.check_ins.values().cloned().collect())
+    }
+
+    fn exposures(&self) -> Result<Vec<ExposureRow>> {
+        Ok(self.state.exposures.values().cloned().collect())
+    }
+
+    fn apply(&mut self, ops: Vec<Op>) -> Result<()> {
+        let mut next = self.state.clone();
+        for op in ops {
+            next.apply_one(op);
+        }
+        self.state = next;
+        Ok(())
+    }
+}
