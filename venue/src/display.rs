@@ -1,0 +1,319 @@
+//! The rotating display: a local HTTP server (127.0.0.1 by default) serving a
+//! full-screen page with the current screen code, and `/api/code` (JSON) and
+//! `/code.svg` for the page's refresh. The code is re-signed when the 30-second
+//! slot turns (so a new venue-time key appears exactly when the hour turns, an
+//! hour being 120 slots); the issuer is kept, so the day's trace capsule is reused.
+//! Nothing here needs the network: the page has no external resources.
+//!
+//! The clock is injected ([`Clock`]) so tests can turn the half-minute and the hour.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use quet_protocol::code::{CodeIssuer, SCREEN_RESIGN_SECS, VenueInfo};
+use quet_protocol::time::{Epoch, UnixTime};
+use serde::Serialize;
+
+use crate::error::{Result, VenueError};
+use crate::venue::{EventWindow, Venue};
+use crate::{pages, qr};
+
+/// Where the display gets the time.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> UnixTime;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixTime {
+        UnixTime(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        )
+    }
+}
+
+/// A clock tests and demos set by hand.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    /// A clock showing `t`.
+    pub fn new(t: UnixTime) -> Self {
+        ManualClock(AtomicU64::new(t.0))
+    }
+
+    /// Sets the time.
+    pub fn set(&self, t: UnixTime) {
+        self.0.store(t.0, Ordering::SeqCst);
+    }
+
+    /// Moves the time forward by `secs`.
+    pub fn advance(&self, secs: u64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> UnixTime {
+        UnixTime(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// The code on screen during one 30-second slot.
+#[derive(Clone, Debug)]
+pub struct CurrentCode {
+    /// `floor(timestamp / 30)`.
+    pub slot: u64,
+    /// The code's signed timestamp (start of the slot).
+    pub timestamp: UnixTime,
+    /// The hour epoch (whose `P_e` the code carries).
+    pub epoch: Epoch,
+    /// The code text the QR holds (`CheckInCode::to_url`).
+    pub url: String,
+    /// The signed code bytes.
+    pub bytes: Vec<u8>,
+    /// QR version at level M.
+    pub qr_version: i16,
+    /// The QR as SVG.
+    pub svg: String,
+}
+
+impl CurrentCode {
+    /// Seconds from `now` until the next re-sign.
+    pub fn refresh_in(&self, now: UnixTime) -> u64 {
+        (self.timestamp.0 + SCREEN_RESIGN_SECS)
+            .saturating_sub(now.0)
+            .clamp(1, SCREEN_RESIGN_SECS)
+    }
+}
+
+/// What the display shows at some moment.
+#[derive(Clone, Debug)]
+pub enum Showing {
+    /// A code.
+    Code(CurrentCode),
+    /// An event before its start.
+    EventNotStarted(EventWindow),
+    /// An event after its end.
+    EventEnded(EventWindow),
+}
+
+struct Inner {
+    issuer: CodeIssuer,
+    current: Option<CurrentCode>,
+}
+
+/// The display's state: the issuer and the code of the current slot.
+pub struct Display {
+    info: VenueInfo,
+    base_url: String,
+    authority_name: String,
+    event: Option<EventWindow>,
+    clock: Arc<dyn Clock>,
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for Display {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Display")
+            .field("venue", &self.info.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Display {
+    /// A display for `venue` reading time from `clock`.
+    pub fn new(venue: &Venue, clock: Arc<dyn Clock>) -> Result<Self> {
+        Ok(Display {
+            info: venue.info().clone(),
+            base_url: venue.code_base_url().to_owned(),
+            authority_name: venue.descriptor().name.clone(),
+            event: venue.event(),
+            clock,
+            inner: Mutex::new(Inner {
+                issuer: venue.issuer()?,
+                current: None,
+            }),
+        })
+    }
+
+    /// The clock's time.
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// What to show now.
+    pub fn showing(&self) -> Result<Showing> {
+        self.showing_at(self.clock.now())
+    }
+
+    /// What to show at `now`: the code of `now`'s 30-second slot, re-signed only
+    /// when the slot changes.
+    pub fn showing_at(&self, now: UnixTime) -> Result<Showing> {
+        if let Some(ev) = self.event {
+            if now.0 < ev.start {
+                return Ok(Showing::EventNotStarted(ev));
+            }
+            if now.0 > ev.end {
+                return Ok(Showing::EventEnded(ev));
+            }
+        }
+        let slot = now.0 / SCREEN_RESIGN_SECS;
+        let mut inner = self
+            .inner
+            .lock()
+            .map_err(|_| VenueError::InvalidInput("display state poisoned".into()))?;
+        if let Some(c) = &inner.current
+            && c.slot == slot
+        {
+            return Ok(Showing::Code(c.clone()));
+        }
+        let timestamp = UnixTime(slot * SCREEN_RESIGN_SECS);
+        let code = inner
+            .issuer
+            .screen_code(&mut crate::system_rng(), timestamp)?;
+        let url = code.to_url(&self.base_url);
+        let qr_code = qr::make(url.as_bytes())?;
+        let current = CurrentCode {
+            slot,
+            timestamp,
+            epoch: code.epoch()?,
+            qr_version: qr::version_number(&qr_code),
+            svg: qr::svg_of(url.as_bytes())?,
+            url,
+            bytes: code.as_bytes().to_vec(),
+        };
+        inner.current = Some(current.clone());
+        Ok(Showing::Code(current))
+    }
+
+    /// The venue's display info.
+    pub fn info(&self) -> &VenueInfo {
+        &self.info
+    }
+}
+
+/// The JSON of `GET /api/code`.
+#[derive(Clone, Debug, Serialize)]
+pub struct CodeJson {
+    /// Whether a code is shown (false outside an event's window).
+    pub active: bool,
+    /// Changes whenever the code changes.
+    pub serial: String,
+    /// The code text.
+    pub url: String,
+    /// Signed timestamp (Unix seconds).
+    pub timestamp: u64,
+    /// Hour epoch index.
+    pub epoch: u32,
+    /// Seconds until the next re-sign (the countdown).
+    pub refresh_in: u64,
+    /// QR version at level M.
+    pub qr_version: i16,
+    /// The QR as SVG.
+    pub svg: String,
+}
+
+/// The display's routes: `/` (page), `/api/code` (JSON), `/code.svg`, `/healthz`.
+pub fn router(display: Arc<Display>) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/api/code", get(code_json))
+        .route("/code.svg", get(code_svg))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(display)
+}
+
+/// Serves the display on `listener` until the future is dropped.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    display: Arc<Display>,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(display)).await
+}
+
+fn error_response(e: &VenueError) -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+}
+
+const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-store");
+
+async fn page(State(d): State<Arc<Display>>) -> Response {
+    let now = d.now();
+    match d.showing_at(now) {
+        Ok(Showing::Code(c)) => (
+            [NO_STORE],
+            Html(pages::display_page(
+                &d.info,
+                &c.svg,
+                &c.slot.to_string(),
+                c.refresh_in(now),
+                &d.authority_name,
+            )),
+        )
+            .into_response(),
+        Ok(Showing::EventNotStarted(ev)) => {
+            let at = crate::timefmt::format_local(
+                UnixTime(ev.start),
+                crate::timefmt::VIETNAM_OFFSET_MINUTES,
+            );
+            Html(pages::display_idle_page(
+                &d.info,
+                &format!("Sự kiện chưa bắt đầu (bắt đầu {at})."),
+                &format!("The event has not started yet (starts {at})."),
+            ))
+            .into_response()
+        }
+        Ok(Showing::EventEnded(_)) => Html(pages::display_idle_page(
+            &d.info,
+            "Sự kiện đã kết thúc.",
+            "The event has ended.",
+        ))
+        .into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn code_json(State(d): State<Arc<Display>>) -> Response {
+    let now = d.now();
+    match d.showing_at(now) {
+        Ok(Showing::Code(c)) => (
+            [NO_STORE],
+            axum::Json(CodeJson {
+                active: true,
+                serial: c.slot.to_string(),
+                refresh_in: c.refresh_in(now),
+                timestamp: c.timestamp.0,
+                epoch: c.epoch.index,
+                qr_version: c.qr_version,
+                svg: c.svg,
+                url: c.url,
+            }),
+        )
+            .into_response(),
+        Ok(_) => ([NO_STORE], axum::Json(serde_json::json!({"active": false}))).into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn code_svg(State(d): State<Arc<Display>>) -> Response {
+    match d.showing() {
+        Ok(Showing::Code(c)) => {
+            ([NO_STORE, (header::CONTENT_TYPE, "image/svg+xml")], c.svg).into_response()
+        }
+        Ok(_) => (StatusCode::NOT_FOUND, "no code now / không có mã lúc này").into_response(),
+        Err(e) => error_response(&e),
+    }
+}

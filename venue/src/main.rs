@@ -1,0 +1,2 @@
+//! `quet-venue`: the venue tool's command line. See the crate README.
+fn main() {}
