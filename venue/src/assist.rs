@@ -81,6 +81,19 @@ struct LogFile {
     chain: Option<(u64, String)>,
 }
 
+/// What staff enter for an assisted check-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssistedVisit {
+    /// Visitor's name.
+    pub name: String,
+    /// Visitor's phone number.
+    pub phone: String,
+    /// Arrival.
+    pub arrival: UnixTime,
+    /// Departure; `None` = arrival + the venue's max stay.
+    pub departure: Option<UnixTime>,
+}
+
 /// One visitor to call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VisitorExposure {
@@ -263,14 +276,12 @@ impl AssistLog {
         &mut self,
         venue: &Venue,
         rng: &mut R,
-        name: &str,
-        phone: &str,
-        arrival: UnixTime,
-        departure: Option<UnixTime>,
+        visit: &AssistedVisit,
         now: UnixTime,
     ) -> Result<u64> {
-        let name = check_field("họ tên / name", name)?;
-        let phone = check_field("số điện thoại / phone", phone)?;
+        let name = check_field("họ tên / name", &visit.name)?;
+        let phone = check_field("số điện thoại / phone", &visit.phone)?;
+        let (arrival, departure) = (visit.arrival, visit.departure);
         if arrival.0.saturating_add(RETENTION_SECS) < now.0 || arrival.0 > now.0 + 86_400 {
             return Err(VenueError::InvalidInput(
                 "giờ vào phải trong 14 ngày qua / arrival must be within the last 14 days".into(),

@@ -23,7 +23,7 @@
 pub mod assist;
 pub mod display;
 pub mod error;
-mod fsutil;
+pub mod fsutil;
 pub mod heartbeat;
 pub mod http;
 pub mod pages;

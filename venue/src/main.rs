@@ -1,2 +1,483 @@
-//! `quet-venue`: the venue tool's command line. See the crate README.
-fn main() {}
+//! `quet-venue`: the venue tool's command line (create, tracing-sheet, poster,
+//! display, assist). See `venue/README.md` for a walk-through.
+
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use quet_protocol::time::UnixTime;
+use quet_venue::display::{Clock, Display, Showing, SystemClock};
+use quet_venue::venue::{EventWindow, NewVenue, Venue, parse_category, validate_base_url};
+use quet_venue::{Result, VenueError, assist, fsutil, heartbeat, http, printables, qr, timefmt};
+
+/// Quét venue tool / Công cụ cho địa điểm: rotating QR display, weekly posters,
+/// tracing sheet, assisted check-in.
+#[derive(Parser)]
+#[command(name = "quet-venue", version)]
+struct Cli {
+    /// Venue file / tệp địa điểm.
+    #[arg(
+        long,
+        global = true,
+        env = "QUET_VENUE_FILE",
+        default_value = "venue.json"
+    )]
+    venue: PathBuf,
+    /// Read the passphrase from this file (else QUET_VENUE_PASSPHRASE).
+    #[arg(long, global = true)]
+    passphrase_file: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a venue file / tạo địa điểm mới.
+    Create(CreateArgs),
+    /// Show the venue's settings (never the key) / xem thông tin.
+    Info,
+    /// Write the private tracing sheet (HTML) / in phiếu truy vết.
+    TracingSheet {
+        /// Output file (created, mode 0600; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write the weekly poster of seven daily codes (HTML) / in mã QR theo tuần.
+    Poster {
+        /// First day, YYYY-MM-DD (UTC day of the codes); default today.
+        #[arg(long)]
+        from: Option<String>,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Show the rotating code / hiển thị mã QR luân phiên.
+    Display(DisplayArgs),
+    /// Assisted check-in for visitors without smartphones / khai báo hộ.
+    #[command(subcommand)]
+    Assist(AssistCmd),
+    /// Print the QR versions of this venue's codes (base32 vs base64url).
+    MeasureQr,
+}
+
+#[derive(Args)]
+struct CreateArgs {
+    /// Venue name (≤ 64 bytes).
+    #[arg(long)]
+    name: String,
+    /// Address (≤ 72 bytes).
+    #[arg(long)]
+    address: String,
+    /// Category slug: office, factory, restaurant, bar-karaoke, gym, meeting,
+    /// hospital, apartment, school, bus-station, public-transport, mall, market,
+    /// wedding, funeral, tourist-site, religious-site, other.
+    #[arg(long)]
+    category: String,
+    /// Maximum stay in minutes (default: the category's, or the event's length).
+    #[arg(long)]
+    max_stay: Option<u16>,
+    /// Event start (weddings, conferences): YYYY-MM-DDTHH:MM local time.
+    #[arg(long, requires = "event_end")]
+    event_start: Option<String>,
+    /// Event end.
+    #[arg(long, requires = "event_start")]
+    event_end: Option<String>,
+    /// The health authority's server URL (its descriptor is fetched and pinned).
+    #[arg(long)]
+    authority: String,
+    /// Use this descriptor file instead of fetching `{authority}/v1/descriptor`.
+    #[arg(long)]
+    descriptor_file: Option<PathBuf>,
+    /// Expected authority fingerprint (compare with the one the authority publishes).
+    #[arg(long)]
+    fingerprint: Option<String>,
+    /// Protect the master key with a passphrase (QUET_VENUE_PASSPHRASE or --passphrase-file).
+    #[arg(long)]
+    protect: bool,
+    /// Local time offset in minutes east of UTC (Vietnam: 420).
+    #[arg(long, default_value_t = timefmt::VIETNAM_OFFSET_MINUTES, allow_hyphen_values = true)]
+    utc_offset: i32,
+}
+
+#[derive(Args)]
+struct DisplayArgs {
+    /// Address to serve the page on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Draw the code in this terminal instead of serving a page.
+    #[arg(long)]
+    terminal: bool,
+    /// Opt in to the daily usage heartbeat (category, district, "displayed today").
+    #[arg(long, requires = "district")]
+    heartbeat: bool,
+    /// District for the heartbeat (≤ 64 bytes), e.g. "Hoàn Kiếm".
+    #[arg(long)]
+    district: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum AssistCmd {
+    /// Check a visitor in.
+    Add {
+        /// Visitor's name.
+        #[arg(long)]
+        name: String,
+        /// Visitor's phone number.
+        #[arg(long)]
+        phone: String,
+        /// Arrival: now | YYYY-MM-DDTHH:MM (local) | Unix seconds.
+        #[arg(long, default_value = "now")]
+        arrival: String,
+        /// Departure (default: arrival + max stay).
+        #[arg(long)]
+        departure: Option<String>,
+    },
+    /// Record a departure.
+    Checkout {
+        /// Entry id (from `assist list`).
+        id: u64,
+        /// Departure time.
+        #[arg(long, default_value = "now")]
+        departure: String,
+    },
+    /// List stored assisted check-ins.
+    List,
+    /// Download the authority's bulletins and list the visitors to call.
+    Match {
+        /// Server URL (default: the one pinned at create).
+        #[arg(long)]
+        server: Option<String>,
+    },
+    /// Write the printable paper log template (HTML).
+    PaperLog {
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn now() -> UnixTime {
+    SystemClock.now()
+}
+
+fn passphrase(file: Option<&Path>) -> Result<Option<String>> {
+    if let Some(p) = file {
+        let s = std::fs::read_to_string(p)
+            .map_err(|e| VenueError::io(format!("{}", p.display()), e))?;
+        return Ok(Some(s.trim_end_matches(['\r', '\n']).to_owned()));
+    }
+    Ok(std::env::var("QUET_VENUE_PASSPHRASE").ok())
+}
+
+fn write_out(path: &Path, text: &str) -> Result<()> {
+    fsutil::replace(path, text.as_bytes())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("quet-venue: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let pass = passphrase(cli.passphrase_file.as_deref())?;
+    let open = || Venue::open(&cli.venue, pass.as_deref());
+    match cli.cmd {
+        Cmd::Create(a) => create(&cli.venue, a, pass.as_deref()),
+        Cmd::Info => {
+            let v = open()?;
+            info(&v);
+            Ok(())
+        }
+        Cmd::TracingSheet { out } => {
+            let v = open()?;
+            let html = printables::tracing_sheet_html(&v, now())?;
+            fsutil::write_new(&out, html.as_bytes())?;
+            println!(
+                "Đã ghi phiếu truy vết (giữ kín!) / tracing sheet written (keep it private!): {}",
+                out.display()
+            );
+            Ok(())
+        }
+        Cmd::Poster { from, out } => {
+            let v = open()?;
+            let first = match from {
+                Some(d) => timefmt::parse_date(&d)?,
+                None => now().day()?,
+            };
+            write_out(&out, &printables::poster_html(&v, first)?)?;
+            println!(
+                "Đã ghi áp phích 7 ngày / weekly poster written: {}",
+                out.display()
+            );
+            Ok(())
+        }
+        Cmd::Display(a) => display(open()?, a),
+        Cmd::Assist(a) => assist_cmd(open()?, a),
+        Cmd::MeasureQr => {
+            let v = open()?;
+            let (code, url) = printables::screen_code(&v, now())?;
+            let (b32, b64) = qr::compare_encodings(code.as_bytes(), &url, v.code_base_url())?;
+            println!(
+                "code {} bytes; QR version at level M: base32 URL {b32}, base64url URL {b64}",
+                code.as_bytes().len()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn info(v: &Venue) {
+    let i = v.info();
+    println!("Tên / name:            {}", i.name);
+    println!("Địa chỉ / address:     {}", i.address);
+    println!(
+        "Loại / category:       {} / {} ({})",
+        i.category.label_vi(),
+        i.category.label_en(),
+        i.category.slug()
+    );
+    println!("Ở tối đa / max stay:   {} min", i.max_stay_minutes);
+    if let Some(ev) = v.event() {
+        let o = v.utc_offset_minutes();
+        println!(
+            "Sự kiện / event:       {} – {}",
+            timefmt::format_local(UnixTime(ev.start), o),
+            timefmt::format_local(UnixTime(ev.end), o)
+        );
+    }
+    println!(
+        "Cơ quan y tế / authority: {} ({})",
+        v.descriptor().name,
+        v.server_url()
+    );
+    println!(
+        "Dấu vân tay / fingerprint: {}",
+        v.descriptor().fingerprint()
+    );
+}
+
+fn create(path: &Path, a: CreateArgs, pass: Option<&str>) -> Result<()> {
+    // Check the cheap things first, so bad input never costs a network round trip.
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Err(VenueError::VenueFileExists(path.to_path_buf()));
+    }
+    let category = parse_category(&a.category)?;
+    let server = validate_base_url(&a.authority)?;
+    if a.protect && pass.is_none() {
+        return Err(VenueError::PassphraseRequired);
+    }
+    let n = now();
+    let event = match (&a.event_start, &a.event_end) {
+        (Some(s), Some(e)) => Some(EventWindow {
+            start: timefmt::parse_time(s, n, a.utc_offset)?.0,
+            end: timefmt::parse_time(e, n, a.utc_offset)?.0,
+        }),
+        _ => None,
+    };
+    let descriptor = match &a.descriptor_file {
+        Some(p) => fsutil::read_limited(p, 4096)?,
+        None => http::fetch_descriptor(&server)?,
+    };
+    let mut new = NewVenue::new(a.name, a.address, category, server, descriptor);
+    new.max_stay_minutes = a.max_stay;
+    new.event = event;
+    new.expected_fingerprint = a.fingerprint;
+    new.utc_offset_minutes = a.utc_offset;
+    let v = Venue::create(
+        &mut quet_venue::system_rng(),
+        path,
+        &new,
+        if a.protect { pass } else { None },
+    )?;
+    println!("Đã tạo địa điểm / venue created: {}", path.display());
+    info(&v);
+    println!(
+        "So sánh dấu vân tay với cơ quan y tế / compare the fingerprint with the one the \
+         authority publishes.\nTiếp theo / next: quet-venue tracing-sheet --out sheet.html"
+    );
+    Ok(())
+}
+
+fn start_heartbeat(v: &Venue, district: String) {
+    let server = v.server_url().to_owned();
+    let master = v.master().clone();
+    let category = v.info().category;
+    std::thread::spawn(move || {
+        let mut sent = None;
+        loop {
+            let wait = match now().day() {
+                Ok(day) if sent != Some(day) => {
+                    match heartbeat::send_heartbeat(&server, &master, day, category, &district) {
+                        Ok(()) => {
+                            sent = Some(day);
+                            300
+                        }
+                        Err(e) => {
+                            eprintln!("heartbeat: {e} (thử lại sau / retrying later)");
+                            600
+                        }
+                    }
+                }
+                _ => 300,
+            };
+            std::thread::sleep(Duration::from_secs(wait));
+        }
+    });
+}
+
+fn display(v: Venue, a: DisplayArgs) -> Result<()> {
+    if a.heartbeat {
+        let district = heartbeat::check_district(a.district.as_deref().unwrap_or_default())?;
+        start_heartbeat(&v, district);
+    }
+    let d = Arc::new(Display::new(&v, Arc::new(SystemClock))?);
+    if a.terminal {
+        return terminal(&d);
+    }
+    let rt = tokio::runtime::Runtime::new().map_err(|e| VenueError::io("tokio", e))?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&a.listen)
+            .await
+            .map_err(|e| VenueError::io(format!("listen {}", a.listen), e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| VenueError::io("listen", e))?;
+        println!(
+            "Mở trang này toàn màn hình / open full screen: http://{addr}/  (Ctrl-C để dừng / to stop)"
+        );
+        quet_venue::display::serve(listener, d)
+            .await
+            .map_err(|e| VenueError::io("serve", e))
+    })
+}
+
+fn terminal(d: &Display) -> Result<()> {
+    let mut last_slot = None;
+    let mut drawn = String::new();
+    loop {
+        let t = now();
+        let mut out = std::io::stdout().lock();
+        match d.showing_at(t)? {
+            Showing::Code(c) => {
+                if last_slot != Some(c.slot) {
+                    drawn = qr::terminal_of(c.url.as_bytes())?;
+                    last_slot = Some(c.slot);
+                }
+                let _ = write!(out, "\x1b[2J\x1b[H{drawn}\n  {}\n", d.info().name);
+                let _ = writeln!(
+                    out,
+                    "  Quét mã để khai báo khi vào / Scan to check in — mã mới sau {0} giây / new code in {0} s",
+                    c.refresh_in(t)
+                );
+            }
+            Showing::EventNotStarted(_) => {
+                let _ = writeln!(
+                    out,
+                    "\x1b[2J\x1b[HSự kiện chưa bắt đầu / the event has not started"
+                );
+            }
+            Showing::EventEnded(_) => {
+                let _ = writeln!(
+                    out,
+                    "\x1b[2J\x1b[HSự kiện đã kết thúc / the event has ended"
+                );
+            }
+        }
+        let _ = out.flush();
+        drop(out);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn assist_cmd(v: Venue, a: AssistCmd) -> Result<()> {
+    let n = now();
+    let o = v.utc_offset_minutes();
+    let mut log = assist::AssistLog::open(&v)?;
+    match a {
+        AssistCmd::Add {
+            name,
+            phone,
+            arrival,
+            departure,
+        } => {
+            let arrival = timefmt::parse_time(&arrival, n, o)?;
+            let departure = departure
+                .map(|d| timefmt::parse_time(&d, n, o))
+                .transpose()?;
+            let visit = assist::AssistedVisit {
+                name,
+                phone,
+                arrival,
+                departure,
+            };
+            let id = log.check_in(&v, &mut quet_venue::system_rng(), &visit, n)?;
+            println!("Đã khai báo hộ / checked in: #{id}");
+        }
+        AssistCmd::Checkout { id, departure } => {
+            let dep = timefmt::parse_time(&departure, n, o)?;
+            let vis = log.check_out(&v, &mut quet_venue::system_rng(), id, dep)?;
+            println!(
+                "#{id} {}: ra lúc / left at {}",
+                vis.name,
+                timefmt::format_local(UnixTime(vis.departure), o)
+            );
+        }
+        AssistCmd::List => {
+            log.prune_and_save(n)?;
+            println!("#  | Họ tên / name | SĐT / phone | Vào / arrival | Ra / departure");
+            for (id, vis) in log.visitors()? {
+                println!(
+                    "{id} | {} | {} | {} | {}",
+                    vis.name,
+                    vis.phone,
+                    timefmt::format_local(UnixTime(vis.arrival), o),
+                    timefmt::format_local(UnixTime(vis.departure), o)
+                );
+            }
+        }
+        AssistCmd::Match { server } => {
+            let server = server.unwrap_or_else(|| v.server_url().to_owned());
+            let report = log.match_server(&v, &server, n)?;
+            println!(
+                "Đã kiểm tra {} bản tin / checked {} bulletins.",
+                report.bulletins.len(),
+                report.bulletins.len()
+            );
+            if report.exposures.is_empty() {
+                println!("Không có ai cần liên hệ / nobody to call.");
+            } else {
+                println!(
+                    "Cần liên hệ {} người / {} visitors to call:",
+                    report.exposures.len(),
+                    report.exposures.len()
+                );
+            }
+            for x in &report.exposures {
+                println!(
+                    "#{} {} — {} (vào / arrival {}, ra / departure {})\n   [{} / {}] {}\n   {}",
+                    x.id,
+                    x.visitor.name,
+                    x.visitor.phone,
+                    timefmt::format_local(UnixTime(x.visitor.arrival), o),
+                    timefmt::format_local(UnixTime(x.visitor.departure), o),
+                    x.severity.label_vi(),
+                    x.severity.label_en(),
+                    x.message_vi,
+                    x.message_en
+                );
+            }
+        }
+        AssistCmd::PaperLog { out } => {
+            write_out(&out, &printables::paper_log_html(&v))?;
+            println!("Đã ghi sổ giấy / paper log written: {}", out.display());
+        }
+    }
+    Ok(())
+}
