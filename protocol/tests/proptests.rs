@@ -551,3 +551,40 @@ fn fixture_objects_are_valid() {
         f.descriptor
     );
 }
+
+/// Property 2: a bulletin carries nothing that names the venue to someone who never
+/// saw its codes in the hours covered: not the name, address, venue key, any `P_e`,
+/// notice secret or capsule of any code of that day; and a decoy notice of the same
+/// size is byte-for-byte the same shape as the real one.
+#[test]
+fn bulletin_bytes_carry_no_venue_identifier() {
+    let f = &*FIXTURE;
+    let n = &f.bulletin.notices[0];
+    let bytes = f.bulletin.as_bytes();
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(f.code.venue.name.as_bytes()));
+    assert!(!contains(f.code.venue.address.as_bytes()));
+    assert!(!contains(f.code.venue_key.as_bytes()));
+    assert!(!contains(&f.code.capsule.sealed[..32]));
+    let day = f.code.epoch().unwrap().day();
+    let dk = f.master.day_key(day);
+    for index in day.0 * 24..(day.0 + 1) * 24 {
+        let e = Epoch {
+            kind: EpochKind::Hour,
+            index,
+        };
+        assert!(!contains(&dk.venue_time_secret(e).unwrap().public()));
+        assert!(!contains(dk.notice_secret(e).unwrap().expose()));
+    }
+    assert!(!contains(dk.key.expose()));
+    // A decoy of the same epochs and body size encodes to the same length, with the
+    // same clear header layout: an observer cannot tell real from padding.
+    let decoy = ExposureNotice::decoy(
+        &mut test_rng(1),
+        n.first_epoch,
+        n.entries.len(),
+        n.sealed_body.len(),
+    );
+    assert_eq!(decoy.to_bytes().unwrap().len(), n.to_bytes().unwrap().len());
+    assert_eq!(decoy.first_epoch, n.first_epoch);
+}
