@@ -2,10 +2,11 @@
 //!
 //! A code is 15 random Crockford base32 symbols (75 bits) plus one check symbol,
 //! shown as `XXXX-XXXX-XXXX-XXXX`. The check symbol is
-//! `(Σ (i + 1) · v_i) mod 31` over the 15 symbol values `v_i`, written as a Crockford
-//! symbol: it catches every single-symbol typo and every transposition of two
-//! symbols (31 is prime and all weights are distinct mod 31), so a client can
-//! reject a mistyped code before sending it. Typing is case-insensitive; `-` and
+//! `Σ α^(15 − i) · v_i` over the 15 symbol values `v_i` in GF(32) =
+//! GF(2)[x]/(x⁵ + x² + 1) with α = x (Horner's rule `c ← α·c + v_i` over the symbols and one final zero),
+//! written as a Crockford symbol. The weights are distinct non-zero field elements,
+//! so it catches every single-symbol typo and every transposition of two different
+//! symbols; a client can reject a mistyped code before sending it. Typing is case-insensitive; `-` and
 //! spaces are ignored; `O`→`0`, `I`/`L`→`1` as Crockford specifies.
 //!
 //! Only `HMAC-SHA256(code key, normalized code)` is stored.
@@ -33,12 +34,17 @@ fn symbol_value(c: char) -> Option<u8> {
 }
 
 fn check_value(values: &[u8]) -> u8 {
-    let sum: u32 = values
-        .iter()
-        .zip(1u32..)
-        .map(|(v, w)| u32::from(*v) * w)
-        .sum();
-    u8::try_from(sum % 31).unwrap_or(0)
+    // Horner's rule in GF(32) = GF(2)[x] / (x^5 + x^2 + 1), alpha = x.
+    // One extra step (a zero symbol) gives the check symbol weight 1 and the
+    // symbols α^(15 − i), all distinct, so swapping the last symbol and the check
+    // is caught too.
+    values.iter().chain(&[0u8]).fold(0u8, |acc, v| {
+        let mut a = acc << 1;
+        if a & 0x20 != 0 {
+            a ^= 0x25;
+        }
+        (a ^ v) & 31
+    })
 }
 
 fn symbol(v: u8) -> char {

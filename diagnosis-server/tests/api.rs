@@ -1,0 +1,381 @@
+//! Integration tests against the real `quet-server` binary on a loopback port: the
+//! whole case flow, error handling, limits, chaff, traces, withdrawals, heartbeats.
+
+mod common;
+
+use common::*;
+use quet_protocol::bulletin::Bulletin;
+use quet_protocol::envelope::ENVELOPE_LEN;
+use quet_protocol::testing::test_rng;
+use quet_protocol::time::{Epoch, EpochKind, UnixTime};
+use quet_protocol::venue_keys::VenueMasterKey;
+
+const RELAXED: &[&str] = &["--attempts-per-minute", "1000", "--failures-before-lockout", "1000"];
+
+fn approve_body() -> serde_json::Value {
+    serde_json::json!({"severity": "test", "message_vi": "Hãy đi xét nghiệm", "message_en": "Please get tested", "buffer_minutes": 30})
+}
+
+fn fetch_bulletin(s: &Server, seq: u64) -> Vec<u8> {
+    let r = get(&s.url(&format!("/v1/bulletins/{seq}")));
+    assert_eq!(r.status, 200);
+    r.body
+}
+
+#[test]
+fn case_flow_upload_review_approve_publish_gives_verifiable_chain() {
+    let ha = Authority::new();
+    let s = Server::start(&ha.data(), RELAXED);
+    let d = descriptor(&s);
+    let mut rng = test_rng(1);
+    let mut v = venue(7, &d, "Phở Thìn");
+    let code = issue_code(&s, &ha.token);
+
+    // Preview does not spend the code.
+    let p = post_json(&s.url("/v1/reports/preview"), &serde_json::json!({"auth_code": code.to_lowercase()}));
+    assert_eq!(p.status, 200);
+    assert!(p.json()["report_since"].as_u64().unwrap() < now());
+
+    let (envs, codes) = envelopes(&mut rng, &d, &mut v, 2);
+    let r = upload(&s, &code, &envs, false);
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.body.len(), quet_server::api::public::RECEIPT_RESPONSE_LEN);
+    let receipt = r.json()["receipt"].as_str().unwrap().to_owned();
+
+    // The same code again: spent.
+    upload(&s, &code, &envs, false).assert_error(401, "auth_code_invalid");
+
+    let list = admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "padding envelopes are dropped");
+    assert_eq!(list[0]["venue_name"], "Phở Thìn");
+    assert_eq!(list[0]["category"], "restaurant");
+    assert_eq!(list[0]["verified"], true);
+    assert_eq!(list[0]["epoch_kind"], "hour");
+    assert_eq!(list[0]["receipt"], receipt.as_str());
+    let id0 = list[0]["id"].as_i64().unwrap();
+    let id1 = list[1]["id"].as_i64().unwrap();
+
+    let a = admin(&s, &ha.token, "POST", &format!("/admin/v1/reviews/{id0}/approve"), Some(approve_body()));
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let nonces: Vec<String> = a.json()["notices"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_owned()).collect();
+    assert_eq!(nonces.len(), 2, "an hour notice and a day notice");
+    assert_eq!(admin(&s, &ha.token, "POST", &format!("/admin/v1/reviews/{id1}/reject"), None).status, 204);
+    // Processed reviews (and their envelopes) are gone.
+    assert_eq!(admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json().as_array().unwrap().len(), 0);
+    admin(&s, &ha.token, "POST", &format!("/admin/v1/reviews/{id0}/approve"), Some(approve_body())).assert_error(404, "not_found");
+
+    let idx0 = get(&s.url("/v1/bulletins/index.json")).json();
+    assert_eq!(idx0["latest"], 0);
+    let pubd = admin(&s, &ha.token, "POST", "/admin/v1/publish", None);
+    assert_eq!(pubd.json()["sequence"], 1);
+
+    let idx = get(&s.url("/v1/bulletins/index.json"));
+    assert_eq!(idx.header("cache-control"), Some("no-cache"));
+    let idx = idx.json();
+    assert_eq!(idx["first"], 1);
+    assert_eq!(idx["latest"], 1);
+    assert_eq!(idx["authority"], format!("{:08x}", d.id.0));
+
+    let r = get(&s.url("/v1/bulletins/1"));
+    assert_eq!(r.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    let etag = r.header("etag").unwrap().to_owned();
+    assert_eq!(etag, format!("\"{}\"", idx["bulletins"][0]["sha256"].as_str().unwrap()));
+    let b1 = Bulletin::verify_next(&r.body, &d, None, UnixTime(now())).unwrap();
+    assert_eq!(b1.sequence, 1);
+    assert!(b1.key_count() >= 256, "padded with decoys");
+    let hex = |n: &[u8; 16]| data_encoding::HEXLOWER.encode(n);
+    let ours: Vec<_> = b1.notices.iter().filter(|n| nonces.contains(&hex(&n.nonce))).collect();
+    assert_eq!(ours.len(), 2);
+    // The hour notice publishes the venue-time secret of the visit's epoch.
+    let epoch = codes[0].epoch().unwrap();
+    let hour = ours.iter().find(|n| n.first_epoch.kind == EpochKind::Hour).unwrap();
+    let i = (epoch.index - hour.first_epoch.index) as usize;
+    let secret = hour.entries[i].venue_time_secret;
+    let public = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(secret)).to_bytes();
+    assert_eq!(public, codes[0].venue_time_public);
+    // Visitors of that hour can read the message.
+    let body = hour.open_body(i, &codes[0].notice_secret).unwrap();
+    assert_eq!(body.message_en, "Please get tested");
+
+    // 304 on revalidation.
+    let nm = request("GET", &s.url("/v1/bulletins/1"), &[("If-None-Match", etag.as_str())], None);
+    assert_eq!(nm.status, 304);
+    assert!(nm.body.is_empty());
+    get(&s.url("/v1/bulletins/2")).assert_error(404, "not_found");
+    get(&s.url("/v1/bulletins/zzz")).assert_error(404, "not_found");
+
+    // A second bulletin extends the chain.
+    assert_eq!(admin(&s, &ha.token, "POST", "/admin/v1/publish", None).json()["sequence"], 2);
+    let b2 = Bulletin::verify_next(&fetch_bulletin(&s, 2), &d, Some(&b1.chain_state()), UnixTime(now())).unwrap();
+    assert!(b2.notices.iter().all(|n| !nonces.contains(&hex(&n.nonce))), "published once");
+
+    // The audit log names who did what, never envelope contents.
+    let audit = admin(&s, &ha.token, "GET", "/admin/v1/audit", None);
+    let text = String::from_utf8_lossy(&audit.body).to_string();
+    for action in ["auth_code.issue", "review.approve", "review.reject", "bulletin.publish"] {
+        assert!(text.contains(action), "{action} missing from audit");
+    }
+    assert!(text.contains("alice"));
+    assert!(!text.contains(&envs[0][..40]));
+    assert!(!text.contains(&code));
+}
+
+#[test]
+fn wrong_used_and_expired_codes_get_one_answer_and_lock_out() {
+    let ha = Authority::new();
+    // Insert an expired code directly (time cannot be advanced in the binary).
+    let auth = quet_server::keystore::load(&ha.data()).unwrap();
+    let expired = quet_server::codes::generate();
+    let conn = quet_server::db::open(&quet_server::keystore::db_path(&ha.data())).unwrap();
+    let h = quet_server::codes::code_hash(&auth.code_key, &quet_server::codes::normalize(&expired).unwrap());
+    conn.execute("INSERT INTO auth_codes (hash, issued_hour, expires_at, report_since) VALUES (?1, 0, ?2, 0)", rusqlite::params![h, (now() - 10) as i64]).unwrap();
+    drop(conn);
+
+    let s = Server::start(&ha.data(), &["--failures-before-lockout", "4", "--attempts-per-minute", "1000"]);
+    let d = descriptor(&s);
+    let mut v = venue(3, &d, "Chợ Đồng Xuân");
+    let (envs, _) = envelopes(&mut test_rng(2), &d, &mut v, 1);
+    let good = issue_code(&s, &ha.token);
+    assert_eq!(upload(&s, &good, &envs, false).status, 202);
+
+    let wrong = quet_server::codes::generate();
+    let answers: Vec<Resp> = vec![
+        upload(&s, &wrong, &envs, false),
+        upload(&s, &good, &envs, false),
+        upload(&s, &expired, &envs, false),
+    ];
+    for a in &answers {
+        a.assert_error(401, "auth_code_invalid");
+    }
+    assert!(answers.windows(2).all(|w| w[0].body == w[1].body), "indistinguishable answers");
+    // Fourth failure (a preview) starts the lockout; even a valid code is refused now.
+    post_json(&s.url("/v1/reports/preview"), &serde_json::json!({"auth_code": "0000-0000-0000-0000"})).assert_error(401, "auth_code_invalid");
+    let fresh = issue_code(&s, &ha.token);
+    let locked = upload(&s, &fresh, &envs, false);
+    locked.assert_error(429, "rate_limited");
+    assert!(locked.header("retry-after").unwrap().parse::<u64>().unwrap() > 0);
+    // Nothing was stored by the refused attempts: one review from the first upload.
+    assert_eq!(admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json().as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn attempts_are_rate_limited_per_minute() {
+    let ha = Authority::new();
+    let s = Server::start(&ha.data(), &["--attempts-per-minute", "3"]);
+    for _ in 0..3 {
+        assert_eq!(post_json(&s.url("/v1/reports/preview"), &serde_json::json!({"auth_code": "x"})).status, 401);
+    }
+    post_json(&s.url("/v1/reports/preview"), &serde_json::json!({"auth_code": "x"})).assert_error(429, "rate_limited");
+}
+
+#[test]
+fn two_concurrent_uploads_cannot_both_spend_a_code() {
+    let ha = Authority::new();
+    let s = Server::start(&ha.data(), RELAXED);
+    let d = descriptor(&s);
+    let mut v = venue(4, &d, "Bến xe Giáp Bát");
+    for round in 0..5u8 {
+        let code = issue_code(&s, &ha.token);
+        let (envs, _) = envelopes(&mut test_rng(10 + round), &d, &mut v, 1);
+        let url = s.url("/v1/reports");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (envs, code, url, barrier) = (envs.clone(), code.clone(), url.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    post_json(&url, &serde_json::json!({"auth_code": code, "envelopes": envs})).status
+                })
+            })
+            .collect();
+        let mut statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        statuses.sort();
+        assert!(statuses == vec![202, 401] || statuses == vec![202, 503], "round {round}: {statuses:?}");
+    }
+    let n = admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json().as_array().unwrap().len();
+    assert_eq!(n, 5, "exactly one upload per code stored");
+}
+
+#[test]
+fn malformed_inputs_get_documented_errors_and_change_nothing() {
+    let ha = Authority::new();
+    let s = Server::start(&ha.data(), RELAXED);
+    let d = descriptor(&s);
+    let mut v = venue(5, &d, "Trường THPT");
+    let code = issue_code(&s, &ha.token);
+    let (envs, _) = envelopes(&mut test_rng(3), &d, &mut v, 1);
+    let url = s.url("/v1/reports");
+    let body = |envs: &[String]| serde_json::to_vec(&serde_json::json!({"auth_code": code, "envelopes": envs})).unwrap();
+
+    request("POST", &url, &[], Some(("text/plain", body(&envs)))).assert_error(415, "unsupported_media_type");
+    request("POST", &url, &[], None).assert_error(415, "unsupported_media_type");
+    let full = body(&envs);
+    request("POST", &url, &[], Some(("application/json", full[..full.len() / 2].to_vec()))).assert_error(400, "bad_request");
+    request("POST", &url, &[], Some(("application/json", b"{not json".to_vec()))).assert_error(400, "bad_request");
+    request("POST", &url, &[], Some(("application/json", vec![b' '; 200 * 1024]))).assert_error(413, "payload_too_large");
+    request("POST", &url, &[], Some(("application/json", body(&envs[..99])))).assert_error(400, "bad_request");
+    let mut more = envs.clone();
+    more.push(envs[1].clone());
+    request("POST", &url, &[], Some(("application/json", body(&more)))).assert_error(400, "bad_request");
+    let mut bad64 = envs.clone();
+    bad64[5] = "!!!not base64!!!".into();
+    request("POST", &url, &[], Some(("application/json", body(&bad64)))).assert_error(400, "bad_request");
+    let mut short = envs.clone();
+    short[3] = data_encoding::BASE64.encode(&vec![1u8; ENVELOPE_LEN - 1]);
+    request("POST", &url, &[], Some(("application/json", body(&short)))).assert_error(422, "malformed_envelope");
+    let mut version = envs.clone();
+    version[3] = data_encoding::BASE64.encode(&vec![9u8; ENVELOPE_LEN]);
+    request("POST", &url, &[], Some(("application/json", body(&version)))).assert_error(422, "malformed_envelope");
+    let mut unknown = serde_json::json!({"auth_code": code, "envelopes": envs, "extra": 1});
+    post_json(&url, &unknown).assert_error(400, "bad_request");
+    unknown["envelopes"] = serde_json::json!("not a list");
+    post_json(&url, &unknown).assert_error(400, "bad_request");
+
+    // Nothing was stored and the code is still unspent.
+    assert_eq!(admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json().as_array().unwrap().len(), 0);
+    assert_eq!(post_json(&s.url("/v1/reports/preview"), &serde_json::json!({"auth_code": code})).status, 200);
+    assert_eq!(upload(&s, &code, &envs, false).status, 202);
+
+    // Admin endpoints: no token, wrong token.
+    get(&s.url("/admin/v1/reviews")).assert_error(401, "unauthorized");
+    admin(&s, "qst_wrong", "GET", "/admin/v1/reviews", None).assert_error(401, "unauthorized");
+    admin(&s, &ha.token, "POST", "/admin/v1/reviews/1/approve", Some(serde_json::json!({"severity": "panic", "message_vi": "a", "message_en": "b"}))).assert_error(400, "bad_request");
+    get(&s.url("/nope")).assert_error(404, "not_found");
+}
+
+#[test]
+fn chaff_answers_like_an_upload_and_stores_nothing() {
+    let ha = Authority::new();
+    let s = Server::start(&ha.data(), RELAXED);
+    let d = descriptor(&s);
+    let mut v = venue(6, &d, "Đám cưới");
+    let code = issue_code(&s, &ha.token);
+    let (envs, _) = envelopes(&mut test_rng(4), &d, &mut v, 1);
+    let chaff = upload(&s, "anything at all", &envs, true);
+    assert_eq!(chaff.status, 202);
+    let chaff2 = upload(&s, &code, &envs, true);
+    assert_eq!(chaff2.status, 202);
+    assert_eq!(admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json().as_array().unwrap().len(), 0);
+    // The code was not spent by the chaff request that carried it.
+    let real = upload(&s, &code, &envs, false);
+    assert_eq!(real.status, 202);
+    assert_eq!(real.body.len(), chaff.body.len());
+    assert_eq!(real.header("content-type"), chaff.header("content-type"));
+    assert_eq!(admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json().as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn venue_trace_from_tracing_sheet_and_withdrawal() {
+    let ha = Authority::new();
+    let s = Server::start(&ha.data(), RELAXED);
+    let d = descriptor(&s);
+    let v = venue(8, &d, "Bệnh viện");
+    let t = now() - 3 * 3600;
+    let req = serde_json::json!({"sheet": v.sheet, "start": t, "end": t + 3600, "max_stay_minutes": 60, "buffer_minutes": 0});
+    let prev = admin(&s, &ha.token, "POST", "/admin/v1/traces/preview", Some(req.clone())).json();
+    let epochs = prev["epochs"].as_array().unwrap();
+    let hours: Vec<u64> = epochs.iter().filter(|e| e["kind"] == "hour").map(|e| e["index"].as_u64().unwrap()).collect();
+    let first = (t - 3600) / 3600;
+    assert_eq!(hours.first().copied(), Some(first));
+    assert_eq!(hours.last().copied(), Some((t + 3600) / 3600));
+
+    let mut bad = req.clone();
+    bad["sheet"] = "AAAA-BBBB".into();
+    bad["severity"] = "test".into();
+    bad["message_vi"] = "x".into();
+    bad["message_en"] = "x".into();
+    admin(&s, &ha.token, "POST", "/admin/v1/traces", Some(bad)).assert_error(400, "bad_request");
+
+    let mut publish = req.clone();
+    publish["severity"] = "isolate".into();
+    publish["message_vi"] = "Cách ly".into();
+    publish["message_en"] = "Isolate".into();
+    let r = admin(&s, &ha.token, "POST", "/admin/v1/traces", Some(publish));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let nonces: Vec<String> = r.json()["notices"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_owned()).collect();
+    assert_eq!(admin(&s, &ha.token, "POST", "/admin/v1/publish", None).json()["sequence"], 1);
+    let b1 = Bulletin::verify_next(&get(&s.url("/v1/bulletins/1")).body, &d, None, UnixTime(now())).unwrap();
+    let master = VenueMasterKey::from_sheet_text(&v.sheet).unwrap();
+    let hour = b1.notices.iter().find(|n| data_encoding::HEXLOWER.encode(&n.nonce) == nonces[0] || data_encoding::HEXLOWER.encode(&n.nonce) == nonces[1]).unwrap();
+    let e0 = hour.first_epoch;
+    let dk = master.day_key(e0.day());
+    assert_eq!(hour.entries[0].venue_time_secret, *dk.venue_time_secret(e0).unwrap().expose());
+
+    // Withdraw the published notice: the next bulletin lists it.
+    assert_eq!(admin(&s, &ha.token, "POST", &format!("/admin/v1/notices/{}/withdraw", nonces[0]), None).status, 204);
+    admin(&s, &ha.token, "POST", &format!("/admin/v1/notices/{}/withdraw", nonces[0]), None).assert_error(409, "conflict");
+    admin(&s, &ha.token, "POST", &format!("/admin/v1/notices/{}/withdraw", "00".repeat(16)), None).assert_error(404, "not_found");
+    assert_eq!(admin(&s, &ha.token, "POST", "/admin/v1/publish", None).json()["sequence"], 2);
+    let b2 = Bulletin::verify_next(&get(&s.url("/v1/bulletins/2")).body, &d, Some(&b1.chain_state()), UnixTime(now())).unwrap();
+    let w: Vec<String> = b2.withdrawn.iter().map(|n| data_encoding::HEXLOWER.encode(n)).collect();
+    assert_eq!(w, vec![nonces[0].clone()]);
+    let _ = Epoch::containing(EpochKind::Hour, UnixTime(t));
+}
+
+#[test]
+fn heartbeats_count_distinct_venues_per_day_category_district() {
+    let ha = Authority::new();
+    let s = Server::start(&ha.data(), RELAXED);
+    let today = now() / 86_400;
+    let hb = |p: &str, day: u64, cat: &str| {
+        post_json(&s.url("/v1/heartbeats"), &serde_json::json!({"day": day, "pseudonym": p, "category": cat, "district": "Hoàn Kiếm"}))
+    };
+    let p1 = "11".repeat(16);
+    let p2 = "22".repeat(16);
+    assert_eq!(hb(&p1, today, "restaurant").status, 204);
+    assert_eq!(hb(&p1, today, "restaurant").status, 204);
+    assert_eq!(hb(&p2, today, "restaurant").status, 204);
+    assert_eq!(hb(&p2, today - 1, "restaurant").status, 204);
+    hb(&p1, today - 2, "restaurant").assert_error(400, "bad_request");
+    hb(&p1, today + 1, "restaurant").assert_error(400, "bad_request");
+    hb("zz", today, "restaurant").assert_error(400, "bad_request");
+    hb(&p1, today, "spaceport").assert_error(400, "bad_request");
+    let stats = admin(&s, &ha.token, "GET", "/admin/v1/stats/venues", None).json();
+    let rows = stats.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["day"], today);
+    assert_eq!(rows[0]["active_venues"], 2);
+    assert_eq!(rows[1]["active_venues"], 1);
+    let page = admin(&s, &ha.token, "GET", "/console/stats", None);
+    assert_eq!(page.status, 200);
+    assert!(String::from_utf8_lossy(&page.body).contains("Hoàn Kiếm"));
+}
+
+#[test]
+fn health_metrics_and_openapi_cover_every_route() {
+    let ha = Authority::new();
+    let s = Server::start(&ha.data(), RELAXED);
+    assert_eq!(get(&s.url("/healthz")).body, b"ok");
+    assert_eq!(get(&s.url("/readyz")).status, 200);
+    let m = String::from_utf8(get(&s.url("/metrics")).body).unwrap();
+    assert!(m.contains("quet_bulletin_downloads_total 0"));
+    assert!(m.contains("quet_reviews_pending 0"));
+    let doc = get(&s.url("/openapi.json")).json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for (method, path) in quet_server::api::ROUTES {
+        let op = &doc["paths"][*path][*method];
+        assert!(op.is_object(), "{method} {path} missing from openapi.json");
+        assert!(op["responses"].is_object(), "{method} {path} has no responses");
+    }
+    // And nothing documented that the server does not route.
+    let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(documented, quet_server::api::ROUTES.len());
+}
+
+#[test]
+fn init_refuses_to_overwrite_and_keys_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let ha = Authority::new();
+    let out = std::process::Command::new(BIN).args(["init", "--data", ha.data().to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to overwrite"));
+    for f in ["signing-1.key", "capsule-1.key", "code-hash.key"] {
+        let mode = std::fs::metadata(ha.data().join("keys").join(f)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{f}");
+    }
+    // The staff token is stored only hashed.
+    let db = std::fs::read(ha.data().join("quet.db")).unwrap();
+    let needle = ha.token.as_bytes();
+    assert!(!db.windows(needle.len()).any(|w| w == needle));
+}
