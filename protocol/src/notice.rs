@@ -239,6 +239,15 @@ impl ExposureNotice {
         epoch_window: (UnixTime, UnixTime),
         body: &NoticeBody,
     ) -> Result<ExposureNotice> {
+        // Bound the window before enumerating its epochs (an unbounded window would
+        // allocate one entry per epoch first); the exact count is checked below.
+        let span = epoch_window.1.0.saturating_sub(epoch_window.0.0);
+        if span / kind.length_secs() > MAX_NOTICE_EPOCHS as u64 {
+            return Err(Error::TooLong {
+                what: "notice epochs",
+                max: MAX_NOTICE_EPOCHS,
+            });
+        }
         let epochs = Epoch::overlapping(kind, epoch_window.0, epoch_window.1)?;
         if epochs.len() > MAX_NOTICE_EPOCHS {
             return Err(Error::TooLong {

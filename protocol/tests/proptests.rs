@@ -588,3 +588,50 @@ fn bulletin_bytes_carry_no_venue_identifier() {
     assert_eq!(decoy.to_bytes().unwrap().len(), n.to_bytes().unwrap().len());
     assert_eq!(decoy.first_epoch, n.first_epoch);
 }
+
+/// Regression: `ExposureNotice::build` used to enumerate every epoch of the window
+/// before checking the 504-epoch limit, so a mistyped window (here all of time)
+/// made it try to allocate ~34 GB and abort instead of returning `TooLong`.
+#[test]
+fn rejects_notice_window_beyond_max_epochs_without_enumerating_it() {
+    let f = &*FIXTURE;
+    let keys = [f.master.day_key(Day(0))];
+    for kind in [EpochKind::Hour, EpochKind::Day] {
+        let end = UnixTime(u64::from(u32::MAX) * kind.length_secs());
+        let built = ExposureNotice::build(
+            &mut test_rng(1),
+            &keys,
+            kind,
+            (UnixTime(0), end),
+            &body("a", "b"),
+        );
+        assert!(
+            matches!(built, Err(quet_protocol::Error::TooLong { .. })),
+            "{built:?}"
+        );
+    }
+    // Exactly 504 aligned hours is still allowed (and needs its 22 days of keys).
+    let start = UnixTime(DAY0);
+    let end = UnixTime(DAY0 + 504 * 3_600);
+    let keys: Vec<_> = (20_717..20_717 + 21)
+        .map(|d| f.master.day_key(Day(d)))
+        .collect();
+    let n = ExposureNotice::build(
+        &mut test_rng(1),
+        &keys,
+        EpochKind::Hour,
+        (start, end),
+        &body("a", "b"),
+    )
+    .unwrap();
+    assert_eq!(n.entries.len(), 504);
+    // 505 is not.
+    let built = ExposureNotice::build(
+        &mut test_rng(1),
+        &keys,
+        EpochKind::Hour,
+        (start, UnixTime(end.0 + 1)),
+        &body("a", "b"),
+    );
+    assert!(matches!(built, Err(quet_protocol::Error::TooLong { .. })));
+}
