@@ -159,6 +159,16 @@ pub fn request(
     headers: &[(&str, &str)],
     body: Option<(&str, Vec<u8>)>,
 ) -> Resp {
+    try_request(method, url, headers, body).unwrap()
+}
+
+/// One request; `None` if the connection failed (server killed).
+pub fn try_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, Vec<u8>)>,
+) -> Option<Resp> {
     let mut b = ureq::http::Request::builder().method(method).uri(url);
     for (k, v) in headers {
         b = b.header(*k, *v);
@@ -166,8 +176,8 @@ pub fn request(
     let resp = match body {
         Some((ct, bytes)) => agent()
             .run(b.header("Content-Type", ct).body(bytes).unwrap())
-            .unwrap(),
-        None => agent().run(b.body(()).unwrap()).unwrap(),
+            .ok()?,
+        None => agent().run(b.body(()).unwrap()).ok()?,
     };
     let status = resp.status().as_u16();
     let headers = resp
@@ -175,12 +185,12 @@ pub fn request(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
         .collect();
-    let body = resp.into_body().read_to_vec().unwrap_or_default();
-    Resp {
+    let body = resp.into_body().read_to_vec().ok()?;
+    Some(Resp {
         status,
         headers,
         body,
-    }
+    })
 }
 
 pub fn get(url: &str) -> Resp {
