@@ -20,6 +20,7 @@ use quet_protocol::authority::{AuthorityDescriptor, AuthorityKeys};
 use quet_protocol::bulletin::{Bulletin, ChainState};
 use quet_protocol::code::CheckInCode;
 use quet_protocol::envelope::ReportEnvelope;
+use quet_protocol::matching::{Matcher, StoredToken};
 use quet_protocol::time::{Epoch, EpochKind, UnixTime};
 use quet_protocol::token::EncounterToken;
 use quet_protocol::venue_keys::{NoticeSecret, VenueMasterKey, VenueTimeSecret};
@@ -480,6 +481,55 @@ fn check_bulletin(f: &Fields, cx: &Ctx) {
     assert_eq!(b.hash(), hash);
 }
 
+fn check_matching(f: &Fields, all: &BTreeMap<String, Fields>, cx: &Ctx) {
+    let labels = ["a", "b", "c"];
+    let tokens: Vec<_> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| StoredToken {
+            id: i as u64,
+            token: EncounterToken::from_bytes(&f.hex(&format!("token.{l}"))).expect("token"),
+        })
+        .collect();
+    let matcher = Matcher::new(tokens.clone());
+    for file in ["bulletin-1", "bulletin-2"] {
+        let bytes = all[&format!("{file}.txt")].hex("bytes");
+        let b = Bulletin::decode_and_verify_signature(&bytes, &cx.descriptor).expect("bulletin");
+        let exposures = matcher.match_notices(&b.notices);
+        let ids: Vec<&str> = exposures
+            .iter()
+            .map(|e| labels[e.token_id as usize])
+            .collect();
+        assert_eq!(ids.join(","), f.get(&format!("{file}.matches")), "{file}");
+        for e in &exposures {
+            let id = labels[e.token_id as usize];
+            let key = |k: &str| format!("{file}.{id}.{k}");
+            assert_eq!(e.notice_nonce, f.arr::<16>(&key("notice_nonce")));
+            assert_eq!(e.epoch.to_bytes(), f.arr::<5>(&key("epoch")));
+            assert_eq!(
+                u64::from(e.body.severity.to_byte()),
+                f.num(&key("severity"))
+            );
+            assert_eq!(e.record.venue.name, f.get(&key("venue")));
+            // The reference: constant-time trial-opening with the published key.
+            let notice = b
+                .notices
+                .iter()
+                .find(|n| n.nonce == e.notice_nonce)
+                .expect("notice");
+            let i = (e.epoch.index - notice.first_epoch.index) as usize;
+            let secret = VenueTimeSecret::from_bytes(notice.entries[i].venue_time_secret);
+            assert_eq!(
+                tokens[e.token_id as usize]
+                    .token
+                    .open_with(&secret)
+                    .expect("opens"),
+                e.record
+            );
+        }
+    }
+}
+
 #[test]
 fn every_committed_vector_checks_out() {
     let all = load();
@@ -496,6 +546,7 @@ fn every_committed_vector_checks_out() {
             "envelope" => check_envelope(f, &cx),
             "notice" => check_notice(f, &all, &cx),
             "bulletin" => check_bulletin(f, &cx),
+            "matching" => check_matching(f, &all, &cx),
             other => panic!("{}: unknown object {other}", f.file),
         }
         checked += 1;

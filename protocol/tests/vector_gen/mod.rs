@@ -39,6 +39,10 @@ pub const SEED_TOKEN: u8 = 4;
 pub const SEED_ENVELOPE: u8 = 5;
 /// Notice randomness (nonce, body key).
 pub const SEED_NOTICE: u8 = 6;
+/// A second venue's master key (matching vector).
+pub const SEED_OTHER_VENUE: u8 = 8;
+/// Randomness of the matching vector's extra tokens and the other venue's capsule.
+pub const SEED_MATCHING: u8 = 9;
 
 /// The vectors' authority.
 pub const AUTHORITY_ID: AuthorityId = AuthorityId(0x0100_0001);
@@ -832,5 +836,52 @@ pub fn generate() -> Vec<Vector> {
         now1,
         &w,
     ));
+
+    // --- Matching ---------------------------------------------------------------------
+    // Token a: the screen check-in above (hour 9). Token b: a poster check-in the same
+    // day (day epoch). Token c: another venue's screen code in the same hour.
+    let mut mrng = rng(SEED_MATCHING);
+    let (token_b, _) =
+        EncounterToken::check_in(&mut mrng, &poster, UnixTime(T_ARRIVAL)).expect("poster token");
+    let other_master = VenueMasterKey::generate(&mut rng(SEED_OTHER_VENUE));
+    let mut other = CodeIssuer::new(other_master, w.venue.clone(), &w.descriptor).expect("other");
+    let other_code = other.screen_code(&mut mrng, t).expect("other code");
+    let (token_c, _) =
+        EncounterToken::check_in(&mut mrng, &other_code, UnixTime(T_ARRIVAL)).expect("token c");
+    let tokens = [token.clone(), token_b, token_c];
+    let mut v = Vector::new(
+        "matching",
+        "matching",
+        "success",
+        "Three tokens on one phone matched against bulletins 1 and 2: a (screen, hour 9) \
+         matches bulletin 1's hour notice; b (poster, day epoch) matches bulletin 2's day \
+         notice; c (same hour, another venue) matches nothing.",
+    );
+    for (label, tk) in ["a", "b", "c"].iter().zip(&tokens) {
+        v.hex(&format!("token.{label}"), &tk.to_bytes());
+    }
+    for (file, b) in [("bulletin-1", &b1), ("bulletin-2", &b2)] {
+        let matcher =
+            quet_protocol::matching::Matcher::new(tokens.iter().enumerate().map(|(i, tk)| {
+                quet_protocol::matching::StoredToken {
+                    id: i as u64,
+                    token: tk.clone(),
+                }
+            }));
+        let exposures = matcher.match_notices(&b.notices);
+        let ids: Vec<&str> = exposures
+            .iter()
+            .map(|e| ["a", "b", "c"][e.token_id as usize])
+            .collect();
+        v.kv(&format!("{file}.matches"), ids.join(","));
+        for e in &exposures {
+            let id = ["a", "b", "c"][e.token_id as usize];
+            v.hex(&format!("{file}.{id}.notice_nonce"), &e.notice_nonce)
+                .hex(&format!("{file}.{id}.epoch"), &e.epoch.to_bytes())
+                .kv(&format!("{file}.{id}.severity"), e.body.severity.to_byte())
+                .kv(&format!("{file}.{id}.venue"), &e.record.venue.name);
+        }
+    }
+    out.push(v);
     out
 }
