@@ -123,7 +123,10 @@ mod tests {
             let code = generate();
             assert_eq!(code.len(), 19);
             let n = normalize(&code).unwrap();
-            assert_eq!(normalize(&code.to_lowercase().replace('-', " ")), Some(n.clone()));
+            assert_eq!(
+                normalize(&code.to_lowercase().replace('-', " ")),
+                Some(n.clone())
+            );
             // Every single-symbol substitution is rejected.
             let chars: Vec<char> = n.chars().collect();
             for i in 0..CODE_LEN {

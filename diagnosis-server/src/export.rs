@@ -34,7 +34,10 @@ pub fn export(data: &Path, out: &Path, now: u64) -> Result<ExportReport, ServerE
     let live = live(&conn, now)?;
     let dir = out.join("v1").join("bulletins");
     fs::create_dir_all(&dir).map_err(|e| ServerError::Io(dir.display().to_string(), e))?;
-    replace_file(&out.join("v1").join("descriptor"), &authority.descriptor_bytes)?;
+    replace_file(
+        &out.join("v1").join("descriptor"),
+        &authority.descriptor_bytes,
+    )?;
     for b in &live {
         let path = dir.join(b.sequence.to_string());
         // Bulletins are immutable: an existing file with the right size is kept.
@@ -43,7 +46,10 @@ pub fn export(data: &Path, out: &Path, now: u64) -> Result<ExportReport, ServerE
             replace_file(&path, &b.bytes)?;
         }
     }
-    replace_file(&dir.join("index.json"), &index_json(authority.descriptor.id.0, &live))?;
+    replace_file(
+        &dir.join("index.json"),
+        &index_json(authority.descriptor.id.0, &live),
+    )?;
     let mut removed = 0;
     for entry in fs::read_dir(&dir).map_err(|e| ServerError::Io(dir.display().to_string(), e))? {
         let entry = entry.map_err(|e| ServerError::Io(dir.display().to_string(), e))?;

@@ -28,7 +28,9 @@ pub struct Heartbeat {
 /// Validates and records a heartbeat (one transaction). `today` is the UTC day.
 pub fn record(tx: &Transaction<'_>, hb: &Heartbeat, today: u32) -> Result<(), ApiError> {
     if hb.day != today && Some(hb.day) != today.checked_sub(1) {
-        return Err(ApiError::bad_request("only today's or yesterday's day is accepted"));
+        return Err(ApiError::bad_request(
+            "only today's or yesterday's day is accepted",
+        ));
     }
     let pseudonym = data_encoding::HEXLOWER_PERMISSIVE
         .decode(hb.pseudonym.as_bytes())
@@ -39,7 +41,9 @@ pub fn record(tx: &Transaction<'_>, hb: &Heartbeat, today: u32) -> Result<(), Ap
         .ok_or_else(|| ApiError::bad_request("unknown category"))?;
     let district = hb.district.trim();
     if district.is_empty() || district.len() > 64 || district.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("district must be 1 to 64 bytes of text"));
+        return Err(ApiError::bad_request(
+            "district must be 1 to 64 bytes of text",
+        ));
     }
     let new = tx.execute(
         "INSERT OR IGNORE INTO heartbeat_seen (day, category, district, pseudonym) VALUES (?1, ?2, ?3, ?4)",

@@ -143,8 +143,7 @@ pub fn db_path(data: &Path) -> PathBuf {
 pub fn init(opts: &InitOptions) -> Result<InitReport, ServerError> {
     let data = &opts.data_dir;
     fs::create_dir_all(data).map_err(io(data))?;
-    if data.join("authority.json").exists() || keys_dir(data).exists() || db_path(data).exists()
-    {
+    if data.join("authority.json").exists() || keys_dir(data).exists() || db_path(data).exists() {
         return Err(ServerError::Other(format!(
             "{} already holds an authority; refusing to overwrite it",
             data.display()

@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use quet_server::{Config, InitOptions};
 
 #[derive(Parser)]
-#[command(name = "quet-server", version, about = "Quét diagnosis server (health authority)")]
+#[command(
+    name = "quet-server",
+    version,
+    about = "Quét diagnosis server (health authority)"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -130,7 +134,9 @@ struct RunArgs {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("QUET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         b.json().init();
     } else {
@@ -170,8 +176,18 @@ fn config_of(a: &RunArgs) -> Result<Config, quet_server::ServerError> {
 
 fn run(cli: Cli) -> Result<(), quet_server::ServerError> {
     match cli.cmd {
-        Cmd::Init { data, name, base_url, id } => {
-            let r = quet_server::init_authority(&InitOptions { data_dir: data, name, base_url, id })?;
+        Cmd::Init {
+            data,
+            name,
+            base_url,
+            id,
+        } => {
+            let r = quet_server::init_authority(&InitOptions {
+                data_dir: data,
+                name,
+                base_url,
+                id,
+            })?;
             println!("authority {:08x}", r.id);
             println!("fingerprint {}", r.fingerprint);
         }
@@ -191,20 +207,32 @@ fn run(cli: Cli) -> Result<(), quet_server::ServerError> {
         }
         Cmd::Export { data, to } => {
             let r = quet_server::export(&data, &to, quet_server::db::now())?;
-            println!("exported {} bulletins, removed {} stale files", r.bulletins.len(), r.removed);
+            println!(
+                "exported {} bulletins, removed {} stale files",
+                r.bulletins.len(),
+                r.removed
+            );
         }
-        Cmd::Staff { cmd: StaffCmd::Add { name, data } } => {
+        Cmd::Staff {
+            cmd: StaffCmd::Add { name, data },
+        } => {
             let token = quet_server::add_staff(&data, &name)?;
             println!("{token}");
         }
-        Cmd::Staff { cmd: StaffCmd::Disable { name, data } } => {
+        Cmd::Staff {
+            cmd: StaffCmd::Disable { name, data },
+        } => {
             quet_server::disable_staff(&data, &name)?;
         }
-        Cmd::Keys { cmd: KeysCmd::Announce { data } } => {
+        Cmd::Keys {
+            cmd: KeysCmd::Announce { data },
+        } => {
             let id = quet_server::announce_signing_key(&data)?;
             println!("announced signing key {id}");
         }
-        Cmd::Keys { cmd: KeysCmd::Activate { data, key_id } } => {
+        Cmd::Keys {
+            cmd: KeysCmd::Activate { data, key_id },
+        } => {
             quet_server::activate_signing_key(&data, key_id)?;
             println!("signing key {key_id} is now current; restart the server");
         }

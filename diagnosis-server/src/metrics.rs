@@ -41,15 +41,51 @@ impl Metrics {
                 v.load(Ordering::Relaxed)
             ));
         };
-        counter("quet_bulletin_downloads_total", "Bulletin bodies served.", &self.bulletin_downloads);
-        counter("quet_bulletin_not_modified_total", "Bulletin requests answered 304.", &self.bulletin_not_modified);
-        counter("quet_index_downloads_total", "Bulletin index downloads.", &self.index_downloads);
-        counter("quet_uploads_accepted_total", "Case report uploads accepted.", &self.uploads_accepted);
-        counter("quet_uploads_chaff_total", "Chaff uploads answered.", &self.uploads_chaff);
-        counter("quet_uploads_rejected_total", "Case report uploads rejected.", &self.uploads_rejected);
-        counter("quet_rate_limited_total", "Requests refused by the rate limiter.", &self.rate_limited);
-        counter("quet_bulletins_published_total", "Bulletins published by this process.", &self.bulletins_published);
-        counter("quet_heartbeats_total", "Venue heartbeats accepted.", &self.heartbeats);
+        counter(
+            "quet_bulletin_downloads_total",
+            "Bulletin bodies served.",
+            &self.bulletin_downloads,
+        );
+        counter(
+            "quet_bulletin_not_modified_total",
+            "Bulletin requests answered 304.",
+            &self.bulletin_not_modified,
+        );
+        counter(
+            "quet_index_downloads_total",
+            "Bulletin index downloads.",
+            &self.index_downloads,
+        );
+        counter(
+            "quet_uploads_accepted_total",
+            "Case report uploads accepted.",
+            &self.uploads_accepted,
+        );
+        counter(
+            "quet_uploads_chaff_total",
+            "Chaff uploads answered.",
+            &self.uploads_chaff,
+        );
+        counter(
+            "quet_uploads_rejected_total",
+            "Case report uploads rejected.",
+            &self.uploads_rejected,
+        );
+        counter(
+            "quet_rate_limited_total",
+            "Requests refused by the rate limiter.",
+            &self.rate_limited,
+        );
+        counter(
+            "quet_bulletins_published_total",
+            "Bulletins published by this process.",
+            &self.bulletins_published,
+        );
+        counter(
+            "quet_heartbeats_total",
+            "Venue heartbeats accepted.",
+            &self.heartbeats,
+        );
         out.push_str(&format!(
             "# HELP quet_bulletin_latest_sequence Latest live bulletin.\n# TYPE quet_bulletin_latest_sequence gauge\nquet_bulletin_latest_sequence {latest}\n"
         ));

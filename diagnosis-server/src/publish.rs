@@ -8,7 +8,7 @@
 
 use quet_protocol::bulletin::BulletinDraft;
 use quet_protocol::time::{Epoch, EpochKind, UnixTime};
-use rusqlite::{Connection, Transaction, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use crate::db::ts;
@@ -79,9 +79,10 @@ pub fn publish(
         let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
         for bytes in rows {
             let bytes = bytes?;
-            notices.push(decode_notice(&bytes).ok_or_else(|| {
-                ServerError::Other("a stored notice does not decode".into())
-            })?);
+            notices.push(
+                decode_notice(&bytes)
+                    .ok_or_else(|| ServerError::Other("a stored notice does not decode".into()))?,
+            );
         }
     }
     let mut withdrawn = Vec::new();
@@ -112,11 +113,17 @@ pub fn publish(
     // the mix of epoch kinds tells how many real traces the bulletin holds.
     draft.pad_with_decoys(&mut rng, min_keys, Epoch::hour_of(issued_at)?, 24);
     let with_days = draft.key_count() + min_keys / 16;
-    draft.pad_with_decoys(&mut rng, with_days, Epoch::containing(EpochKind::Day, issued_at)?, 3);
+    draft.pad_with_decoys(
+        &mut rng,
+        with_days,
+        Epoch::containing(EpochKind::Day, issued_at)?,
+        3,
+    );
     let bulletin = draft.sign(&authority.keys, &authority.descriptor)?;
     let bytes = bulletin.as_bytes();
     let sha = data_encoding::HEXLOWER.encode(&Sha256::digest(bytes));
-    let seq_i = i64::try_from(sequence).map_err(|_| ServerError::Other("sequence overflow".into()))?;
+    let seq_i =
+        i64::try_from(sequence).map_err(|_| ServerError::Other("sequence overflow".into()))?;
     tx.execute(
         "INSERT INTO bulletins (sequence, bytes, sha256, chain_hash, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![seq_i, bytes, sha, bulletin.hash().as_slice(), ts(now), ts(expires_at.0)],

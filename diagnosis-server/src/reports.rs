@@ -8,7 +8,7 @@
 use quet_protocol::authority::{AuthorityDescriptor, AuthorityKeys};
 use quet_protocol::code::CodeKind;
 use quet_protocol::envelope::ReportEnvelope;
-use rusqlite::{Connection, Transaction, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::codes;
 use crate::db::{hour, ts};
@@ -200,7 +200,11 @@ pub fn store_upload(
     }
     tx.execute(
         "INSERT INTO reports (receipt, received_hour, checkins) VALUES (?1, ?2, ?3)",
-        params![receipt, hour(now), i64::try_from(stored).unwrap_or(i64::MAX)],
+        params![
+            receipt,
+            hour(now),
+            i64::try_from(stored).unwrap_or(i64::MAX)
+        ],
     )?;
     Ok(stored)
 }

@@ -10,7 +10,7 @@ use quet_protocol::envelope::ReportEnvelope;
 use quet_protocol::notice::{ExposureNotice, NoticeBody, Severity, trace_windows};
 use quet_protocol::time::{Day, Epoch, EpochKind, UnixTime};
 use quet_protocol::venue_keys::{DayKey, VenueMasterKey};
-use rusqlite::{Connection, Transaction, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use crate::db::{hour, ts};
@@ -195,7 +195,7 @@ pub fn approve(
         visit.code.venue.max_stay_secs(),
         p,
     )?;
-    let ids = queue(&tx, &notices, "review", now)?;
+    let ids = queue(tx, &notices, "review", now)?;
     tx.execute("DELETE FROM reviews WHERE id = ?1", [id])?;
     Ok(ids)
 }
@@ -252,7 +252,10 @@ fn trace_window(req: &TraceRequest) -> Result<(UnixTime, UnixTime), ApiError> {
     if req.end < req.start {
         return Err(ApiError::bad_request("end is before start"));
     }
-    if req.end - req.start > MAX_TRACE_SECS || req.max_stay_minutes > 24 * 60 || req.buffer_minutes > 24 * 60 {
+    if req.end - req.start > MAX_TRACE_SECS
+        || req.max_stay_minutes > 24 * 60
+        || req.buffer_minutes > 24 * 60
+    {
         return Err(ApiError::bad_request(
             "window at most 21 days; max stay and buffer at most 1440 minutes",
         ));
@@ -301,10 +304,12 @@ pub fn trace(tx: &Transaction<'_>, req: &TraceRequest, now: u64) -> Result<Vec<S
         buffer_minutes: req.buffer_minutes,
     };
     if p.message_vi.is_empty() || p.message_en.is_empty() {
-        return Err(ApiError::bad_request("message_vi and message_en are required"));
+        return Err(ApiError::bad_request(
+            "message_vi and message_en are required",
+        ));
     }
     let notices = build_notices(&day_keys, req.start, req.end, req.max_stay_minutes * 60, &p)?;
-    let ids = queue(&tx, &notices, "trace", now)?;
+    let ids = queue(tx, &notices, "trace", now)?;
     Ok(ids)
 }
 
@@ -317,12 +322,19 @@ pub fn withdraw(tx: &Transaction<'_>, nonce_hex: &str) -> Result<(), ApiError> {
         .filter(|n| n.len() == 16)
         .ok_or_else(|| ApiError::bad_request("the nonce must be 32 hex digits"))?;
     let status: Option<String> = tx
-        .query_row("SELECT status FROM notices WHERE nonce = ?1", [&nonce], |r| r.get(0))
+        .query_row(
+            "SELECT status FROM notices WHERE nonce = ?1",
+            [&nonce],
+            |r| r.get(0),
+        )
         .optional()?;
     match status.as_deref() {
         None => return Err(ApiError::not_found("no such notice")),
         Some("queued") => {
-            tx.execute("UPDATE notices SET status = 'cancelled' WHERE nonce = ?1", [&nonce])?;
+            tx.execute(
+                "UPDATE notices SET status = 'cancelled' WHERE nonce = ?1",
+                [&nonce],
+            )?;
         }
         Some("published") => {
             tx.execute(

@@ -27,7 +27,9 @@ pub struct RunningServer {
 
 impl std::fmt::Debug for RunningServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningServer").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -99,10 +101,13 @@ pub async fn start(config: Config, handle_signals: bool) -> Result<RunningServer
             }
             tracing::info!("shutting down");
         };
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| ServerError::Io("serve".into(), e))
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| ServerError::Io("serve".into(), e))
     });
     tracing::info!(%addr, "listening");
     Ok(RunningServer {
@@ -149,10 +154,11 @@ fn spawn_maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
             let interval = state.config.publish_interval_secs;
             if interval > 0 && now() >= last_publish + interval {
                 last_publish = now();
-                let queued = state.read(|c, _| Ok(publish::has_queued(c)?)).await.unwrap_or(false);
-                if queued
-                    && let Err(e) = api::admin::do_publish(&state, "scheduler".into()).await
-                {
+                let queued = state
+                    .read(|c, _| Ok(publish::has_queued(c)?))
+                    .await
+                    .unwrap_or(false);
+                if queued && let Err(e) = api::admin::do_publish(&state, "scheduler".into()).await {
                     tracing::error!(error = %e.message, "scheduled publication failed");
                 }
             }
@@ -167,7 +173,9 @@ fn spawn_maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
                 })
                 .await;
             match res {
-                Ok((e, b)) if e + b > 0 => tracing::info!(envelopes = e, bulletins = b, "retention"),
+                Ok((e, b)) if e + b > 0 => {
+                    tracing::info!(envelopes = e, bulletins = b, "retention")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e.message, "retention failed"),
             }

@@ -4,7 +4,7 @@
 //! ids (review id, notice nonce, bulletin sequence), never envelope contents,
 //! messages or tracing-sheet text.
 
-use rusqlite::{Connection, Transaction, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use crate::codes::{new_staff_token, token_hash};
@@ -14,7 +14,9 @@ use crate::error::ServerError;
 /// Creates a staff member and returns their token (shown once, stored hashed).
 pub fn add(tx: &Transaction<'_>, name: &str, now: u64) -> Result<String, ServerError> {
     if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
-        return Err(ServerError::Other("a staff name is 1 to 64 printable characters".into()));
+        return Err(ServerError::Other(
+            "a staff name is 1 to 64 printable characters".into(),
+        ));
     }
     let token = new_staff_token();
     tx.execute(
@@ -22,12 +24,14 @@ pub fn add(tx: &Transaction<'_>, name: &str, now: u64) -> Result<String, ServerE
         params![name, token_hash(&token), ts(now)],
     )
     .map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
             ServerError::Other(format!("staff member {name:?} already exists"))
         }
         e => ServerError::Db(e),
     })?;
-    record(&tx, now, "cli", "staff.add", Some(name))?;
+    record(tx, now, "cli", "staff.add", Some(name))?;
     Ok(token)
 }
 
@@ -37,7 +41,7 @@ pub fn disable(tx: &Transaction<'_>, name: &str, now: u64) -> Result<(), ServerE
     if n == 0 {
         return Err(ServerError::Other(format!("no staff member {name:?}")));
     }
-    record(&tx, now, "cli", "staff.disable", Some(name))?;
+    record(tx, now, "cli", "staff.disable", Some(name))?;
     Ok(())
 }
 

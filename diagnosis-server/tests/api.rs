@@ -10,7 +10,12 @@ use quet_protocol::testing::test_rng;
 use quet_protocol::time::{Epoch, EpochKind, UnixTime};
 use quet_protocol::venue_keys::VenueMasterKey;
 
-const RELAXED: &[&str] = &["--attempts-per-minute", "1000", "--failures-before-lockout", "1000"];
+const RELAXED: &[&str] = &[
+    "--attempts-per-minute",
+    "1000",
+    "--failures-before-lockout",
+    "1000",
+];
 
 fn approve_body() -> serde_json::Value {
     serde_json::json!({"severity": "test", "message_vi": "Hãy đi xét nghiệm", "message_en": "Please get tested", "buffer_minutes": 30})
@@ -32,7 +37,10 @@ fn case_flow_upload_review_approve_publish_gives_verifiable_chain() {
     let code = issue_code(&s, &ha.token);
 
     // Preview does not spend the code.
-    let p = post_json(&s.url("/v1/reports/preview"), &serde_json::json!({"auth_code": code.to_lowercase()}));
+    let p = post_json(
+        &s.url("/v1/reports/preview"),
+        &serde_json::json!({"auth_code": code.to_lowercase()}),
+    );
     assert_eq!(p.status, 200);
     assert!(p.json()["report_since"].as_u64().unwrap() < now());
 
@@ -56,14 +64,49 @@ fn case_flow_upload_review_approve_publish_gives_verifiable_chain() {
     let id0 = list[0]["id"].as_i64().unwrap();
     let id1 = list[1]["id"].as_i64().unwrap();
 
-    let a = admin(&s, &ha.token, "POST", &format!("/admin/v1/reviews/{id0}/approve"), Some(approve_body()));
+    let a = admin(
+        &s,
+        &ha.token,
+        "POST",
+        &format!("/admin/v1/reviews/{id0}/approve"),
+        Some(approve_body()),
+    );
     assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
-    let nonces: Vec<String> = a.json()["notices"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_owned()).collect();
+    let nonces: Vec<String> = a.json()["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(nonces.len(), 2, "an hour notice and a day notice");
-    assert_eq!(admin(&s, &ha.token, "POST", &format!("/admin/v1/reviews/{id1}/reject"), None).status, 204);
+    assert_eq!(
+        admin(
+            &s,
+            &ha.token,
+            "POST",
+            &format!("/admin/v1/reviews/{id1}/reject"),
+            None
+        )
+        .status,
+        204
+    );
     // Processed reviews (and their envelopes) are gone.
-    assert_eq!(admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json().as_array().unwrap().len(), 0);
-    admin(&s, &ha.token, "POST", &format!("/admin/v1/reviews/{id0}/approve"), Some(approve_body())).assert_error(404, "not_found");
+    assert_eq!(
+        admin(&s, &ha.token, "GET", "/admin/v1/reviews", None)
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    admin(
+        &s,
+        &ha.token,
+        "POST",
+        &format!("/admin/v1/reviews/{id0}/approve"),
+        Some(approve_body()),
+    )
+    .assert_error(404, "not_found");
 
     let idx0 = get(&s.url("/v1/bulletins/index.json")).json();
     assert_eq!(idx0["latest"], 0);
@@ -78,42 +121,78 @@ fn case_flow_upload_review_approve_publish_gives_verifiable_chain() {
     assert_eq!(idx["authority"], format!("{:08x}", d.id.0));
 
     let r = get(&s.url("/v1/bulletins/1"));
-    assert_eq!(r.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
     let etag = r.header("etag").unwrap().to_owned();
-    assert_eq!(etag, format!("\"{}\"", idx["bulletins"][0]["sha256"].as_str().unwrap()));
+    assert_eq!(
+        etag,
+        format!("\"{}\"", idx["bulletins"][0]["sha256"].as_str().unwrap())
+    );
     let b1 = Bulletin::verify_next(&r.body, &d, None, UnixTime(now())).unwrap();
     assert_eq!(b1.sequence, 1);
     assert!(b1.key_count() >= 256, "padded with decoys");
     let hex = |n: &[u8; 16]| data_encoding::HEXLOWER.encode(n);
-    let ours: Vec<_> = b1.notices.iter().filter(|n| nonces.contains(&hex(&n.nonce))).collect();
+    let ours: Vec<_> = b1
+        .notices
+        .iter()
+        .filter(|n| nonces.contains(&hex(&n.nonce)))
+        .collect();
     assert_eq!(ours.len(), 2);
     // The hour notice publishes the venue-time secret of the visit's epoch.
     let epoch = codes[0].epoch().unwrap();
-    let hour = ours.iter().find(|n| n.first_epoch.kind == EpochKind::Hour).unwrap();
+    let hour = ours
+        .iter()
+        .find(|n| n.first_epoch.kind == EpochKind::Hour)
+        .unwrap();
     let i = (epoch.index - hour.first_epoch.index) as usize;
     let secret = hour.entries[i].venue_time_secret;
-    let public = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(secret)).to_bytes();
+    let public =
+        x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(secret)).to_bytes();
     assert_eq!(public, codes[0].venue_time_public);
     // Visitors of that hour can read the message.
     let body = hour.open_body(i, &codes[0].notice_secret).unwrap();
     assert_eq!(body.message_en, "Please get tested");
 
     // 304 on revalidation.
-    let nm = request("GET", &s.url("/v1/bulletins/1"), &[("If-None-Match", etag.as_str())], None);
+    let nm = request(
+        "GET",
+        &s.url("/v1/bulletins/1"),
+        &[("If-None-Match", etag.as_str())],
+        None,
+    );
     assert_eq!(nm.status, 304);
     assert!(nm.body.is_empty());
     get(&s.url("/v1/bulletins/2")).assert_error(404, "not_found");
     get(&s.url("/v1/bulletins/zzz")).assert_error(404, "not_found");
 
     // A second bulletin extends the chain.
-    assert_eq!(admin(&s, &ha.token, "POST", "/admin/v1/publish", None).json()["sequence"], 2);
-    let b2 = Bulletin::verify_next(&fetch_bulletin(&s, 2), &d, Some(&b1.chain_state()), UnixTime(now())).unwrap();
-    assert!(b2.notices.iter().all(|n| !nonces.contains(&hex(&n.nonce))), "published once");
+    assert_eq!(
+        admin(&s, &ha.token, "POST", "/admin/v1/publish", None).json()["sequence"],
+        2
+    );
+    let b2 = Bulletin::verify_next(
+        &fetch_bulletin(&s, 2),
+        &d,
+        Some(&b1.chain_state()),
+        UnixTime(now()),
+    )
+    .unwrap();
+    assert!(
+        b2.notices.iter().all(|n| !nonces.contains(&hex(&n.nonce))),
+        "published once"
+    );
 
     // The audit log names who did what, never envelope contents.
     let audit = admin(&s, &ha.token, "GET", "/admin/v1/audit", None);
     let text = String::from_utf8_lossy(&audit.body).to_string();
-    for action in ["auth_code.issue", "review.approve", "review.reject", "bulletin.publish"] {
+    for action in [
+        "auth_code.issue",
+        "review.approve",
+        "review.reject",
+        "bulletin.publish",
+    ] {
         assert!(text.contains(action), "{action} missing from audit");
     }
     assert!(text.contains("alice"));
@@ -128,11 +207,22 @@ fn wrong_used_and_expired_codes_get_one_answer_and_lock_out() {
     let auth = quet_server::keystore::load(&ha.data()).unwrap();
     let expired = quet_server::codes::generate();
     let conn = quet_server::db::open(&quet_server::keystore::db_path(&ha.data())).unwrap();
-    let h = quet_server::codes::code_hash(&auth.code_key, &quet_server::codes::normalize(&expired).unwrap());
+    let h = quet_server::codes::code_hash(
+        &auth.code_key,
+        &quet_server::codes::normalize(&expired).unwrap(),
+    );
     conn.execute("INSERT INTO auth_codes (hash, issued_hour, expires_at, report_since) VALUES (?1, 0, ?2, 0)", rusqlite::params![h, (now() - 10) as i64]).unwrap();
     drop(conn);
 
-    let s = Server::start(&ha.data(), &["--failures-before-lockout", "4", "--attempts-per-minute", "1000"]);
+    let s = Server::start(
+        &ha.data(),
+        &[
+            "--failures-before-lockout",
+            "4",
+            "--attempts-per-minute",
+            "1000",
+        ],
+    );
     let d = descriptor(&s);
     let mut v = venue(3, &d, "Chợ Đồng Xuân");
     let (envs, _) = envelopes(&mut test_rng(2), &d, &mut v, 1);
@@ -148,15 +238,36 @@ fn wrong_used_and_expired_codes_get_one_answer_and_lock_out() {
     for a in &answers {
         a.assert_error(401, "auth_code_invalid");
     }
-    assert!(answers.windows(2).all(|w| w[0].body == w[1].body), "indistinguishable answers");
+    assert!(
+        answers.windows(2).all(|w| w[0].body == w[1].body),
+        "indistinguishable answers"
+    );
     // Fourth failure (a preview) starts the lockout; even a valid code is refused now.
-    post_json(&s.url("/v1/reports/preview"), &serde_json::json!({"auth_code": "0000-0000-0000-0000"})).assert_error(401, "auth_code_invalid");
+    post_json(
+        &s.url("/v1/reports/preview"),
+        &serde_json::json!({"auth_code": "0000-0000-0000-0000"}),
+    )
+    .assert_error(401, "auth_code_invalid");
     let fresh = issue_code(&s, &ha.token);
     let locked = upload(&s, &fresh, &envs, false);
     locked.assert_error(429, "rate_limited");
-    assert!(locked.header("retry-after").unwrap().parse::<u64>().unwrap() > 0);
+    assert!(
+        locked
+            .header("retry-after")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
     // Nothing was stored by the refused attempts: one review from the first upload.
-    assert_eq!(admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json().as_array().unwrap().len(), 1);
+    assert_eq!(
+        admin(&s, &ha.token, "GET", "/admin/v1/reviews", None)
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -164,9 +275,20 @@ fn attempts_are_rate_limited_per_minute() {
     let ha = Authority::new();
     let s = Server::start(&ha.data(), &["--attempts-per-minute", "3"]);
     for _ in 0..3 {
-        assert_eq!(post_json(&s.url("/v1/reports/preview"), &serde_json::json!({"auth_code": "x"})).status, 401);
+        assert_eq!(
+            post_json(
+                &s.url("/v1/reports/preview"),
+                &serde_json::json!({"auth_code": "x"})
+            )
+            .status,
+            401
+        );
     }
-    post_json(&s.url("/v1/reports/preview"), &serde_json::json!({"auth_code": "x"})).assert_error(429, "rate_limited");
+    post_json(
+        &s.url("/v1/reports/preview"),
+        &serde_json::json!({"auth_code": "x"}),
+    )
+    .assert_error(429, "rate_limited");
 }
 
 #[test]
@@ -182,18 +304,30 @@ fn two_concurrent_uploads_cannot_both_spend_a_code() {
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
         let handles: Vec<_> = (0..2)
             .map(|_| {
-                let (envs, code, url, barrier) = (envs.clone(), code.clone(), url.clone(), barrier.clone());
+                let (envs, code, url, barrier) =
+                    (envs.clone(), code.clone(), url.clone(), barrier.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
-                    post_json(&url, &serde_json::json!({"auth_code": code, "envelopes": envs})).status
+                    post_json(
+                        &url,
+                        &serde_json::json!({"auth_code": code, "envelopes": envs}),
+                    )
+                    .status
                 })
             })
             .collect();
         let mut statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         statuses.sort();
-        assert!(statuses == vec![202, 401] || statuses == vec![202, 503], "round {round}: {statuses:?}");
+        assert!(
+            statuses == vec![202, 401] || statuses == vec![202, 503],
+            "round {round}: {statuses:?}"
+        );
     }
-    let n = admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json().as_array().unwrap().len();
+    let n = admin(&s, &ha.token, "GET", "/admin/v1/reviews", None)
+        .json()
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(n, 5, "exactly one upload per code stored");
 }
 
@@ -206,41 +340,98 @@ fn malformed_inputs_get_documented_errors_and_change_nothing() {
     let code = issue_code(&s, &ha.token);
     let (envs, _) = envelopes(&mut test_rng(3), &d, &mut v, 1);
     let url = s.url("/v1/reports");
-    let body = |envs: &[String]| serde_json::to_vec(&serde_json::json!({"auth_code": code, "envelopes": envs})).unwrap();
+    let body = |envs: &[String]| {
+        serde_json::to_vec(&serde_json::json!({"auth_code": code, "envelopes": envs})).unwrap()
+    };
 
-    request("POST", &url, &[], Some(("text/plain", body(&envs)))).assert_error(415, "unsupported_media_type");
+    request("POST", &url, &[], Some(("text/plain", body(&envs))))
+        .assert_error(415, "unsupported_media_type");
     request("POST", &url, &[], None).assert_error(415, "unsupported_media_type");
     let full = body(&envs);
-    request("POST", &url, &[], Some(("application/json", full[..full.len() / 2].to_vec()))).assert_error(400, "bad_request");
-    request("POST", &url, &[], Some(("application/json", b"{not json".to_vec()))).assert_error(400, "bad_request");
-    request("POST", &url, &[], Some(("application/json", vec![b' '; 200 * 1024]))).assert_error(413, "payload_too_large");
-    request("POST", &url, &[], Some(("application/json", body(&envs[..99])))).assert_error(400, "bad_request");
+    request(
+        "POST",
+        &url,
+        &[],
+        Some(("application/json", full[..full.len() / 2].to_vec())),
+    )
+    .assert_error(400, "bad_request");
+    request(
+        "POST",
+        &url,
+        &[],
+        Some(("application/json", b"{not json".to_vec())),
+    )
+    .assert_error(400, "bad_request");
+    request(
+        "POST",
+        &url,
+        &[],
+        Some(("application/json", vec![b' '; 200 * 1024])),
+    )
+    .assert_error(413, "payload_too_large");
+    request(
+        "POST",
+        &url,
+        &[],
+        Some(("application/json", body(&envs[..99]))),
+    )
+    .assert_error(400, "bad_request");
     let mut more = envs.clone();
     more.push(envs[1].clone());
-    request("POST", &url, &[], Some(("application/json", body(&more)))).assert_error(400, "bad_request");
+    request("POST", &url, &[], Some(("application/json", body(&more))))
+        .assert_error(400, "bad_request");
     let mut bad64 = envs.clone();
     bad64[5] = "!!!not base64!!!".into();
-    request("POST", &url, &[], Some(("application/json", body(&bad64)))).assert_error(400, "bad_request");
+    request("POST", &url, &[], Some(("application/json", body(&bad64))))
+        .assert_error(400, "bad_request");
     let mut short = envs.clone();
     short[3] = data_encoding::BASE64.encode(&vec![1u8; ENVELOPE_LEN - 1]);
-    request("POST", &url, &[], Some(("application/json", body(&short)))).assert_error(422, "malformed_envelope");
+    request("POST", &url, &[], Some(("application/json", body(&short))))
+        .assert_error(422, "malformed_envelope");
     let mut version = envs.clone();
     version[3] = data_encoding::BASE64.encode(&vec![9u8; ENVELOPE_LEN]);
-    request("POST", &url, &[], Some(("application/json", body(&version)))).assert_error(422, "malformed_envelope");
+    request(
+        "POST",
+        &url,
+        &[],
+        Some(("application/json", body(&version))),
+    )
+    .assert_error(422, "malformed_envelope");
     let mut unknown = serde_json::json!({"auth_code": code, "envelopes": envs, "extra": 1});
     post_json(&url, &unknown).assert_error(400, "bad_request");
     unknown["envelopes"] = serde_json::json!("not a list");
     post_json(&url, &unknown).assert_error(400, "bad_request");
 
     // Nothing was stored and the code is still unspent.
-    assert_eq!(admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json().as_array().unwrap().len(), 0);
-    assert_eq!(post_json(&s.url("/v1/reports/preview"), &serde_json::json!({"auth_code": code})).status, 200);
+    assert_eq!(
+        admin(&s, &ha.token, "GET", "/admin/v1/reviews", None)
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        post_json(
+            &s.url("/v1/reports/preview"),
+            &serde_json::json!({"auth_code": code})
+        )
+        .status,
+        200
+    );
     assert_eq!(upload(&s, &code, &envs, false).status, 202);
 
     // Admin endpoints: no token, wrong token.
     get(&s.url("/admin/v1/reviews")).assert_error(401, "unauthorized");
     admin(&s, "qst_wrong", "GET", "/admin/v1/reviews", None).assert_error(401, "unauthorized");
-    admin(&s, &ha.token, "POST", "/admin/v1/reviews/1/approve", Some(serde_json::json!({"severity": "panic", "message_vi": "a", "message_en": "b"}))).assert_error(400, "bad_request");
+    admin(
+        &s,
+        &ha.token,
+        "POST",
+        "/admin/v1/reviews/1/approve",
+        Some(serde_json::json!({"severity": "panic", "message_vi": "a", "message_en": "b"})),
+    )
+    .assert_error(400, "bad_request");
     get(&s.url("/nope")).assert_error(404, "not_found");
 }
 
@@ -256,13 +447,27 @@ fn chaff_answers_like_an_upload_and_stores_nothing() {
     assert_eq!(chaff.status, 202);
     let chaff2 = upload(&s, &code, &envs, true);
     assert_eq!(chaff2.status, 202);
-    assert_eq!(admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json().as_array().unwrap().len(), 0);
+    assert_eq!(
+        admin(&s, &ha.token, "GET", "/admin/v1/reviews", None)
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     // The code was not spent by the chaff request that carried it.
     let real = upload(&s, &code, &envs, false);
     assert_eq!(real.status, 202);
     assert_eq!(real.body.len(), chaff.body.len());
     assert_eq!(real.header("content-type"), chaff.header("content-type"));
-    assert_eq!(admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json().as_array().unwrap().len(), 1);
+    assert_eq!(
+        admin(&s, &ha.token, "GET", "/admin/v1/reviews", None)
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -273,9 +478,20 @@ fn venue_trace_from_tracing_sheet_and_withdrawal() {
     let v = venue(8, &d, "Bệnh viện");
     let t = now() - 3 * 3600;
     let req = serde_json::json!({"sheet": v.sheet, "start": t, "end": t + 3600, "max_stay_minutes": 60, "buffer_minutes": 0});
-    let prev = admin(&s, &ha.token, "POST", "/admin/v1/traces/preview", Some(req.clone())).json();
+    let prev = admin(
+        &s,
+        &ha.token,
+        "POST",
+        "/admin/v1/traces/preview",
+        Some(req.clone()),
+    )
+    .json();
     let epochs = prev["epochs"].as_array().unwrap();
-    let hours: Vec<u64> = epochs.iter().filter(|e| e["kind"] == "hour").map(|e| e["index"].as_u64().unwrap()).collect();
+    let hours: Vec<u64> = epochs
+        .iter()
+        .filter(|e| e["kind"] == "hour")
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect();
     let first = (t - 3600) / 3600;
     assert_eq!(hours.first().copied(), Some(first));
     assert_eq!(hours.last().copied(), Some((t + 3600) / 3600));
@@ -293,22 +509,83 @@ fn venue_trace_from_tracing_sheet_and_withdrawal() {
     publish["message_en"] = "Isolate".into();
     let r = admin(&s, &ha.token, "POST", "/admin/v1/traces", Some(publish));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let nonces: Vec<String> = r.json()["notices"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_owned()).collect();
-    assert_eq!(admin(&s, &ha.token, "POST", "/admin/v1/publish", None).json()["sequence"], 1);
-    let b1 = Bulletin::verify_next(&get(&s.url("/v1/bulletins/1")).body, &d, None, UnixTime(now())).unwrap();
+    let nonces: Vec<String> = r.json()["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        admin(&s, &ha.token, "POST", "/admin/v1/publish", None).json()["sequence"],
+        1
+    );
+    let b1 = Bulletin::verify_next(
+        &get(&s.url("/v1/bulletins/1")).body,
+        &d,
+        None,
+        UnixTime(now()),
+    )
+    .unwrap();
     let master = VenueMasterKey::from_sheet_text(&v.sheet).unwrap();
-    let hour = b1.notices.iter().find(|n| data_encoding::HEXLOWER.encode(&n.nonce) == nonces[0] || data_encoding::HEXLOWER.encode(&n.nonce) == nonces[1]).unwrap();
+    let hour = b1
+        .notices
+        .iter()
+        .find(|n| {
+            data_encoding::HEXLOWER.encode(&n.nonce) == nonces[0]
+                || data_encoding::HEXLOWER.encode(&n.nonce) == nonces[1]
+        })
+        .unwrap();
     let e0 = hour.first_epoch;
     let dk = master.day_key(e0.day());
-    assert_eq!(hour.entries[0].venue_time_secret, *dk.venue_time_secret(e0).unwrap().expose());
+    assert_eq!(
+        hour.entries[0].venue_time_secret,
+        *dk.venue_time_secret(e0).unwrap().expose()
+    );
 
     // Withdraw the published notice: the next bulletin lists it.
-    assert_eq!(admin(&s, &ha.token, "POST", &format!("/admin/v1/notices/{}/withdraw", nonces[0]), None).status, 204);
-    admin(&s, &ha.token, "POST", &format!("/admin/v1/notices/{}/withdraw", nonces[0]), None).assert_error(409, "conflict");
-    admin(&s, &ha.token, "POST", &format!("/admin/v1/notices/{}/withdraw", "00".repeat(16)), None).assert_error(404, "not_found");
-    assert_eq!(admin(&s, &ha.token, "POST", "/admin/v1/publish", None).json()["sequence"], 2);
-    let b2 = Bulletin::verify_next(&get(&s.url("/v1/bulletins/2")).body, &d, Some(&b1.chain_state()), UnixTime(now())).unwrap();
-    let w: Vec<String> = b2.withdrawn.iter().map(|n| data_encoding::HEXLOWER.encode(n)).collect();
+    assert_eq!(
+        admin(
+            &s,
+            &ha.token,
+            "POST",
+            &format!("/admin/v1/notices/{}/withdraw", nonces[0]),
+            None
+        )
+        .status,
+        204
+    );
+    admin(
+        &s,
+        &ha.token,
+        "POST",
+        &format!("/admin/v1/notices/{}/withdraw", nonces[0]),
+        None,
+    )
+    .assert_error(409, "conflict");
+    admin(
+        &s,
+        &ha.token,
+        "POST",
+        &format!("/admin/v1/notices/{}/withdraw", "00".repeat(16)),
+        None,
+    )
+    .assert_error(404, "not_found");
+    assert_eq!(
+        admin(&s, &ha.token, "POST", "/admin/v1/publish", None).json()["sequence"],
+        2
+    );
+    let b2 = Bulletin::verify_next(
+        &get(&s.url("/v1/bulletins/2")).body,
+        &d,
+        Some(&b1.chain_state()),
+        UnixTime(now()),
+    )
+    .unwrap();
+    let w: Vec<String> = b2
+        .withdrawn
+        .iter()
+        .map(|n| data_encoding::HEXLOWER.encode(n))
+        .collect();
     assert_eq!(w, vec![nonces[0].clone()]);
     let _ = Epoch::containing(EpochKind::Hour, UnixTime(t));
 }
@@ -319,7 +596,10 @@ fn heartbeats_count_distinct_venues_per_day_category_district() {
     let s = Server::start(&ha.data(), RELAXED);
     let today = now() / 86_400;
     let hb = |p: &str, day: u64, cat: &str| {
-        post_json(&s.url("/v1/heartbeats"), &serde_json::json!({"day": day, "pseudonym": p, "category": cat, "district": "Hoàn Kiếm"}))
+        post_json(
+            &s.url("/v1/heartbeats"),
+            &serde_json::json!({"day": day, "pseudonym": p, "category": cat, "district": "Hoàn Kiếm"}),
+        )
     };
     let p1 = "11".repeat(16);
     let p2 = "22".repeat(16);
@@ -356,10 +636,18 @@ fn health_metrics_and_openapi_cover_every_route() {
     for (method, path) in quet_server::api::ROUTES {
         let op = &doc["paths"][*path][*method];
         assert!(op.is_object(), "{method} {path} missing from openapi.json");
-        assert!(op["responses"].is_object(), "{method} {path} has no responses");
+        assert!(
+            op["responses"].is_object(),
+            "{method} {path} has no responses"
+        );
     }
     // And nothing documented that the server does not route.
-    let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+    let documented: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_object().unwrap().len())
+        .sum();
     assert_eq!(documented, quet_server::api::ROUTES.len());
 }
 
@@ -367,11 +655,17 @@ fn health_metrics_and_openapi_cover_every_route() {
 fn init_refuses_to_overwrite_and_keys_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let ha = Authority::new();
-    let out = std::process::Command::new(BIN).args(["init", "--data", ha.data().to_str().unwrap()]).output().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["init", "--data", ha.data().to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to overwrite"));
     for f in ["signing-1.key", "capsule-1.key", "code-hash.key"] {
-        let mode = std::fs::metadata(ha.data().join("keys").join(f)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(ha.data().join("keys").join(f))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{f}");
     }
     // The staff token is stored only hashed.

@@ -14,10 +14,22 @@ use quet_protocol::bulletin::Bulletin;
 use quet_protocol::testing::test_rng;
 use quet_protocol::time::UnixTime;
 
-const RELAXED: &[&str] = &["--attempts-per-minute", "100000", "--failures-before-lockout", "100000", "--max-concurrent-uploads", "64"];
+const RELAXED: &[&str] = &[
+    "--attempts-per-minute",
+    "100000",
+    "--failures-before-lockout",
+    "100000",
+    "--max-concurrent-uploads",
+    "64",
+];
 
 fn hexes(v: &serde_json::Value) -> Vec<String> {
-    v["notices"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_owned()).collect()
+    v["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -48,13 +60,30 @@ fn sigkill_during_traffic_loses_nothing_acknowledged() {
     let mut threads = Vec::new();
     let jobs = Arc::new(Mutex::new(jobs));
     for _ in 0..3 {
-        let (stop, acked, jobs, base) = (stop.clone(), acked_receipts.clone(), jobs.clone(), base.clone());
+        let (stop, acked, jobs, base) = (
+            stop.clone(),
+            acked_receipts.clone(),
+            jobs.clone(),
+            base.clone(),
+        );
         threads.push(std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                let Some((code, envs)) = jobs.lock().unwrap().pop() else { break };
-                let body = serde_json::to_vec(&serde_json::json!({"auth_code": code, "envelopes": envs})).unwrap();
-                match try_request("POST", &format!("{base}/v1/reports"), &[], Some(("application/json", body))) {
-                    Some(r) if r.status == 202 => acked.lock().unwrap().push(r.json()["receipt"].as_str().unwrap().to_owned()),
+                let Some((code, envs)) = jobs.lock().unwrap().pop() else {
+                    break;
+                };
+                let body =
+                    serde_json::to_vec(&serde_json::json!({"auth_code": code, "envelopes": envs}))
+                        .unwrap();
+                match try_request(
+                    "POST",
+                    &format!("{base}/v1/reports"),
+                    &[],
+                    Some(("application/json", body)),
+                ) {
+                    Some(r) if r.status == 202 => acked
+                        .lock()
+                        .unwrap()
+                        .push(r.json()["receipt"].as_str().unwrap().to_owned()),
                     Some(r) => panic!("unexpected {}", r.status),
                     None => break,
                 }
@@ -62,7 +91,13 @@ fn sigkill_during_traffic_loses_nothing_acknowledged() {
         }));
     }
     {
-        let (stop, notices, seqs, base, token) = (stop.clone(), acked_notices.clone(), acked_sequences.clone(), base.clone(), token.clone());
+        let (stop, notices, seqs, base, token) = (
+            stop.clone(),
+            acked_notices.clone(),
+            acked_sequences.clone(),
+            base.clone(),
+            token.clone(),
+        );
         threads.push(std::thread::spawn(move || {
             let auth = format!("Bearer {token}");
             let h = [("Authorization", auth.as_str())];
@@ -95,29 +130,47 @@ fn sigkill_during_traffic_loses_nothing_acknowledged() {
     let receipts = acked_receipts.lock().unwrap().clone();
     let notices = acked_notices.lock().unwrap().clone();
     let seqs = acked_sequences.lock().unwrap().clone();
-    assert!(!receipts.is_empty() && !notices.is_empty() && !seqs.is_empty(), "traffic ran: {} {} {}", receipts.len(), notices.len(), seqs.len());
+    assert!(
+        !receipts.is_empty() && !notices.is_empty() && !seqs.is_empty(),
+        "traffic ran: {} {} {}",
+        receipts.len(),
+        notices.len(),
+        seqs.len()
+    );
 
     // Restart on the same data.
     let s = Server::start(&ha.data(), RELAXED);
     let conn = quet_server::db::open(&quet_server::keystore::db_path(&ha.data())).unwrap();
     let stored: HashSet<String> = conn
-        .prepare("SELECT receipt FROM reports").unwrap()
-        .query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        .prepare("SELECT receipt FROM reports")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     for r in &receipts {
         assert!(stored.contains(r), "acknowledged upload {r} lost");
     }
     let kept: HashSet<String> = conn
-        .prepare("SELECT nonce FROM notices").unwrap()
-        .query_map([], |r| r.get::<_, Vec<u8>>(0)).unwrap()
-        .map(|n| data_encoding::HEXLOWER.encode(&n.unwrap())).collect();
+        .prepare("SELECT nonce FROM notices")
+        .unwrap()
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|n| data_encoding::HEXLOWER.encode(&n.unwrap()))
+        .collect();
     for n in &notices {
         assert!(kept.contains(n), "approved notice {n} lost");
     }
     drop(conn);
 
     // Publish whatever was queued, then walk the whole chain.
-    let last_seq = admin(&s, &token, "POST", "/admin/v1/publish", None).json()["sequence"].as_u64().unwrap();
-    assert!(last_seq > *seqs.iter().max().unwrap(), "acknowledged bulletins survive");
+    let last_seq = admin(&s, &token, "POST", "/admin/v1/publish", None).json()["sequence"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        last_seq > *seqs.iter().max().unwrap(),
+        "acknowledged bulletins survive"
+    );
     let mut chain = None;
     let mut seen: HashMap<String, u64> = HashMap::new();
     for seq in 1..=last_seq {

@@ -25,7 +25,10 @@ pub struct Staff(pub String);
 
 /// The bearer token or console cookie of a request, if any.
 pub fn presented_token(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         return v.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
     }
     headers
@@ -63,11 +66,17 @@ pub struct IssueRequest {
 }
 
 /// Issues a code (shared by the API and the console).
-pub async fn do_issue(s: &AppState, who: String, req: IssueRequest) -> Result<reports::IssuedCode, ApiError> {
+pub async fn do_issue(
+    s: &AppState,
+    who: String,
+    req: IssueRequest,
+) -> Result<reports::IssuedCode, ApiError> {
     let hours = req.valid_hours.unwrap_or(s.config.auth_code_hours);
     let days = req.report_days.unwrap_or(14);
     if hours == 0 || hours > 24 * 14 || days == 0 || days > 21 {
-        return Err(ApiError::bad_request("valid_hours must be 1..=336 and report_days 1..=21"));
+        return Err(ApiError::bad_request(
+            "valid_hours must be 1..=336 and report_days 1..=21",
+        ));
     }
     s.write(move |tx, inner| {
         let t = now();
@@ -102,11 +111,22 @@ pub async fn reviews(State(s): State<AppState>, Staff(who): Staff) -> Result<Res
 }
 
 /// Approves a review (API and console).
-pub async fn do_approve(s: &AppState, who: String, id: i64, p: NoticeParams) -> Result<Vec<String>, ApiError> {
+pub async fn do_approve(
+    s: &AppState,
+    who: String,
+    id: i64,
+    p: NoticeParams,
+) -> Result<Vec<String>, ApiError> {
     s.write(move |tx, inner| {
         let t = now();
         let ids = review::approve(tx, &inner.authority, id, &p, t)?;
-        staff::record(tx, t, &who, "review.approve", Some(&format!("review {id} -> notices {}", ids.join(","))))?;
+        staff::record(
+            tx,
+            t,
+            &who,
+            "review.approve",
+            Some(&format!("review {id} -> notices {}", ids.join(","))),
+        )?;
         Ok(ids)
     })
     .await
@@ -129,14 +149,24 @@ pub async fn approve(
 pub async fn do_reject(s: &AppState, who: String, id: i64) -> Result<(), ApiError> {
     s.write(move |tx, _| {
         review::reject(tx, id)?;
-        staff::record(tx, now(), &who, "review.reject", Some(&format!("review {id}")))?;
+        staff::record(
+            tx,
+            now(),
+            &who,
+            "review.reject",
+            Some(&format!("review {id}")),
+        )?;
         Ok(())
     })
     .await
 }
 
 /// `POST /admin/v1/reviews/{id}/reject`.
-pub async fn reject(State(s): State<AppState>, Staff(who): Staff, Path(id): Path<i64>) -> Result<Response, ApiError> {
+pub async fn reject(
+    State(s): State<AppState>,
+    Staff(who): Staff,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
     do_reject(&s, who, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -167,7 +197,13 @@ pub async fn trace(
         .write(move |tx, _| {
             let t = now();
             let ids = review::trace(tx, &req, t)?;
-            staff::record(tx, t, &who, "trace.publish", Some(&format!("notices {}", ids.join(","))))?;
+            staff::record(
+                tx,
+                t,
+                &who,
+                "trace.publish",
+                Some(&format!("notices {}", ids.join(","))),
+            )?;
             Ok(ids)
         })
         .await?;
@@ -187,12 +223,23 @@ pub async fn do_publish(s: &AppState, who: String) -> Result<publish::Published,
                 inner.config.min_bulletin_keys,
             )
             .map_err(|e| ApiError::internal("publish", e))?;
-            staff::record(tx, t, &who, "bulletin.publish", Some(&format!("sequence {}", p.sequence)))?;
+            staff::record(
+                tx,
+                t,
+                &who,
+                "bulletin.publish",
+                Some(&format!("sequence {}", p.sequence)),
+            )?;
             Ok(p)
         })
         .await?;
     inc(&s.metrics.bulletins_published);
-    tracing::info!(sequence = published.sequence, notices = published.notices, withdrawn = published.withdrawn, "bulletin published");
+    tracing::info!(
+        sequence = published.sequence,
+        notices = published.notices,
+        withdrawn = published.withdrawn,
+        "bulletin published"
+    );
     s.refresh_cache().await?;
     Ok(published)
 }
@@ -204,7 +251,11 @@ pub async fn publish(State(s): State<AppState>, Staff(who): Staff) -> Result<Res
 }
 
 /// `POST /admin/v1/notices/{nonce}/withdraw`.
-pub async fn withdraw(State(s): State<AppState>, Staff(who): Staff, Path(nonce): Path<String>) -> Result<Response, ApiError> {
+pub async fn withdraw(
+    State(s): State<AppState>,
+    Staff(who): Staff,
+    Path(nonce): Path<String>,
+) -> Result<Response, ApiError> {
     s.write(move |tx, _| {
         review::withdraw(tx, &nonce)?;
         staff::record(tx, now(), &who, "notice.withdraw", Some(&nonce))?;
@@ -227,7 +278,10 @@ pub async fn audit(State(s): State<AppState>, Staff(who): Staff) -> Result<Respo
 
 /// Venue statistics (API and console).
 pub async fn do_stats(s: &AppState, who: String) -> Result<Vec<heartbeat::VenueStat>, ApiError> {
-    let today = UnixTime(now()).day().map_err(|e| ApiError::internal("clock", e))?.0;
+    let today = UnixTime(now())
+        .day()
+        .map_err(|e| ApiError::internal("clock", e))?
+        .0;
     s.write(move |tx, _| {
         staff::record(tx, now(), &who, "stats.read", None)?;
         Ok(heartbeat::stats(tx, today)?)

@@ -42,7 +42,12 @@ fn page(title: &str, body: &str) -> Response {
     (
         [
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+                ),
+            ),
             (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
         ],
         Html(html),
@@ -60,7 +65,11 @@ fn time(t: u64) -> String {
 pub async fn home(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let token = super::admin::presented_token(&headers);
     let who = match token {
-        Some(t) => s.read(move |c, _| Ok(staff::authenticate(c, &t)?)).await.ok().flatten(),
+        Some(t) => s
+            .read(move |c, _| Ok(staff::authenticate(c, &t)?))
+            .await
+            .ok()
+            .flatten(),
         None => None,
     };
     match who {
@@ -90,9 +99,21 @@ pub struct LoginForm {
 pub async fn login(State(s): State<AppState>, Form(f): Form<LoginForm>) -> Response {
     let t = f.token.trim().to_owned();
     let tc = t.clone();
-    let ok = s.read(move |c, _| Ok(staff::authenticate(c, &tc)?)).await.ok().flatten().is_some();
+    let ok = s
+        .read(move |c, _| Ok(staff::authenticate(c, &tc)?))
+        .await
+        .ok()
+        .flatten()
+        .is_some();
     if !ok || t.chars().any(|c| !c.is_ascii_alphanumeric() && c != '_') {
-        return (StatusCode::UNAUTHORIZED, page("Đăng nhập / Log in", "<p>Wrong token.</p><a href=\"/console/\">Try again</a>")).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            page(
+                "Đăng nhập / Log in",
+                "<p>Wrong token.</p><a href=\"/console/\">Try again</a>",
+            ),
+        )
+            .into_response();
     }
     let cookie = format!("quet_staff={t}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=28800");
     let mut r = Redirect::to("/console/reviews").into_response();
@@ -107,7 +128,9 @@ pub async fn logout() -> Response {
     let mut r = Redirect::to("/console/").into_response();
     r.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("quet_staff=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(
+            "quet_staff=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
     );
     r
 }
@@ -122,7 +145,11 @@ pub async fn reviews(State(s): State<AppState>, Staff(who): Staff) -> Result<Res
         .await?;
     let mut rows = String::new();
     for r in &list {
-        let status = if r.verified { "verified".to_owned() } else { format!("NOT verified: {}", esc(r.problem.as_deref().unwrap_or(""))) };
+        let status = if r.verified {
+            "verified".to_owned()
+        } else {
+            format!("NOT verified: {}", esc(r.problem.as_deref().unwrap_or("")))
+        };
         rows.push_str(&format!(
             "<tr><td>{id}</td><td>{name}<br><small>{addr}</small></td><td>{cat}</td><td>{a}<br>{d}</td><td>{kind}</td><td>{status}</td><td>\
 <form method=\"post\" action=\"/console/reviews/{id}/approve\"><select name=\"severity\"><option>monitor</option><option selected>test</option><option>isolate</option></select>\
@@ -160,14 +187,28 @@ pub struct ApproveForm {
 }
 
 /// `POST /console/reviews/{id}/approve`.
-pub async fn approve(State(s): State<AppState>, Staff(who): Staff, Path(id): Path<i64>, Form(f): Form<ApproveForm>) -> Result<Response, ApiError> {
-    let p = NoticeParams { severity: f.severity, message_vi: f.message_vi, message_en: f.message_en, buffer_minutes: f.buffer_minutes };
+pub async fn approve(
+    State(s): State<AppState>,
+    Staff(who): Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<ApproveForm>,
+) -> Result<Response, ApiError> {
+    let p = NoticeParams {
+        severity: f.severity,
+        message_vi: f.message_vi,
+        message_en: f.message_en,
+        buffer_minutes: f.buffer_minutes,
+    };
     do_approve(&s, who, id, p).await?;
     Ok(Redirect::to("/console/reviews").into_response())
 }
 
 /// `POST /console/reviews/{id}/reject`.
-pub async fn reject(State(s): State<AppState>, Staff(who): Staff, Path(id): Path<i64>) -> Result<Response, ApiError> {
+pub async fn reject(
+    State(s): State<AppState>,
+    Staff(who): Staff,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
     do_reject(&s, who, id).await?;
     Ok(Redirect::to("/console/reviews").into_response())
 }
@@ -175,7 +216,10 @@ pub async fn reject(State(s): State<AppState>, Staff(who): Staff, Path(id): Path
 /// `POST /console/publish`.
 pub async fn publish(State(s): State<AppState>, Staff(who): Staff) -> Result<Response, ApiError> {
     let p = do_publish(&s, who).await?;
-    Ok(page("Published", &format!("<p>Bulletin {} published.</p>", p.sequence)))
+    Ok(page(
+        "Published",
+        &format!("<p>Bulletin {} published.</p>", p.sequence),
+    ))
 }
 
 /// `GET /console/stats`: active venues per day, category and district.
@@ -193,7 +237,8 @@ pub async fn stats(State(s): State<AppState>, Staff(who): Staff) -> Result<Respo
     }
     Ok(page(
         "Active venues",
-        &format!("<table><tr><th>Day</th><th>Category</th><th>District</th><th>Active venues</th></tr>{rows}</table>"),
+        &format!(
+            "<table><tr><th>Day</th><th>Category</th><th>District</th><th>Active venues</th></tr>{rows}</table>"
+        ),
     ))
 }
-

@@ -90,7 +90,10 @@ pub fn router(state: AppState) -> Router {
         .route("/console/stats", get(console::stats))
         .fallback(|| async { ApiError::not_found("no such resource") })
         .with_state(state)
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
         .layer(ConcurrencyLimitLayer::new(in_flight))
         .layer(TraceLayer::new_for_http())
 }
@@ -128,8 +131,7 @@ pub async fn read_json<T: DeserializeOwned>(
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::too_large(limit))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| {
+    serde_json::from_slice(&bytes).map_err(|e| {
         // Position and class only: never echo the body back (it may hold a code).
         ApiError::bad_request(format!(
             "malformed JSON body ({:?} error at line {} column {})",

@@ -31,7 +31,10 @@ pub const RECEIPT_RESPONSE_LEN: usize = 160;
 fn octets(bytes: axum::body::Bytes, cache: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
         bytes,
@@ -42,7 +45,10 @@ fn octets(bytes: axum::body::Bytes, cache: &'static str) -> Response {
 /// `GET /v1/descriptor`.
 pub async fn descriptor(State(s): State<AppState>) -> Response {
     let mut r = octets(s.descriptor.clone(), "public, max-age=300");
-    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", s.config.descriptor_max_age_secs)) {
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "public, max-age={}",
+        s.config.descriptor_max_age_secs
+    )) {
         r.headers_mut().insert(header::CACHE_CONTROL, v);
     }
     r
@@ -53,7 +59,10 @@ pub async fn index(State(s): State<AppState>) -> Response {
     inc(&s.metrics.index_downloads);
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         s.cache().index.clone(),
@@ -81,7 +90,10 @@ pub async fn bulletin(
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == b.etag.to_str().unwrap_or("") || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == b.etag.to_str().unwrap_or("") || t.trim() == "*")
+        });
     if matches {
         inc(&s.metrics.bulletin_not_modified);
         return (
@@ -113,8 +125,12 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     .await;
     match probe {
         Ok(Ok(1)) => (StatusCode::OK, "ready").into_response(),
-        _ => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the database does not answer")
-            .into_response(),
+        _ => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the database does not answer",
+        )
+        .into_response(),
     }
 }
 
@@ -125,7 +141,10 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         .await
         .unwrap_or(-1);
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
         s.metrics.render(s.cache().latest, pending),
     )
         .into_response()
@@ -133,7 +152,14 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
 
 /// `GET /openapi.json`.
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 /// `POST /v1/reports/preview` body.
@@ -166,7 +192,14 @@ pub async fn preview(
     limited(&s, addr)?;
     let req: PreviewRequest = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
     let found = s
-        .read(move |c, inner| Ok(reports::check_code(c, &inner.authority.code_key, &req.auth_code, now())?))
+        .read(move |c, inner| {
+            Ok(reports::check_code(
+                c,
+                &inner.authority.code_key,
+                &req.auth_code,
+                now(),
+            )?)
+        })
         .await?;
     match found {
         Some((report_since, expires_at)) => Ok(Json(serde_json::json!({
@@ -197,7 +230,10 @@ fn accepted(receipt: &str) -> Response {
     (
         StatusCode::ACCEPTED,
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         body,
@@ -265,7 +301,14 @@ async fn upload_inner(
     if !chaff {
         let code = req.auth_code.clone();
         let live = s
-            .read(move |c, inner| Ok(reports::check_code(c, &inner.authority.code_key, &code, now())?))
+            .read(move |c, inner| {
+                Ok(reports::check_code(
+                    c,
+                    &inner.authority.code_key,
+                    &code,
+                    now(),
+                )?)
+            })
             .await?;
         if live.is_none() {
             return Err(code_failure(s, addr));
@@ -292,11 +335,19 @@ async fn upload_inner(
     let retention = s.config.envelope_retention_hours;
     let stored = s
         .write(move |tx, inner| {
-            reports::store_upload(tx, &inner.authority.code_key, &code, &rc, &opened, now(), retention)
-                .map_err(|e| match e {
-                    UploadRefused::Code => ApiError::auth_code_invalid(),
-                    UploadRefused::Db(e) => ApiError::from(e),
-                })
+            reports::store_upload(
+                tx,
+                &inner.authority.code_key,
+                &code,
+                &rc,
+                &opened,
+                now(),
+                retention,
+            )
+            .map_err(|e| match e {
+                UploadRefused::Code => ApiError::auth_code_invalid(),
+                UploadRefused::Db(e) => ApiError::from(e),
+            })
         })
         .await;
     match stored {
@@ -320,8 +371,12 @@ pub async fn heartbeat(
 ) -> Result<Response, ApiError> {
     limited(&s, addr)?;
     let hb: Heartbeat = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
-    let today = UnixTime(now()).day().map_err(|e| ApiError::internal("clock", e))?.0;
-    s.write(move |tx, _| heartbeat::record(tx, &hb, today)).await?;
+    let today = UnixTime(now())
+        .day()
+        .map_err(|e| ApiError::internal("clock", e))?
+        .0;
+    s.write(move |tx, _| heartbeat::record(tx, &hb, today))
+        .await?;
     inc(&s.metrics.heartbeats);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

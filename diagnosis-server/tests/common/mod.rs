@@ -75,7 +75,13 @@ pub struct Server {
 impl Server {
     pub fn start(data: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(BIN)
-            .args(["run", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .args([
+                "run",
+                "--data",
+                data.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
             .args(extra)
             .env("QUET_LOG", "warn")
             .stdout(Stdio::piped())
@@ -206,7 +212,13 @@ pub fn post_json(url: &str, v: &serde_json::Value) -> Resp {
     )
 }
 
-pub fn admin(s: &Server, token: &str, method: &str, path: &str, body: Option<serde_json::Value>) -> Resp {
+pub fn admin(
+    s: &Server,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Resp {
     let auth = format!("Bearer {token}");
     request(
         method,
@@ -223,7 +235,13 @@ pub fn descriptor(s: &Server) -> AuthorityDescriptor {
 }
 
 pub fn issue_code(s: &Server, token: &str) -> String {
-    let r = admin(s, token, "POST", "/admin/v1/auth-codes", Some(serde_json::json!({"valid_hours": 24, "report_days": 14})));
+    let r = admin(
+        s,
+        token,
+        "POST",
+        "/admin/v1/auth-codes",
+        Some(serde_json::json!({"valid_hours": 24, "report_days": 14})),
+    );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     r.json()["auth_code"].as_str().unwrap().to_owned()
 }
@@ -250,7 +268,12 @@ pub fn venue(seed: u8, d: &AuthorityDescriptor, name: &str) -> Venue {
 }
 
 /// `real` check-in envelopes at `venue` (arriving now, staying 30 min) + padding.
-pub fn envelopes(rng: &mut DeterministicRng, d: &AuthorityDescriptor, venue: &mut Venue, real: usize) -> (Vec<String>, Vec<CheckInCode>) {
+pub fn envelopes(
+    rng: &mut DeterministicRng,
+    d: &AuthorityDescriptor,
+    venue: &mut Venue,
+    real: usize,
+) -> (Vec<String>, Vec<CheckInCode>) {
     let t = now();
     let mut out = Vec::new();
     let mut codes = Vec::new();
