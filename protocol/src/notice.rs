@@ -297,6 +297,7 @@ impl ExposureNotice {
 
     /// A decoy notice of random keys, for padding a bulletin. It matches no token
     /// and is indistinguishable from a real notice without the epochs' secrets.
+    /// `body_len` is rounded up to a length a real sealed body can have.
     pub fn decoy<R: CryptoRng + ?Sized>(
         rng: &mut R,
         first_epoch: Epoch,
@@ -316,8 +317,13 @@ impl ExposureNotice {
                 e
             })
             .collect();
-        let mut sealed_body =
-            vec![0u8; body_len.clamp(BODY_PADDING_BLOCK + 16, usize::from(u16::MAX))];
+        // A real sealed body is whole padding blocks plus the 16-byte tag; round the
+        // decoy's to such a length, or its length alone would give it away.
+        let blocks = body_len
+            .saturating_sub(16)
+            .div_ceil(BODY_PADDING_BLOCK)
+            .clamp(1, (usize::from(u16::MAX) - 16) / BODY_PADDING_BLOCK);
+        let mut sealed_body = vec![0u8; blocks * BODY_PADDING_BLOCK + 16];
         rng.fill_bytes(&mut sealed_body);
         ExposureNotice {
             nonce,

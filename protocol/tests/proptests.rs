@@ -635,3 +635,48 @@ fn rejects_notice_window_beyond_max_epochs_without_enumerating_it() {
     );
     assert!(matches!(built, Err(quet_protocol::Error::TooLong { .. })));
 }
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// Regression: decoys were given a 128-byte sealed body (`pad_with_decoys` asks
+    /// for 128), a length no real body can have (real ones are 64·k + 16), so anyone
+    /// could count the real notices in a bulletin. Every decoy length must be one a
+    /// real notice can have, and every real notice has that form.
+    #[test]
+    fn decoy_bodies_have_lengths_real_bodies_can_have(requested in 0usize..70_000, vi in text(1000), en in text(1000)) {
+        let first = Epoch { kind: EpochKind::Hour, index: 497_208 };
+        let decoy = ExposureNotice::decoy(&mut test_rng(1), first, 1, requested);
+        let len = decoy.sealed_body.len();
+        prop_assert_eq!(len % 64, 16, "decoy body length {}", len);
+        prop_assert!(len >= 80 && len <= usize::from(u16::MAX));
+        // Rounded up to the next real length (up to the largest, 1023 blocks + tag).
+        prop_assert!(len >= requested.min(65_488) && len < requested.max(80) + 64);
+        let f = &*FIXTURE;
+        let real = notice_for(&f.master, &mut test_rng(2), UnixTime(DAY0), EpochKind::Hour, 1, &body(&vi, &en));
+        prop_assert_eq!(real.sealed_body.len() % 64, 16);
+    }
+}
+
+#[test]
+fn padded_bulletins_decoys_look_like_real_notices() {
+    let f = &*FIXTURE;
+    let mut draft = BulletinDraft {
+        sequence: 1,
+        prev_hash: [0; 32],
+        issued_at: UnixTime(DAY0),
+        expires_at: UnixTime(DAY0 + 86_400),
+        notices: f.bulletin.notices.clone(),
+        withdrawn: vec![],
+    };
+    draft.pad_with_decoys(
+        &mut test_rng(3),
+        100,
+        Epoch::hour_of(UnixTime(DAY0)).unwrap(),
+        24,
+    );
+    assert!(draft.key_count() >= 100);
+    for n in &draft.notices {
+        assert_eq!(n.sealed_body.len() % 64, 16, "a decoy stands out by length");
+    }
+}
