@@ -69,7 +69,11 @@ impl BulletinDraft {
         let per = epochs_per_decoy.max(1);
         while self.key_count() < min_keys {
             let need = (min_keys - self.key_count()).min(per);
-            let back = rng.next_u32() % (14 * 24);
+            // Up to 14 days back, in the epoch's own unit (336 hours or 14 days).
+            let span = u32::try_from(DEFAULT_BULLETIN_LIFETIME_SECS / around.kind.length_secs())
+                .unwrap_or(u32::MAX)
+                .max(1);
+            let back = rng.next_u32() % span;
             let first = Epoch {
                 kind: around.kind,
                 index: around.index.saturating_sub(back),

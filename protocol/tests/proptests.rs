@@ -680,3 +680,25 @@ fn padded_bulletins_decoys_look_like_real_notices() {
         assert_eq!(n.sealed_body.len() % 64, 16, "a decoy stands out by length");
     }
 }
+
+/// Regression: day-epoch decoys were placed up to 335 *days* back (the 14 × 24
+/// look-back was meant for hours), far outside retention, where no real notice can
+/// be: every such decoy was recognisable. Decoys of either kind stay within 14 days.
+#[test]
+fn decoys_start_within_fourteen_days_of_now() {
+    for (kind, per_day) in [(EpochKind::Hour, 24), (EpochKind::Day, 1)] {
+        let around = Epoch::containing(kind, UnixTime(DAY0)).unwrap();
+        let mut draft = BulletinDraft::default();
+        draft.pad_with_decoys(&mut test_rng(5), 400, around, 3);
+        assert!(draft.notices.len() > 100);
+        for n in &draft.notices {
+            assert_eq!(n.first_epoch.kind, kind);
+            assert!(n.first_epoch.index <= around.index);
+            assert!(
+                around.index - n.first_epoch.index < 14 * per_day,
+                "{kind:?} decoy starts {} epochs back",
+                around.index - n.first_epoch.index
+            );
+        }
+    }
+}
