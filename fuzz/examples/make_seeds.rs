@@ -125,6 +125,26 @@ fn main() {
             .to_be_bytes(),
     );
     plain.extend_from_slice(code.as_bytes());
+    // The plaintext seed must reach the end of the HA's checks in the target's
+    // plaintext mode (sealed with the world's key, as the target does).
+    let mut padded = plain.clone();
+    padded.resize(quet_protocol::envelope::ENVELOPE_PLAINTEXT_LEN, 0);
+    let (kid, key) = w.descriptor.current_capsule().expect("key");
+    let mut sealed = vec![quet_protocol::envelope::ENVELOPE_VERSION, kid];
+    sealed.extend(
+        quet_protocol::sealed_box::seal(
+            &mut test_rng(5),
+            key,
+            quet_protocol::kdf::ENVELOPE_LABEL,
+            &sealed.clone(),
+            &padded,
+        )
+        .expect("seal"),
+    );
+    let visit = ReportEnvelope::from_bytes(&sealed)
+        .and_then(|e| e.open_and_verify(&w.ha, &w.descriptor))
+        .expect("the plaintext seed passes every HA check");
+    assert!(visit.is_some(), "the plaintext seed is a check-in");
     put("envelope", "plaintext", &plain);
     put(
         "envelope",
