@@ -1,0 +1,48 @@
+//! What a phone would see: the display page opened in headless Chromium, the
+//! screenshot's QR decoded (rqrr, and zbarimg when installed) to a code that
+//! verifies with the protocol crate.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use quet_protocol::category::Category;
+use quet_protocol::code::CheckInCode;
+use quet_venue::display::{Display, SystemClock};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_screenshot_of_the_display_decodes_to_a_verifying_code() {
+    if !have_tool("chromium", "chromium") {
+        return;
+    }
+    let mut w = World::new();
+    let (name, addr) = longest_name_address();
+    let new = w.new_venue(&name, &addr, Category::MallSupermarket);
+    let v = quet_venue::Venue::create(&mut w.rng, &w.dir.path().join("v.json"), &new, None).unwrap();
+    let d = Arc::new(Display::new(&v, Arc::new(SystemClock)).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(quet_venue::display::serve(listener, d));
+
+    for (i, size) in [(1000, 1000), (1280, 720)].into_iter().enumerate() {
+        let png = w.path(&format!("shot{i}.png"));
+        let url = format!("http://127.0.0.1:{port}/");
+        let png2 = png.clone();
+        tokio::task::spawn_blocking(move || chromium_screenshot(&url, &png2, size))
+            .await
+            .unwrap()
+            .unwrap();
+        let now = quet_venue::display::Clock::now(&SystemClock);
+        let mut texts = rqrr_decode(&png);
+        if let Some(z) = zbarimg(&png) {
+            texts.extend(z.into_iter().map(|b| String::from_utf8(b).unwrap()));
+        }
+        assert!(!texts.is_empty(), "no QR decoded from the {size:?} screenshot");
+        for text in texts {
+            let (code, _) = CheckInCode::parse_text_and_verify(&text, now, &w.descriptor)
+                .unwrap_or_else(|e| panic!("{size:?}: {e}: {text}"));
+            assert_eq!(code.venue.name, name);
+        }
+    }
+}

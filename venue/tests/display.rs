@@ -1,0 +1,148 @@
+//! The rotating display, driven by an injected clock: the same code within a
+//! 30-second slot, a fresh code when the half-minute turns, a new venue-time key
+//! when the hour turns, the day's capsule reused, codes that verify with
+//! `CheckInCode::parse_and_verify`, and the HTTP endpoints the page uses.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use quet_protocol::category::Category;
+use quet_protocol::code::CheckInCode;
+use quet_protocol::time::UnixTime;
+use quet_venue::display::{Display, ManualClock, Showing};
+use quet_venue::venue::EventWindow;
+
+fn code_of(s: Showing) -> quet_venue::display::CurrentCode {
+    match s {
+        Showing::Code(c) => c,
+        other => panic!("expected a code, got {other:?}"),
+    }
+}
+
+fn verify(bytes: &[u8], now: UnixTime, w: &World) -> CheckInCode {
+    CheckInCode::parse_and_verify(bytes, now, &w.descriptor)
+        .unwrap()
+        .0
+}
+
+#[test]
+fn code_is_resigned_when_the_half_minute_turns_and_rekeyed_when_the_hour_turns() {
+    let mut w = World::new();
+    let v = w.venue("v.json", Category::Office);
+    let clock = Arc::new(ManualClock::new(at(9, 59)));
+    let d = Display::new(&v, clock.clone()).unwrap();
+
+    let a = code_of(d.showing().unwrap());
+    clock.advance(29); // 09:59:29, same slot
+    let a2 = code_of(d.showing().unwrap());
+    assert_eq!(a.bytes, a2.bytes, "same slot, same code");
+    assert_eq!(a.refresh_in(at(9, 59)), 30);
+    assert_eq!(a2.refresh_in(clock_now(&clock)), 1);
+
+    clock.advance(1); // 09:59:30, new slot, same hour
+    let b = code_of(d.showing().unwrap());
+    assert_ne!(a.bytes, b.bytes, "new slot, new signature");
+    let (ca, cb) = (verify(&a.bytes, at(9, 59), &w), verify(&b.bytes, clock_now(&clock), &w));
+    assert_eq!(cb.timestamp, UnixTime(at(9, 59).0 + 30));
+    assert_eq!(ca.venue_time_public, cb.venue_time_public, "same hour, same P_e");
+    assert_eq!(ca.capsule, cb.capsule, "the day's capsule is reused");
+
+    clock.advance(30); // 10:00:00, the hour turns
+    let c = code_of(d.showing().unwrap());
+    let cc = verify(&c.bytes, at(10, 0), &w);
+    assert_ne!(cc.venue_time_public, cb.venue_time_public, "new hour, new P_e");
+    assert_ne!(cc.notice_secret, cb.notice_secret);
+    assert_eq!(cc.epoch().unwrap().index, cb.epoch().unwrap().index + 1);
+    assert_eq!(cc.capsule, cb.capsule, "same UTC day, same capsule");
+    // The displayed code is the protocol's URL of those bytes.
+    assert_eq!(c.url, cc.to_url(&w.descriptor.base_url));
+    assert!(c.qr_version <= quet_venue::qr::MAX_SCREEN_QR_VERSION);
+    // Old codes expire: a phone three minutes later refuses the 09:59 code.
+    assert!(CheckInCode::parse_and_verify(&a.bytes, at(10, 3), &w.descriptor).is_err());
+}
+
+fn clock_now(c: &ManualClock) -> UnixTime {
+    quet_venue::display::Clock::now(c)
+}
+
+#[test]
+fn event_display_shows_codes_only_during_the_event() {
+    let mut w = World::new();
+    let mut new = w.new_venue("Tiệc cưới Lan & Minh", "Nhà hàng Hoa Sen", Category::Wedding);
+    new.event = Some(EventWindow {
+        start: at(10, 0).0,
+        end: at(14, 0).0,
+    });
+    let v = quet_venue::Venue::create(&mut w.rng, &w.dir.path().join("wed.json"), &new, None).unwrap();
+    assert_eq!(v.info().max_stay_minutes, 240, "event length is the max stay");
+    let clock = Arc::new(ManualClock::new(at(9, 0)));
+    let d = Display::new(&v, clock.clone()).unwrap();
+    assert!(matches!(d.showing().unwrap(), Showing::EventNotStarted(_)));
+    clock.set(at(11, 0));
+    let c = code_of(d.showing().unwrap());
+    verify(&c.bytes, at(11, 0), &w);
+    clock.set(at(15, 0));
+    assert!(matches!(d.showing().unwrap(), Showing::EventEnded(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_endpoints_serve_the_current_code_and_follow_the_clock() {
+    let mut w = World::new();
+    let v = w.venue("v.json", Category::Restaurant);
+    let clock = Arc::new(ManualClock::new(at(12, 0)));
+    let d = Arc::new(Display::new(&v, clock.clone()).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(quet_venue::display::serve(listener, d));
+    let base = format!("http://{addr}");
+
+    let get = |path: &str| {
+        let url = format!("{base}{path}");
+        tokio::task::spawn_blocking(move || {
+            quet_venue::http::get_bytes(&url, 1 << 20).unwrap()
+        })
+    };
+    let j1: serde_json::Value = serde_json::from_slice(&get("/api/code").await.unwrap()).unwrap();
+    assert_eq!(j1["active"], true);
+    assert_eq!(j1["refresh_in"], 30);
+    let url1 = j1["url"].as_str().unwrap().to_owned();
+    let (c1, _) = CheckInCode::parse_text_and_verify(&url1, at(12, 0), &w.descriptor).unwrap();
+    assert_eq!(c1.timestamp, at(12, 0));
+
+    clock.advance(12);
+    let j2: serde_json::Value = serde_json::from_slice(&get("/api/code").await.unwrap()).unwrap();
+    assert_eq!(j2["url"], j1["url"]);
+    assert_eq!(j2["refresh_in"], 18, "countdown to the next re-sign");
+
+    clock.advance(18); // the half-minute turns
+    let j3: serde_json::Value = serde_json::from_slice(&get("/api/code").await.unwrap()).unwrap();
+    assert_ne!(j3["url"], j1["url"]);
+    assert_ne!(j3["serial"], j1["serial"]);
+    let (c3, _) = CheckInCode::parse_text_and_verify(
+        j3["url"].as_str().unwrap(),
+        at(12, 0).checked_add(30).unwrap(),
+        &w.descriptor,
+    )
+    .unwrap();
+    assert_eq!(c3.venue_time_public, c1.venue_time_public);
+
+    clock.set(at(13, 0)); // the hour turns
+    let j4: serde_json::Value = serde_json::from_slice(&get("/api/code").await.unwrap()).unwrap();
+    let (c4, _) =
+        CheckInCode::parse_text_and_verify(j4["url"].as_str().unwrap(), at(13, 0), &w.descriptor)
+            .unwrap();
+    assert_ne!(c4.venue_time_public, c1.venue_time_public);
+
+    let page = String::from_utf8(get("/").await.unwrap()).unwrap();
+    assert!(page.contains("<svg") && page.contains(&j4["serial"].as_str().unwrap().to_string()));
+    assert!(page.contains("Quét mã để khai báo khi vào") && page.contains("Scan to check in"));
+    assert!(page.contains("Phở Thìn"));
+    assert!(
+        !page.contains("src=\"http") && !page.contains("href=\"http"),
+        "the page must not load anything from elsewhere"
+    );
+    let svg = String::from_utf8(get("/code.svg").await.unwrap()).unwrap();
+    assert_eq!(svg, j4["svg"].as_str().unwrap());
+}
