@@ -119,7 +119,10 @@ fn main() {
         let hour = 7 + (i as u64 * 5) % 14;
         let arrival = UnixTime(DAY0 + day * 86_400 + hour * 3600 + 600);
         let v = i % venues.len();
-        let url = venues[v].screen_code(&mut rng, arrival).unwrap().to_url(BASE);
+        let url = venues[v]
+            .screen_code(&mut rng, arrival)
+            .unwrap()
+            .to_url(BASE);
         let t = Instant::now();
         sqlite.check_in(&url, arrival).unwrap();
         t_sql.push(t.elapsed());
@@ -134,9 +137,13 @@ fn main() {
     let mut notices = Vec::new();
     for &(v, arrival) in [visits[20], visits[100], visits[190]].iter() {
         let venue = &venues[v];
-        let (epoch_window, exact) =
-            trace_windows(arrival, UnixTime(arrival.0 + 1800), venue.venue().max_stay_secs(), 1800)
-                .unwrap();
+        let (epoch_window, exact) = trace_windows(
+            arrival,
+            UnixTime(arrival.0 + 1800),
+            venue.venue().max_stay_secs(),
+            1800,
+        )
+        .unwrap();
         let day = arrival.day().unwrap();
         let day_keys: Vec<_> = [day.prev().unwrap(), day, day.next().unwrap()]
             .iter()
@@ -169,7 +176,9 @@ fn main() {
     // Candidates: published keys whose epoch holds tokens, times those tokens.
     let mut per_epoch: BTreeMap<Epoch, usize> = BTreeMap::new();
     for (_, arrival) in &visits {
-        *per_epoch.entry(Epoch::hour_of(*arrival).unwrap()).or_default() += 1;
+        *per_epoch
+            .entry(Epoch::hour_of(*arrival).unwrap())
+            .or_default() += 1;
     }
     let candidates: usize = bulletin
         .notices
@@ -186,7 +195,10 @@ fn main() {
         .to_string()
         .into_bytes(),
     );
-    objects.insert(format!("{BASE}/v1/bulletins/1"), bulletin.as_bytes().to_vec());
+    objects.insert(
+        format!("{BASE}/v1/bulletins/1"),
+        bulletin.as_bytes().to_vec(),
+    );
     let transport = MemTransport { objects };
 
     // Sync on SQLite (once: it advances the chain) and on fresh in-memory copies.
@@ -212,8 +224,15 @@ fn main() {
     let ci_sql = median(t_sql);
     let ci_mem = median(t_mem);
     let match_rate = candidates as f64 / sync_mem.as_secs_f64();
-    println!("outbreak day: {keys} published keys ({} bytes) vs {CHECK_INS} check-ins over 14 days, {candidates} candidates", bulletin.as_bytes().len());
-    println!("reference: constant-time X25519 {:.0}/s ({:.1} µs)", x25519, 1e6 / x25519);
+    println!(
+        "outbreak day: {keys} published keys ({} bytes) vs {CHECK_INS} check-ins over 14 days, {candidates} candidates",
+        bulletin.as_bytes().len()
+    );
+    println!(
+        "reference: constant-time X25519 {:.0}/s ({:.1} µs)",
+        x25519,
+        1e6 / x25519
+    );
     println!(
         "sync+match, SQLite store (verify+match+store): {:.3} s = {:.2} × the 1 s budget = {:.0} X25519-equivalents",
         sync_sqlite.as_secs_f64(),

@@ -238,7 +238,15 @@ fn severity_slug(s: Severity) -> &'static str {
 fn server_error(resp: &Response) -> ClientError {
     let parsed: Option<ErrorJson> = serde_json::from_slice(&resp.body).ok();
     let (kind, message) = parsed.map_or_else(
-        || (String::new(), String::from_utf8_lossy(&resp.body).chars().take(200).collect()),
+        || {
+            (
+                String::new(),
+                String::from_utf8_lossy(&resp.body)
+                    .chars()
+                    .take(200)
+                    .collect(),
+            )
+        },
         |e| (e.error, e.message),
     );
     match (resp.status, kind.as_str()) {
@@ -427,7 +435,10 @@ impl<S: Store> Client<S> {
         // Check out of any other ongoing stay, in the same transaction.
         let mut ops = self.expire_ops(now)?;
         for (row, _) in self.active_rows()? {
-            if !ops.iter().any(|op| matches!(op, Op::PutCheckIn(r) if r.id == row.id)) {
+            if !ops
+                .iter()
+                .any(|op| matches!(op, Op::PutCheckIn(r) if r.id == row.id))
+            {
                 ops.push(Op::PutCheckIn(self.reseal(&row, now, true)?.0));
             }
         }
@@ -456,7 +467,10 @@ impl<S: Store> Client<S> {
                 .key
                 .seal(&mut *self.rng, "envelope", &rid, envelope.as_bytes())?,
             diary: self.seal_diary(id, &entry)?,
-            active: Some(self.key.seal(&mut *self.rng, "active", &rid, code.as_bytes())?),
+            active: Some(
+                self.key
+                    .seal(&mut *self.rng, "active", &rid, code.as_bytes())?,
+            ),
         };
         ops.push(Op::PutMeta(
             META_NEXT_ID.into(),
@@ -473,7 +487,13 @@ impl<S: Store> Client<S> {
             .meta(META_NEXT_ID)?
             .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes))
             .unwrap_or(1);
-        let max = self.store.check_ins()?.iter().map(|r| r.id).max().unwrap_or(0);
+        let max = self
+            .store
+            .check_ins()?
+            .iter()
+            .map(|r| r.id)
+            .max()
+            .unwrap_or(0);
         Ok(stored.max(max + 1))
     }
 
@@ -629,7 +649,7 @@ impl<S: Store> Client<S> {
             let d = self.open_diary(&row)?;
             out.push(Self::view(row.id, &d, row.active.is_some()));
         }
-        out.sort_by(|a, b| (b.arrival, b.id).cmp(&(a.arrival, a.id)));
+        out.sort_by_key(|c| core::cmp::Reverse((c.arrival, c.id)));
         Ok(out)
     }
 
@@ -653,7 +673,8 @@ impl<S: Store> Client<S> {
         let mut tokens = Vec::new();
         for row in self.store.check_ins()? {
             let bytes = self.key.open("token", &row.id.to_be_bytes(), &row.token)?;
-            let token = EncounterToken::from_bytes(&bytes).map_err(|_| ClientError::LocalDecrypt)?;
+            let token =
+                EncounterToken::from_bytes(&bytes).map_err(|_| ClientError::LocalDecrypt)?;
             tokens.push(StoredToken { id: row.id, token });
         }
         Ok(Matcher::new(tokens))
@@ -897,7 +918,7 @@ impl<S: Store> Client<S> {
             )?;
             out.push(serde_json::from_slice(&plain).map_err(|_| ClientError::LocalDecrypt)?);
         }
-        out.sort_by(|a: &Alert, b: &Alert| (b.arrival, b.check_in).cmp(&(a.arrival, a.check_in)));
+        out.sort_by_key(|a: &Alert| core::cmp::Reverse((a.arrival, a.check_in)));
         Ok(out)
     }
 
@@ -937,11 +958,12 @@ impl<S: Store> Client<S> {
         if resp.status != 200 {
             return Err(server_error(&resp));
         }
-        let p: PreviewJson = serde_json::from_slice(&resp.body).map_err(|e| ClientError::Server {
-            status: resp.status,
-            kind: "bad_preview".into(),
-            message: e.to_string(),
-        })?;
+        let p: PreviewJson =
+            serde_json::from_slice(&resp.body).map_err(|e| ClientError::Server {
+                status: resp.status,
+                kind: "bad_preview".into(),
+                message: e.to_string(),
+            })?;
         let mut check_ins: Vec<CheckIn> = self
             .diary_at_rest()?
             .into_iter()
@@ -982,7 +1004,8 @@ impl<S: Store> Client<S> {
         }
         let sent = envelopes.len();
         while envelopes.len() < REPORT_ENVELOPE_COUNT {
-            let pad = ReportEnvelope::padding(&mut *self.rng, &descriptor).map_err(ClientError::Code)?;
+            let pad =
+                ReportEnvelope::padding(&mut *self.rng, &descriptor).map_err(ClientError::Code)?;
             envelopes.push(BASE64.encode(pad.as_bytes()));
         }
         let body = serde_json::json!({
@@ -997,11 +1020,12 @@ impl<S: Store> Client<S> {
         if resp.status != 202 && resp.status != 200 {
             return Err(server_error(&resp));
         }
-        let r: ReceiptJson = serde_json::from_slice(&resp.body).map_err(|e| ClientError::Server {
-            status: resp.status,
-            kind: "bad_receipt".into(),
-            message: e.to_string(),
-        })?;
+        let r: ReceiptJson =
+            serde_json::from_slice(&resp.body).map_err(|e| ClientError::Server {
+                status: resp.status,
+                kind: "bad_receipt".into(),
+                message: e.to_string(),
+            })?;
         Ok(ReportReceipt {
             receipt: r.receipt,
             sent,
@@ -1022,4 +1046,3 @@ fn exposure_row_id(check_in: u64, nonce: &[u8; 16]) -> Vec<u8> {
     v.extend_from_slice(nonce);
     v
 }
-

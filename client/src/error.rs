@@ -199,10 +199,10 @@ impl ClientError {
                 ),
             ),
             ClientError::UnknownAuthority(id) => Bilingual::new(
+                format!("Chưa có cơ quan y tế {id:08x}. Thêm bằng: quet authority add <URL>"),
                 format!(
-                    "Chưa có cơ quan y tế {id:08x}. Thêm bằng: quet authority add <URL>"
+                    "Health authority {id:08x} is not pinned. Add it with: quet authority add <URL>"
                 ),
-                format!("Health authority {id:08x} is not pinned. Add it with: quet authority add <URL>"),
             ),
             ClientError::AmbiguousAuthority => Bilingual::new(
                 "Có nhiều cơ quan y tế; hãy chọn bằng --authority <ID>.",
@@ -274,12 +274,12 @@ impl ClientError {
 
 fn explain_code(e: &ProtocolError) -> Bilingual {
     match e {
-        ProtocolError::NotAQuetCode | ProtocolError::Truncated { .. } | ProtocolError::TrailingBytes { .. } => {
-            Bilingual::new(
-                "Đây không phải mã check-in Quét.",
-                "This is not a Quét check-in code.",
-            )
-        }
+        ProtocolError::NotAQuetCode
+        | ProtocolError::Truncated { .. }
+        | ProtocolError::TrailingBytes { .. } => Bilingual::new(
+            "Đây không phải mã check-in Quét.",
+            "This is not a Quét check-in code.",
+        ),
         ProtocolError::BadSignature { .. } => Bilingual::new(
             "Chữ ký của mã không hợp lệ: mã giả hoặc bị sửa. Đừng check-in bằng mã này.",
             "The code's signature does not verify: it is forged or altered. Do not check in with it.",

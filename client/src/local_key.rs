@@ -117,11 +117,23 @@ mod tests {
         let blob = key.seal(&mut rng, "diary", b"7", b"Pho Thin").unwrap();
         assert_eq!(&*key.open("diary", b"7", &blob).unwrap(), b"Pho Thin");
         assert!(!blob.windows(8).any(|w| w == b"Pho Thin"));
-        assert!(matches!(key.open("diary", b"8", &blob), Err(ClientError::LocalDecrypt)));
-        assert!(matches!(key.open("token", b"7", &blob), Err(ClientError::LocalDecrypt)));
+        assert!(matches!(
+            key.open("diary", b"8", &blob),
+            Err(ClientError::LocalDecrypt)
+        ));
+        assert!(matches!(
+            key.open("token", b"7", &blob),
+            Err(ClientError::LocalDecrypt)
+        ));
         let other = LocalKey::generate(&mut rng);
-        assert!(matches!(other.open("diary", b"7", &blob), Err(ClientError::LocalDecrypt)));
-        assert!(matches!(key.open("diary", b"7", &blob[..10]), Err(ClientError::LocalDecrypt)));
+        assert!(matches!(
+            other.open("diary", b"7", &blob),
+            Err(ClientError::LocalDecrypt)
+        ));
+        assert!(matches!(
+            key.open("diary", b"7", &blob[..10]),
+            Err(ClientError::LocalDecrypt)
+        ));
         assert_eq!(format!("{key:?}"), "LocalKey(<redacted>)");
     }
 }

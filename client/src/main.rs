@@ -179,7 +179,10 @@ impl Ui {
         if std::io::stdin().lock().read_line(&mut line).is_err() {
             return false;
         }
-        matches!(line.trim().to_lowercase().as_str(), "y" | "yes" | "c" | "có" | "co")
+        matches!(
+            line.trim().to_lowercase().as_str(),
+            "y" | "yes" | "c" | "có" | "co"
+        )
     }
 
     fn check_in(&self, c: &CheckIn) {
@@ -308,7 +311,10 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
                         return Err(ClientError::Server {
                             status: resp.status,
                             kind: "descriptor".into(),
-                            message: String::from_utf8_lossy(&resp.body).chars().take(200).collect(),
+                            message: String::from_utf8_lossy(&resp.body)
+                                .chars()
+                                .take(200)
+                                .collect(),
                         });
                     }
                     resp.body
@@ -320,10 +326,8 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
                 println!("{} ({:08x})\n{}\n", d.name, d.id.0, d.base_url);
                 println!(
                     "{}",
-                    ui.lang.pick(
-                        &format!("Dấu vân tay: {fp}"),
-                        &format!("Fingerprint: {fp}")
-                    )
+                    ui.lang
+                        .pick(&format!("Dấu vân tay: {fp}"), &format!("Fingerprint: {fp}"))
                 );
             }
             if !yes
@@ -350,7 +354,13 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
                     ui.say("Chưa ghim cơ quan y tế nào.", "No authority pinned.");
                 }
                 for d in &all {
-                    println!("{:08x}  {}  {}\n          {}", d.id.0, d.name, d.base_url, d.fingerprint());
+                    println!(
+                        "{:08x}  {}  {}\n          {}",
+                        d.id.0,
+                        d.name,
+                        d.base_url,
+                        d.fingerprint()
+                    );
                 }
             }
         }
@@ -435,8 +445,14 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
                     println!(
                         "{}",
                         ui.lang.pick(
-                            &format!("{:08x}: nhận {} bản tin, đến số {}", a.authority, a.accepted, a.sequence),
-                            &format!("{:08x}: accepted {} bulletins, now at {}", a.authority, a.accepted, a.sequence)
+                            &format!(
+                                "{:08x}: nhận {} bản tin, đến số {}",
+                                a.authority, a.accepted, a.sequence
+                            ),
+                            &format!(
+                                "{:08x}: accepted {} bulletins, now at {}",
+                                a.authority, a.accepted, a.sequence
+                            )
                         )
                     );
                 }
@@ -448,8 +464,14 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
                 }
                 if report.withdrawn > 0 {
                     ui.say(
-                        &format!("{} cảnh báo đã được cơ quan y tế rút lại.", report.withdrawn),
-                        &format!("{} alerts were withdrawn by the health authority.", report.withdrawn),
+                        &format!(
+                            "{} cảnh báo đã được cơ quan y tế rút lại.",
+                            report.withdrawn
+                        ),
+                        &format!(
+                            "{} alerts were withdrawn by the health authority.",
+                            report.withdrawn
+                        ),
                     );
                 }
             }
@@ -498,8 +520,14 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
             let receipt = client.report_submit(&http, &plan)?;
             ui.json(&serde_json::json!({"plan": plan, "receipt": receipt}));
             ui.say(
-                &format!("Đã gửi {} lượt check-in. Biên nhận: {}", receipt.sent, receipt.receipt),
-                &format!("Sent {} check-ins. Receipt: {}", receipt.sent, receipt.receipt),
+                &format!(
+                    "Đã gửi {} lượt check-in. Biên nhận: {}",
+                    receipt.sent, receipt.receipt
+                ),
+                &format!(
+                    "Sent {} check-ins. Receipt: {}",
+                    receipt.sent, receipt.receipt
+                ),
             );
         }
         Command::Purge { retention_days } => {

@@ -28,10 +28,9 @@ fn io(e: std::io::Error) -> ClientError {
 pub fn load_or_create_key(path: &Path, rng: &mut Rng) -> Result<LocalKey> {
     match fs::read(path) {
         Ok(bytes) => {
-            let arr: [u8; 32] = bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| ClientError::Storage(format!("{} is not a 32-byte key", path.display())))?;
+            let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                ClientError::Storage(format!("{} is not a 32-byte key", path.display()))
+            })?;
             Ok(LocalKey::from_bytes(arr))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -7,7 +7,9 @@ use crate::error::{ClientError, Result};
 /// pixel) and returns the text of the first one that decodes.
 pub fn decode_luma(width: usize, height: usize, pixels: &[u8]) -> Result<String> {
     if pixels.len() != width.saturating_mul(height) {
-        return Err(ClientError::Image("pixel buffer does not match its size".into()));
+        return Err(ClientError::Image(
+            "pixel buffer does not match its size".into(),
+        ));
     }
     let mut img = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
         pixels.get(y * width + x).copied().unwrap_or(255)
@@ -18,7 +20,9 @@ pub fn decode_luma(width: usize, height: usize, pixels: &[u8]) -> Result<String>
             return Ok(text);
         }
     }
-    Err(ClientError::Image("no QR code found / không thấy mã QR".into()))
+    Err(ClientError::Image(
+        "no QR code found / không thấy mã QR".into(),
+    ))
 }
 
 /// Decodes the first QR code in a PNG file's bytes.

@@ -140,7 +140,9 @@ impl MemoryState {
                 self.exposures.retain(|k, _| k.0 != id);
             }
             Op::InsertExposure(row) => {
-                self.exposures.entry((row.check_in, row.nonce)).or_insert(row);
+                self.exposures
+                    .entry((row.check_in, row.nonce))
+                    .or_insert(row);
             }
             Op::DeleteExposuresByNonce(nonce) => {
                 self.exposures.retain(|k, _| k.1 != nonce);

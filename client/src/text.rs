@@ -103,7 +103,10 @@ mod tests {
     #[test]
     fn formats_known_dates() {
         assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(format_time(20_717 * 86_400 + 9 * 3600 + 5 * 60), "2026-09-21 09:05 UTC");
+        assert_eq!(
+            format_time(20_717 * 86_400 + 9 * 3600 + 5 * 60),
+            "2026-09-21 09:05 UTC"
+        );
         assert_eq!(format_time(951_782_400), "2000-02-29 00:00 UTC");
     }
 

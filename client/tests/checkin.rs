@@ -22,7 +22,11 @@ fn check_in_from_url_shows_venue_and_planned_check_out() {
     assert_eq!(v.category, "restaurant");
     assert_eq!(v.category_vi, "Nhà hàng, quán ăn");
     assert_eq!(v.arrival, at(12, 1).0);
-    assert_eq!(v.departure, at(14, 1).0, "planned auto check-out at max stay");
+    assert_eq!(
+        v.departure,
+        at(14, 1).0,
+        "planned auto check-out at max stay"
+    );
     assert!(v.checked_in);
     assert_eq!(c.diary(at(12, 2)).unwrap(), vec![v]);
 }
@@ -63,7 +67,11 @@ fn rejects_expired_code_with_clock_hint() {
     let url = w.code_url(&mut venue, at(12, 0));
     let e = c.check_in(&url, at(12, 10)).unwrap_err();
     assert_eq!(e.kind(), "code_expired");
-    assert!(e.explain().en.contains("check the phone's clock"), "{}", e.explain().en);
+    assert!(
+        e.explain().en.contains("check the phone's clock"),
+        "{}",
+        e.explain().en
+    );
     assert!(e.explain().en.contains("2026-09-21 12:00 UTC"));
     assert!(e.explain().vi.contains("đồng hồ"));
     // Two minutes is still fine.
@@ -121,7 +129,10 @@ fn check_out_ends_stay_and_forgets_p_e() {
     assert!(!out.checked_in);
     let rows = quet_client::Store::check_ins(c.store()).unwrap();
     assert!(rows[0].active.is_none(), "P_e and the code are forgotten");
-    assert!(matches!(c.check_out(None, at(12, 41)), Err(ClientError::NotCheckedIn)));
+    assert!(matches!(
+        c.check_out(None, at(12, 41)),
+        Err(ClientError::NotCheckedIn)
+    ));
 }
 
 #[test]
@@ -134,7 +145,11 @@ fn auto_check_out_at_max_stay() {
     let d = c.diary(at(14, 1)).unwrap();
     assert!(!d[0].checked_in);
     assert_eq!(d[0].departure, at(14, 0).0);
-    assert!(quet_client::Store::check_ins(c.store()).unwrap()[0].active.is_none());
+    assert!(
+        quet_client::Store::check_ins(c.store()).unwrap()[0]
+            .active
+            .is_none()
+    );
 }
 
 #[test]
@@ -184,7 +199,10 @@ fn diary_delete_one_and_all() {
     c.delete_check_in(v1.id).unwrap();
     let d = c.diary(at(15, 1)).unwrap();
     assert_eq!(d.iter().map(|x| x.id).collect::<Vec<_>>(), vec![v2.id]);
-    assert!(matches!(c.delete_check_in(v1.id), Err(ClientError::NoSuchCheckIn(_))));
+    assert!(matches!(
+        c.delete_check_in(v1.id),
+        Err(ClientError::NoSuchCheckIn(_))
+    ));
     c.delete_all().unwrap();
     assert!(c.diary(at(15, 1)).unwrap().is_empty());
     assert!(quet_client::Store::check_ins(c.store()).unwrap().is_empty());
@@ -201,7 +219,11 @@ fn purges_after_retention_period() {
     assert_eq!(c.purge(UnixTime(at(9, 0).0 + 13 * day)).unwrap(), 0);
     assert_eq!(c.diary(UnixTime(at(9, 0).0 + 13 * day)).unwrap().len(), 1);
     assert_eq!(c.purge(UnixTime(at(10, 0).0 + 14 * day)).unwrap(), 1);
-    assert!(c.diary(UnixTime(at(10, 0).0 + 14 * day)).unwrap().is_empty());
+    assert!(
+        c.diary(UnixTime(at(10, 0).0 + 14 * day))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -209,8 +231,14 @@ fn retention_is_configurable_between_10_and_21_days() {
     let mut w = World::new(BASE);
     let mut venue = w.venue("Phở Thìn", Category::Restaurant);
     let mut c = pinned_client(&w, 1);
-    assert!(matches!(c.set_retention_days(9), Err(ClientError::InvalidSetting(_))));
-    assert!(matches!(c.set_retention_days(22), Err(ClientError::InvalidSetting(_))));
+    assert!(matches!(
+        c.set_retention_days(9),
+        Err(ClientError::InvalidSetting(_))
+    ));
+    assert!(matches!(
+        c.set_retention_days(22),
+        Err(ClientError::InvalidSetting(_))
+    ));
     c.set_retention_days(10).unwrap();
     assert_eq!(c.retention_days().unwrap(), 10);
     let url = w.code_url(&mut venue, at(9, 0));
@@ -243,8 +271,8 @@ fn qr_photo_check_in() {
     let mut venue = w.venue("Phở Thìn", Category::Restaurant);
     let mut c = pinned_client(&w, 1);
     let url = w.code_url(&mut venue, at(12, 0));
-    let qr = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-        .unwrap();
+    let qr =
+        qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M).unwrap();
     let n = qr.width();
     let colors = qr.to_colors();
     let scale = 4;
@@ -256,7 +284,11 @@ fn qr_photo_check_in() {
             let (x, y) = (i % n + quiet, i / n + quiet);
             for dy in 0..scale {
                 for dx in 0..scale {
-                    img.put_pixel((x * scale + dx) as u32, (y * scale + dy) as u32, image::Luma([0]));
+                    img.put_pixel(
+                        (x * scale + dx) as u32,
+                        (y * scale + dy) as u32,
+                        image::Luma([0]),
+                    );
                 }
             }
         }
@@ -265,7 +297,10 @@ fn qr_photo_check_in() {
     img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
     let text = quet_client::qr::decode_png(&png).unwrap();
-    assert_eq!(CheckInCode::bytes_from_text(&text).unwrap(), CheckInCode::bytes_from_text(&url).unwrap());
+    assert_eq!(
+        CheckInCode::bytes_from_text(&text).unwrap(),
+        CheckInCode::bytes_from_text(&url).unwrap()
+    );
     let v = c.check_in(&text, at(12, 0)).unwrap();
     assert_eq!(v.venue_name, "Phở Thìn");
     let blank = image::GrayImage::from_pixel(64, 64, image::Luma([255]));
@@ -273,5 +308,8 @@ fn qr_photo_check_in() {
     blank
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
-    assert!(matches!(quet_client::qr::decode_png(&png), Err(ClientError::Image(_))));
+    assert!(matches!(
+        quet_client::qr::decode_png(&png),
+        Err(ClientError::Image(_))
+    ));
 }

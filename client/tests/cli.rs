@@ -65,7 +65,11 @@ fn full_journey_through_the_cli() {
     assert_eq!(o.status.code(), Some(9));
     assert!(String::from_utf8_lossy(&o.stdout).contains(&w.descriptor.fingerprint()));
 
-    let o = quet(d, at(12, 0), &["--json", "authority", "add", &server.base, "--yes"]);
+    let o = quet(
+        d,
+        at(12, 0),
+        &["--json", "authority", "add", &server.base, "--yes"],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(json(&o)["fingerprint"], w.descriptor.fingerprint());
 
@@ -95,14 +99,25 @@ fn full_journey_through_the_cli() {
     assert_eq!(json(&o)["new_alerts"].as_array().unwrap().len(), 1);
     let o = quet(d, at(21, 0), &["--lang", "en", "exposures"]);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("Phở Thìn") && text.contains("Please get tested"), "{text}");
+    assert!(
+        text.contains("Phở Thìn") && text.contains("Please get tested"),
+        "{text}"
+    );
     assert!(!text.contains("Hãy đi xét nghiệm"));
 
-    let o = quet(d, at(21, 0), &["--json", "report", "--code", "wrong", "--yes"]);
+    let o = quet(
+        d,
+        at(21, 0),
+        &["--json", "report", "--code", "wrong", "--yes"],
+    );
     assert_eq!(o.status.code(), Some(6));
     assert_eq!(json(&o)["error"], "auth_code_invalid");
 
-    let o = quet(d, at(21, 0), &["--json", "report", "--code", "abcd-efgh-jkmn-pqrs", "--yes"]);
+    let o = quet(
+        d,
+        at(21, 0),
+        &["--json", "report", "--code", "abcd-efgh-jkmn-pqrs", "--yes"],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     assert_eq!(json(&o)["receipt"]["sent"], 1);
 

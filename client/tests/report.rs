@@ -96,7 +96,15 @@ fn rate_limit_says_when_to_retry() {
     let e = c
         .report_preview(&UreqTransport::default(), None, CODE, at(13, 0))
         .unwrap_err();
-    assert!(matches!(e, ClientError::RateLimited { retry_after: Some(60) }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ClientError::RateLimited {
+                retry_after: Some(60)
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(e.exit_code(), exit::TRY_LATER);
     assert!(e.explain().en.contains("60 s"));
 }
@@ -115,6 +123,9 @@ fn nothing_to_report_sends_nothing() {
     let http = UreqTransport::default();
     let plan = c.report_preview(&http, None, CODE, at(13, 0)).unwrap();
     assert!(plan.check_ins.is_empty());
-    assert!(matches!(c.report_submit(&http, &plan), Err(ClientError::NothingToReport)));
+    assert!(matches!(
+        c.report_submit(&http, &plan),
+        Err(ClientError::NothingToReport)
+    ));
     assert!(server.state.lock().unwrap().reports.is_empty());
 }

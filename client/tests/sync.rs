@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use quet_client::{ClientError, MemoryStore, Client, Store, UreqTransport, exit};
+use quet_client::{Client, ClientError, MemoryStore, Store, UreqTransport, exit};
 use quet_protocol::category::Category;
 use quet_protocol::code::CodeIssuer;
 
@@ -56,12 +56,16 @@ fn sync_matches_once_and_shows_message() {
         5,
         128,
     );
-    let chain = s.world.chain(vec![(vec![], vec![]), (vec![notice, decoy], vec![])]);
+    let chain = s
+        .world
+        .chain(vec![(vec![], vec![]), (vec![notice, decoy], vec![])]);
     s.server.serve_chain(&chain);
     let mut steps = Vec::new();
     let r = s
         .client
-        .sync(&UreqTransport::default(), at(21, 0), &mut |p| steps.push((p.done, p.total)))
+        .sync(&UreqTransport::default(), at(21, 0), &mut |p| {
+            steps.push((p.done, p.total))
+        })
         .unwrap();
     assert_eq!(steps.last(), Some(&(2, 2)), "progress reaches the end");
     assert_eq!(r.authorities[0].accepted, 2);
@@ -98,7 +102,9 @@ fn withdrawn_notice_clears_alert() {
     let mut s = setup();
     let notice = s.world.notice_for(&s.venue, at(12, 30), at(13, 30));
     let nonce = notice.nonce;
-    let chain = s.world.chain(vec![(vec![notice], vec![]), (vec![], vec![nonce])]);
+    let chain = s
+        .world
+        .chain(vec![(vec![notice], vec![]), (vec![], vec![nonce])]);
     s.server.serve_chain(&chain[..1]);
     assert_eq!(sync(&mut s.client).unwrap().new_alerts.len(), 1);
     s.server.serve_chain(&chain[1..]);
@@ -111,20 +117,31 @@ fn withdrawn_notice_clears_alert() {
 fn sync_resumes_after_interruption() {
     let mut s = setup();
     let notice = s.world.notice_for(&s.venue, at(12, 30), at(13, 30));
-    let chain = s.world.chain(vec![(vec![], vec![]), (vec![], vec![]), (vec![notice], vec![])]);
+    let chain = s.world.chain(vec![
+        (vec![], vec![]),
+        (vec![], vec![]),
+        (vec![notice], vec![]),
+    ]);
     s.server.serve_chain(&chain);
     s.server.state.lock().unwrap().failing = vec![2];
     let e = sync(&mut s.client).unwrap_err();
     assert_eq!(e.exit_code(), exit::NETWORK);
     let aid = s.world.descriptor.id.0;
-    assert_eq!(s.client.store().chain(aid).unwrap().unwrap().sequence, 1, "bulletin 1 kept");
+    assert_eq!(
+        s.client.store().chain(aid).unwrap().unwrap().sequence,
+        1,
+        "bulletin 1 kept"
+    );
     s.server.state.lock().unwrap().failing.clear();
     let before = s.server.requests().len();
     let r = sync(&mut s.client).unwrap();
     assert_eq!(r.authorities[0].accepted, 2);
     assert_eq!(r.new_alerts.len(), 1);
     let fetched: Vec<_> = s.server.requests()[before..].to_vec();
-    assert!(!fetched.contains(&"GET /v1/bulletins/1".to_string()), "{fetched:?}");
+    assert!(
+        !fetched.contains(&"GET /v1/bulletins/1".to_string()),
+        "{fetched:?}"
+    );
     assert!(fetched.contains(&"GET /v1/bulletins/2".to_string()));
 }
 
@@ -132,7 +149,11 @@ fn sync_resumes_after_interruption() {
 fn anchors_on_first_live_bulletin() {
     let mut s = setup();
     let notice = s.world.notice_for(&s.venue, at(12, 30), at(13, 30));
-    let chain = s.world.chain(vec![(vec![], vec![]), (vec![], vec![]), (vec![notice], vec![])]);
+    let chain = s.world.chain(vec![
+        (vec![], vec![]),
+        (vec![], vec![]),
+        (vec![notice], vec![]),
+    ]);
     s.server.serve_chain(&chain[2..]);
     let r = sync(&mut s.client).unwrap();
     assert_eq!(r.authorities[0].sequence, 3);
@@ -147,7 +168,10 @@ fn assert_rejected(mut s: Setup, bytes: Vec<u8>, why: &str) -> ClientError {
     assert_eq!(e.exit_code(), exit::BULLETIN_REJECTED, "{why}: {e:?}");
     assert!(e.explain().en.contains("nothing was stored"));
     assert!(e.explain().vi.contains("không lưu gì"));
-    assert_eq!(s.client.store().chain(s.world.descriptor.id.0).unwrap(), None);
+    assert_eq!(
+        s.client.store().chain(s.world.descriptor.id.0).unwrap(),
+        None
+    );
     assert!(s.client.alerts().unwrap().is_empty());
     e
 }
@@ -156,12 +180,17 @@ fn assert_rejected(mut s: Setup, bytes: Vec<u8>, why: &str) -> ClientError {
 fn rejects_tampered_bulletin() {
     let mut s = setup();
     let notice = s.world.notice_for(&s.venue, at(12, 30), at(13, 30));
-    let mut bytes = s.world.chain(vec![(vec![notice], vec![])])[0].as_bytes().to_vec();
+    let mut bytes = s.world.chain(vec![(vec![notice], vec![])])[0]
+        .as_bytes()
+        .to_vec();
     bytes[60] ^= 0x40;
     let e = assert_rejected(s, bytes, "tampered");
     assert!(matches!(
         e,
-        ClientError::Bulletin { source: quet_protocol::Error::BadSignature { .. }, .. }
+        ClientError::Bulletin {
+            source: quet_protocol::Error::BadSignature { .. },
+            ..
+        }
     ));
 }
 
@@ -169,7 +198,9 @@ fn rejects_tampered_bulletin() {
 fn rejects_truncated_bulletin() {
     let mut s = setup();
     let notice = s.world.notice_for(&s.venue, at(12, 30), at(13, 30));
-    let bytes = s.world.chain(vec![(vec![notice], vec![])])[0].as_bytes().to_vec();
+    let bytes = s.world.chain(vec![(vec![notice], vec![])])[0]
+        .as_bytes()
+        .to_vec();
     let cut = bytes[..bytes.len() - 100].to_vec();
     assert_rejected(s, cut, "truncated");
 }
@@ -180,25 +211,34 @@ fn rejects_foreign_key_bulletin() {
     // Same authority id and base URL, different (attacker's) keys.
     let mut forger = World::with_seed(99, &s.server.base);
     let notice = forger.notice_for(&s.venue, at(12, 30), at(13, 30));
-    let bytes = forger.chain(vec![(vec![notice], vec![])])[0].as_bytes().to_vec();
+    let bytes = forger.chain(vec![(vec![notice], vec![])])[0]
+        .as_bytes()
+        .to_vec();
     assert_rejected(s, bytes, "foreign key");
 }
 
 #[test]
 fn rejects_reordered_bulletins() {
     let mut s = setup();
-    let chain = s.world.chain(vec![(vec![], vec![]), (vec![], vec![]), (vec![], vec![])]);
+    let chain = s
+        .world
+        .chain(vec![(vec![], vec![]), (vec![], vec![]), (vec![], vec![])]);
     // Bulletin 2's bytes served as bulletin 1: out of order, nothing stored.
     let b2 = chain[1].as_bytes().to_vec();
     let e = assert_rejected(s, b2, "reordered");
     assert!(matches!(
         e,
-        ClientError::Bulletin { source: quet_protocol::Error::BulletinOutOfOrder { .. }, .. }
+        ClientError::Bulletin {
+            source: quet_protocol::Error::BulletinOutOfOrder { .. },
+            ..
+        }
     ));
 
     // A phone at bulletin 1 offered bulletin 3 as the next one: rejected, stays at 1.
     let mut s = setup();
-    let chain = s.world.chain(vec![(vec![], vec![]), (vec![], vec![]), (vec![], vec![])]);
+    let chain = s
+        .world
+        .chain(vec![(vec![], vec![]), (vec![], vec![]), (vec![], vec![])]);
     s.server.serve_chain(&chain[..1]);
     sync(&mut s.client).unwrap();
     s.server
@@ -209,7 +249,15 @@ fn rejects_reordered_bulletins() {
         .insert(2, chain[2].as_bytes().to_vec());
     let e = sync(&mut s.client).unwrap_err();
     assert_eq!(e.exit_code(), exit::BULLETIN_REJECTED);
-    assert_eq!(s.client.store().chain(s.world.descriptor.id.0).unwrap().unwrap().sequence, 1);
+    assert_eq!(
+        s.client
+            .store()
+            .chain(s.world.descriptor.id.0)
+            .unwrap()
+            .unwrap()
+            .sequence,
+        1
+    );
 }
 
 #[test]
@@ -229,11 +277,17 @@ fn ingest_bulletin_for_ui_driven_fetch() {
     let notice = s.world.notice_for(&s.venue, at(12, 30), at(13, 30));
     let chain = s.world.chain(vec![(vec![notice], vec![])]);
     let aid = s.world.descriptor.id.0;
-    let r = s.client.ingest_bulletin(aid, chain[0].as_bytes(), at(21, 0)).unwrap();
+    let r = s
+        .client
+        .ingest_bulletin(aid, chain[0].as_bytes(), at(21, 0))
+        .unwrap();
     assert_eq!(r.sequence, 1);
     assert_eq!(r.new_alerts.len(), 1);
     // Replaying the same bulletin is out of order.
-    let e = s.client.ingest_bulletin(aid, chain[0].as_bytes(), at(21, 0)).unwrap_err();
+    let e = s
+        .client
+        .ingest_bulletin(aid, chain[0].as_bytes(), at(21, 0))
+        .unwrap_err();
     assert_eq!(e.exit_code(), exit::BULLETIN_REJECTED);
     assert_eq!(s.client.alerts().unwrap().len(), 1);
 }
@@ -242,7 +296,8 @@ fn ingest_bulletin_for_ui_driven_fetch() {
 fn deleting_a_check_in_deletes_its_alert() {
     let mut s = setup();
     let notice = s.world.notice_for(&s.venue, at(12, 30), at(13, 30));
-    s.server.serve_chain(&s.world.chain(vec![(vec![notice], vec![])]));
+    s.server
+        .serve_chain(&s.world.chain(vec![(vec![notice], vec![])]));
     let r = sync(&mut s.client).unwrap();
     s.client.delete_check_in(r.new_alerts[0].check_in).unwrap();
     assert!(s.client.alerts().unwrap().is_empty());

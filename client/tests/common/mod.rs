@@ -106,8 +106,14 @@ impl World {
             message_vi: "Bạn có thể đã tiếp xúc. Hãy đi xét nghiệm.".into(),
             message_en: "You may have been exposed. Please get tested.".into(),
         };
-        ExposureNotice::build(&mut self.rng, &day_keys, EpochKind::Hour, epoch_window, &body)
-            .unwrap()
+        ExposureNotice::build(
+            &mut self.rng,
+            &day_keys,
+            EpochKind::Hour,
+            epoch_window,
+            &body,
+        )
+        .unwrap()
     }
 
     pub fn bulletin(
@@ -267,7 +273,13 @@ fn handle(mut stream: TcpStream, state: &Mutex<ServerState>) -> std::io::Result<
                 "authority": format!("{:08x}", st.authority),
                 "first": first, "latest": latest, "bulletins": list,
             });
-            respond(&mut stream, 200, "application/json", "", j.to_string().as_bytes());
+            respond(
+                &mut stream,
+                200,
+                "application/json",
+                "",
+                j.to_string().as_bytes(),
+            );
         }
         ("GET", p) if p.starts_with("/v1/bulletins/") => {
             let seq: u64 = p.trim_start_matches("/v1/bulletins/").parse().unwrap_or(0);
@@ -288,14 +300,24 @@ fn handle(mut stream: TcpStream, state: &Mutex<ServerState>) -> std::io::Result<
                 error(&mut stream, 400, "bad_request", "");
                 return Ok(());
             };
-            let code = j["auth_code"].as_str().unwrap_or("").to_uppercase().replace('-', "");
+            let code = j["auth_code"]
+                .as_str()
+                .unwrap_or("")
+                .to_uppercase()
+                .replace('-', "");
             let Some(&(since, expires)) = st.codes.get(&code) else {
                 error(&mut stream, 401, "auth_code_invalid", "");
                 return Ok(());
             };
             if path == "/v1/reports/preview" {
                 let a = serde_json::json!({"report_since": since, "expires_at": expires});
-                respond(&mut stream, 200, "application/json", "", a.to_string().as_bytes());
+                respond(
+                    &mut stream,
+                    200,
+                    "application/json",
+                    "",
+                    a.to_string().as_bytes(),
+                );
             } else {
                 let n = j["envelopes"].as_array().map_or(0, Vec::len);
                 if n != quet_protocol::envelope::REPORT_ENVELOPE_COUNT {
@@ -305,7 +327,13 @@ fn handle(mut stream: TcpStream, state: &Mutex<ServerState>) -> std::io::Result<
                 st.codes.remove(&code);
                 st.reports.push(j);
                 let a = serde_json::json!({"receipt": "00ff", "padding": ""});
-                respond(&mut stream, 202, "application/json", "", a.to_string().as_bytes());
+                respond(
+                    &mut stream,
+                    202,
+                    "application/json",
+                    "",
+                    a.to_string().as_bytes(),
+                );
             }
         }
         _ => error(&mut stream, 404, "not_found", ""),
