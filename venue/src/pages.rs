@@ -188,7 +188,9 @@ html,body{margin:0;height:100%;background:#fff;color:#111;
 main{display:flex;flex-direction:column;align-items:center;justify-content:center;height:100vh;padding:1vh}
 #qr{width:min(76vh,96vw);height:min(76vh,96vw);flex:none}
 #qr svg{width:100%;height:100%;display:block}
-.name{font-size:3.2vh;font-weight:bold;text-align:center;margin:0.5vh 0}
+.side{text-align:center;overflow-wrap:anywhere}
+.name{font-size:3.2vh;font-weight:bold;margin:0.5vh 0}
+.addr{font-size:1.8vh;color:#333;margin-bottom:0.5vh}
 .scan{font-size:2.4vh;text-align:center}
 .en{color:#444;font-style:italic}
 .count{font-size:2vh;color:#333;margin-top:0.5vh}
@@ -198,7 +200,7 @@ main{display:flex;flex-direction:column;align-items:center;justify-content:cente
  main{flex-direction:row;gap:3vw}
  #qr{width:min(94vh,60vw);height:min(94vh,60vw)}
  .side{max-width:34vw}
- .name{font-size:5vh}.scan{font-size:3.4vh}.count{font-size:2.6vh}
+ .name{font-size:5vh}.addr{font-size:2.6vh}.scan{font-size:3.4vh}.count{font-size:2.6vh}
 }
 "#;
 
@@ -246,7 +248,7 @@ pub fn display_page(
 <title>{name} — Quét</title><style>{DISPLAY_CSS}</style></head>\
 <body data-refresh=\"{refresh_in}\" data-serial=\"{serial}\">\
 <main><div id=\"qr\">{svg}</div><div class=\"side\">\
-<div class=\"name\">{name}</div>\
+<div class=\"name\">{name}</div><div class=\"addr\">{address}</div>\
 <div class=\"scan\"><b>Quét mã để khai báo khi vào</b><br><span class=\"en\">Scan to check in</span></div>\
 <div class=\"scan\">Dùng camera điện thoại · <span class=\"en\">use your phone camera</span></div>\
 <div class=\"count\">Mã mới sau <b class=\"cd\">{refresh_in}</b> giây · \
@@ -254,6 +256,7 @@ pub fn display_page(
 <div class=\"count\">{authority}</div><div id=\"off\"></div>\
 </div></main><script>{DISPLAY_JS}</script></body></html>\n",
         name = escape(&info.name),
+        address = escape(&info.address),
         authority = escape(authority_name),
         serial = escape(serial),
     )

@@ -19,7 +19,8 @@ async fn chromium_screenshot_of_the_display_decodes_to_a_verifying_code() {
     let mut w = World::new();
     let (name, addr) = longest_name_address();
     let new = w.new_venue(&name, &addr, Category::MallSupermarket);
-    let v = quet_venue::Venue::create(&mut w.rng, &w.dir.path().join("v.json"), &new, None).unwrap();
+    let v =
+        quet_venue::Venue::create(&mut w.rng, &w.dir.path().join("v.json"), &new, None).unwrap();
     let d = Arc::new(Display::new(&v, Arc::new(SystemClock)).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -33,12 +34,23 @@ async fn chromium_screenshot_of_the_display_decodes_to_a_verifying_code() {
             .await
             .unwrap()
             .unwrap();
+        // To look at the page: QUET_VENUE_SHOTS=/some/dir cargo test --test chromium
+        if let Ok(dir) = std::env::var("QUET_VENUE_SHOTS") {
+            std::fs::copy(
+                &png,
+                std::path::Path::new(&dir).join(format!("display-{i}.png")),
+            )
+            .unwrap();
+        }
         let now = quet_venue::display::Clock::now(&SystemClock);
         let mut texts = rqrr_decode(&png);
         if let Some(z) = zbarimg(&png) {
             texts.extend(z.into_iter().map(|b| String::from_utf8(b).unwrap()));
         }
-        assert!(!texts.is_empty(), "no QR decoded from the {size:?} screenshot");
+        assert!(
+            !texts.is_empty(),
+            "no QR decoded from the {size:?} screenshot"
+        );
         for text in texts {
             let (code, _) = CheckInCode::parse_text_and_verify(&text, now, &w.descriptor)
                 .unwrap_or_else(|e| panic!("{size:?}: {e}: {text}"));

@@ -44,15 +44,24 @@ fn code_is_resigned_when_the_half_minute_turns_and_rekeyed_when_the_hour_turns()
     clock.advance(1); // 09:59:30, new slot, same hour
     let b = code_of(d.showing().unwrap());
     assert_ne!(a.bytes, b.bytes, "new slot, new signature");
-    let (ca, cb) = (verify(&a.bytes, at(9, 59), &w), verify(&b.bytes, clock_now(&clock), &w));
+    let (ca, cb) = (
+        verify(&a.bytes, at(9, 59), &w),
+        verify(&b.bytes, clock_now(&clock), &w),
+    );
     assert_eq!(cb.timestamp, UnixTime(at(9, 59).0 + 30));
-    assert_eq!(ca.venue_time_public, cb.venue_time_public, "same hour, same P_e");
+    assert_eq!(
+        ca.venue_time_public, cb.venue_time_public,
+        "same hour, same P_e"
+    );
     assert_eq!(ca.capsule, cb.capsule, "the day's capsule is reused");
 
     clock.advance(30); // 10:00:00, the hour turns
     let c = code_of(d.showing().unwrap());
     let cc = verify(&c.bytes, at(10, 0), &w);
-    assert_ne!(cc.venue_time_public, cb.venue_time_public, "new hour, new P_e");
+    assert_ne!(
+        cc.venue_time_public, cb.venue_time_public,
+        "new hour, new P_e"
+    );
     assert_ne!(cc.notice_secret, cb.notice_secret);
     assert_eq!(cc.epoch().unwrap().index, cb.epoch().unwrap().index + 1);
     assert_eq!(cc.capsule, cb.capsule, "same UTC day, same capsule");
@@ -70,13 +79,22 @@ fn clock_now(c: &ManualClock) -> UnixTime {
 #[test]
 fn event_display_shows_codes_only_during_the_event() {
     let mut w = World::new();
-    let mut new = w.new_venue("Tiệc cưới Lan & Minh", "Nhà hàng Hoa Sen", Category::Wedding);
+    let mut new = w.new_venue(
+        "Tiệc cưới Lan & Minh",
+        "Nhà hàng Hoa Sen",
+        Category::Wedding,
+    );
     new.event = Some(EventWindow {
         start: at(10, 0).0,
         end: at(14, 0).0,
     });
-    let v = quet_venue::Venue::create(&mut w.rng, &w.dir.path().join("wed.json"), &new, None).unwrap();
-    assert_eq!(v.info().max_stay_minutes, 240, "event length is the max stay");
+    let v =
+        quet_venue::Venue::create(&mut w.rng, &w.dir.path().join("wed.json"), &new, None).unwrap();
+    assert_eq!(
+        v.info().max_stay_minutes,
+        240,
+        "event length is the max stay"
+    );
     let clock = Arc::new(ManualClock::new(at(9, 0)));
     let d = Display::new(&v, clock.clone()).unwrap();
     assert!(matches!(d.showing().unwrap(), Showing::EventNotStarted(_)));
@@ -100,9 +118,7 @@ async fn http_endpoints_serve_the_current_code_and_follow_the_clock() {
 
     let get = |path: &str| {
         let url = format!("{base}{path}");
-        tokio::task::spawn_blocking(move || {
-            quet_venue::http::get_bytes(&url, 1 << 20).unwrap()
-        })
+        tokio::task::spawn_blocking(move || quet_venue::http::get_bytes(&url, 1 << 20).unwrap())
     };
     let j1: serde_json::Value = serde_json::from_slice(&get("/api/code").await.unwrap()).unwrap();
     assert_eq!(j1["active"], true);

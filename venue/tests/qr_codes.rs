@@ -32,7 +32,10 @@ fn longest_rotating_code_fits_version_20_at_level_m_and_base32_beats_base64url()
         code.as_bytes().len(),
         url.len()
     );
-    assert!(b32 <= MAX_SCREEN_QR_VERSION, "base32 URL needs version {b32}");
+    assert!(
+        b32 <= MAX_SCREEN_QR_VERSION,
+        "base32 URL needs version {b32}"
+    );
     assert!(b32 < b64, "base32 ({b32}) should beat base64url ({b64})");
     // The poster code has the same layout, so the same bound holds.
     let days = printables::poster_codes(&v, at(0, 0).day().unwrap()).unwrap();
@@ -55,7 +58,11 @@ fn screen_qr_decodes_with_zbarimg_to_the_exact_protocol_payload() {
     assert_eq!(decoded, vec![url.as_bytes().to_vec()]);
     let text = String::from_utf8(decoded[0].clone()).unwrap();
     let (parsed, _) = CheckInCode::parse_text_and_verify(&text, now, &w.descriptor).unwrap();
-    assert_eq!(parsed.as_bytes(), code.as_bytes(), "payload differs from the protocol's");
+    assert_eq!(
+        parsed.as_bytes(),
+        code.as_bytes(),
+        "payload differs from the protocol's"
+    );
     assert_eq!(parsed.kind, CodeKind::Screen);
 }
 

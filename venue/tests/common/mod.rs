@@ -134,7 +134,11 @@ pub fn zbarimg(path: &Path) -> Option<Vec<Vec<u8>>> {
         .arg(path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "zbarimg found no code in {}", path.display());
+    assert!(
+        out.status.success(),
+        "zbarimg found no code in {}",
+        path.display()
+    );
     // With -Sbinary, zbarimg prints the raw bytes of each symbol (one symbol here).
     let mut bytes = out.stdout;
     if bytes.last() == Some(&b'\n') {
