@@ -73,7 +73,10 @@ pub fn poster_html(venue: &Venue, first: Day) -> Result<String> {
     ))
 }
 
-/// The paper log template (25 rows).
+/// Rows of the paper log template (one A4 page).
+pub const PAPER_LOG_ROWS: usize = 18;
+
+/// The paper log template ([`PAPER_LOG_ROWS`] rows).
 pub fn paper_log_html(venue: &Venue) -> String {
-    pages::paper_log(venue.info(), 25)
+    pages::paper_log(venue.info(), PAPER_LOG_ROWS)
 }
