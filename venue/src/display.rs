@@ -121,6 +121,7 @@ pub struct Display {
     base_url: String,
     authority_name: String,
     event: Option<EventWindow>,
+    utc_offset_minutes: i32,
     clock: Arc<dyn Clock>,
     inner: Mutex<Inner>,
 }
@@ -141,6 +142,7 @@ impl Display {
             base_url: venue.code_base_url().to_owned(),
             authority_name: venue.descriptor().name.clone(),
             event: venue.event(),
+            utc_offset_minutes: venue.utc_offset_minutes(),
             clock,
             inner: Mutex::new(Inner {
                 issuer: venue.issuer()?,
@@ -265,10 +267,7 @@ async fn page(State(d): State<Arc<Display>>) -> Response {
         )
             .into_response(),
         Ok(Showing::EventNotStarted(ev)) => {
-            let at = crate::timefmt::format_local(
-                UnixTime(ev.start),
-                crate::timefmt::VIETNAM_OFFSET_MINUTES,
-            );
+            let at = crate::timefmt::format_local(UnixTime(ev.start), d.utc_offset_minutes);
             Html(pages::display_idle_page(
                 &d.info,
                 &format!("Sự kiện chưa bắt đầu (bắt đầu {at})."),

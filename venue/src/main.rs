@@ -2,6 +2,7 @@
 //! display, assist). See `venue/README.md` for a walk-through.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -351,7 +351,7 @@ fn cli_creates_prints_and_refuses_bad_input() {
     assert!(list.contains("Bà Tư") && list.contains("0987 000 111"));
     // To look at the printouts: QUET_VENUE_SHOTS=/some/dir cargo test --test venue_file
     if let Ok(out) = std::env::var("QUET_VENUE_SHOTS") {
-        for f in ["sheet.html", "poster.html", "log.html"] {
+        for f in ["sheet.html", "poster.html", "log.html", "v.json"] {
             std::fs::copy(dir.join(f), std::path::Path::new(&out).join(f)).unwrap();
         }
     }
