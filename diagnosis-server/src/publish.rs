@@ -183,3 +183,91 @@ pub fn index_json(authority_id: u32, live: &[StoredBulletin]) -> Vec<u8> {
     });
     serde_json::to_vec(&v).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keystore::{InitOptions, db_path, init, load};
+    use quet_protocol::bulletin::Bulletin;
+
+    const DAY: u64 = 86_400;
+
+    fn publish_at(conn: &mut Connection, a: &Authority, t: u64) -> Published {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        let p = publish(&tx, a, t, 14, 32).unwrap();
+        tx.commit().unwrap();
+        p
+    }
+
+    #[test]
+    fn retention_drops_old_bulletins_from_index_then_files_and_chain_continues() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("ha");
+        init(&InitOptions {
+            data_dir: data.clone(),
+            name: "HA".into(),
+            base_url: "https://quet.example".into(),
+            id: Some(5),
+        })
+        .unwrap();
+        let a = load(&data).unwrap();
+        let mut conn = crate::db::open(&db_path(&data)).unwrap();
+        let t = 1_790_000_000;
+        assert_eq!(publish_at(&mut conn, &a, t - 20 * DAY).sequence, 1);
+        assert_eq!(publish_at(&mut conn, &a, t - 10 * DAY).sequence, 2);
+        let out = dir.path().join("www");
+        let early = crate::export::export(&data, &out, t - 10 * DAY).unwrap();
+        assert_eq!(early.bulletins, vec![1, 2]);
+        assert_eq!(publish_at(&mut conn, &a, t).sequence, 3);
+        // At t, bulletin 1 (expired at t - 6 days) is no longer listed.
+        let seqs: Vec<u64> = live(&conn, t).unwrap().iter().map(|b| b.sequence).collect();
+        assert_eq!(seqs, vec![2, 3]);
+        let idx: serde_json::Value =
+            serde_json::from_slice(&index_json(5, &live(&conn, t).unwrap())).unwrap();
+        assert_eq!(
+            (idx["first"].as_u64(), idx["latest"].as_u64()),
+            (Some(2), Some(3))
+        );
+        // The export rewrites the index first, then removes the unlisted file.
+        let late = crate::export::export(&data, &out, t).unwrap();
+        assert_eq!((late.bulletins, late.removed), (vec![2, 3], 1));
+        assert!(!out.join("v1/bulletins/1").exists());
+        assert!(out.join("v1/bulletins/2").exists());
+        // Rows go only after they stopped being listed, and never the newest one.
+        let tx = conn.transaction().unwrap();
+        assert_eq!(purge_old(&tx, t).unwrap(), 1);
+        tx.commit().unwrap();
+        let tx = conn.transaction().unwrap();
+        assert_eq!(
+            purge_old(&tx, t + 100 * DAY).unwrap(),
+            1,
+            "bulletin 2 goes, 3 stays"
+        );
+        tx.commit().unwrap();
+        // The chain continues from the newest bulletin.
+        let b3 = Bulletin::decode_and_verify_signature(
+            &conn
+                .query_row("SELECT bytes FROM bulletins WHERE sequence = 3", [], |r| {
+                    r.get::<_, Vec<u8>>(0)
+                })
+                .unwrap(),
+            &a.descriptor,
+        )
+        .unwrap();
+        assert_eq!(publish_at(&mut conn, &a, t + 100 * DAY).sequence, 4);
+        let b4_bytes: Vec<u8> = conn
+            .query_row("SELECT bytes FROM bulletins WHERE sequence = 4", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        Bulletin::verify_next(
+            &b4_bytes,
+            &a.descriptor,
+            Some(&b3.chain_state()),
+            UnixTime(t + 100 * DAY),
+        )
+        .unwrap();
+    }
+}

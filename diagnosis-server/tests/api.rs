@@ -673,3 +673,64 @@ fn init_refuses_to_overwrite_and_keys_are_private() {
     let needle = ha.token.as_bytes();
     assert!(!db.windows(needle.len()).any(|w| w == needle));
 }
+
+#[test]
+fn key_rotation_announces_before_use_and_old_bulletins_still_verify() {
+    let ha = Authority::new();
+    let data = ha.data();
+    let data_s = data.to_str().unwrap();
+    let mut s = Server::start(&data, RELAXED);
+    let d1 = descriptor(&s);
+    assert_eq!(
+        admin(&s, &ha.token, "POST", "/admin/v1/publish", None).json()["sequence"],
+        1
+    );
+    let b1_bytes = get(&s.url("/v1/bulletins/1")).body;
+    s.kill();
+
+    // Announce: the descriptor lists key 2 but still signs with key 1.
+    assert!(cli(&["keys", "announce", "--data", data_s]).contains("announced signing key 2"));
+    let mut s = Server::start(&data, RELAXED);
+    let d2 = d1
+        .verify_update(&get(&s.url("/v1/descriptor")).body)
+        .unwrap();
+    assert_eq!(d2.signing_keys.len(), 2);
+    assert_eq!(d2.current_signing_key, 1);
+    assert_eq!(
+        admin(&s, &ha.token, "POST", "/admin/v1/publish", None).json()["sequence"],
+        2
+    );
+    let b2 =
+        Bulletin::decode_and_verify_signature(&get(&s.url("/v1/bulletins/2")).body, &d2).unwrap();
+    assert_eq!(b2.key_id, 1);
+    s.kill();
+
+    // Activate: signed by the old key, so a phone pinned to d2 accepts it.
+    cli(&["keys", "activate", "--data", data_s, "--key-id", "2"]);
+    let s = Server::start(&data, RELAXED);
+    let d3 = d2
+        .verify_update(&get(&s.url("/v1/descriptor")).body)
+        .unwrap();
+    assert_eq!(d3.current_signing_key, 2);
+    assert_eq!(
+        admin(&s, &ha.token, "POST", "/admin/v1/publish", None).json()["sequence"],
+        3
+    );
+    let b1 = Bulletin::verify_next(&b1_bytes, &d3, None, UnixTime(now())).unwrap();
+    assert_eq!(b1.key_id, 1);
+    let b2 = Bulletin::verify_next(
+        &get(&s.url("/v1/bulletins/2")).body,
+        &d3,
+        Some(&b1.chain_state()),
+        UnixTime(now()),
+    )
+    .unwrap();
+    let b3 = Bulletin::verify_next(
+        &get(&s.url("/v1/bulletins/3")).body,
+        &d3,
+        Some(&b2.chain_state()),
+        UnixTime(now()),
+    )
+    .unwrap();
+    assert_eq!(b3.key_id, 2);
+}

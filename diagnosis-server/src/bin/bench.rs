@@ -126,11 +126,25 @@ async fn run(args: Args) {
         .pool_max_idle_per_host(args.connections.max(8))
         .build_http();
 
-    let (st, body) = send(&client, "POST", &format!("{base}/admin/v1/publish"), Some(&token), None).await;
+    let (st, body) = send(
+        &client,
+        "POST",
+        &format!("{base}/admin/v1/publish"),
+        Some(&token),
+        None,
+    )
+    .await;
     if st != 200 {
         fail(format!("publish: {st} {body:?}"));
     }
-    let (_, bulletin) = send(&client, "GET", &format!("{base}/v1/bulletins/1"), None, None).await;
+    let (_, bulletin) = send(
+        &client,
+        "GET",
+        &format!("{base}/v1/bulletins/1"),
+        None,
+        None,
+    )
+    .await;
     println!(
         "bulletin: {} bytes; {} connections, at most {} s / {} requests",
         bulletin.len(),
@@ -208,20 +222,36 @@ async fn run(args: Args) {
             .await;
             let code: serde_json::Value = serde_json::from_slice(&code).unwrap_or_else(|e| fail(e));
             let now = quet_server::db::now();
-            let checkin = issuer.screen_code(&mut rng, UnixTime(now)).unwrap_or_else(|e| fail(e));
-            let mut envs = vec![data_encoding::BASE64.encode(
-                ReportEnvelope::seal(&mut rng, &desc, &checkin, UnixTime(now), UnixTime(now + 600))
+            let checkin = issuer
+                .screen_code(&mut rng, UnixTime(now))
+                .unwrap_or_else(|e| fail(e));
+            let mut envs = vec![
+                data_encoding::BASE64.encode(
+                    ReportEnvelope::seal(
+                        &mut rng,
+                        &desc,
+                        &checkin,
+                        UnixTime(now),
+                        UnixTime(now + 600),
+                    )
                     .unwrap_or_else(|e| fail(e))
                     .as_bytes(),
-            )];
+                ),
+            ];
             while envs.len() < REPORT_ENVELOPE_COUNT {
-                envs.push(data_encoding::BASE64.encode(
-                    ReportEnvelope::padding(&mut rng, &desc).unwrap_or_else(|e| fail(e)).as_bytes(),
-                ));
+                envs.push(
+                    data_encoding::BASE64.encode(
+                        ReportEnvelope::padding(&mut rng, &desc)
+                            .unwrap_or_else(|e| fail(e))
+                            .as_bytes(),
+                    ),
+                );
             }
             bodies.push(
-                serde_json::to_vec(&serde_json::json!({"auth_code": code["auth_code"], "envelopes": envs}))
-                    .unwrap_or_else(|e| fail(e)),
+                serde_json::to_vec(
+                    &serde_json::json!({"auth_code": code["auth_code"], "envelopes": envs}),
+                )
+                .unwrap_or_else(|e| fail(e)),
             );
         }
         let queue = Arc::new(std::sync::Mutex::new(bodies));
@@ -229,7 +259,8 @@ async fn run(args: Args) {
         let deadline = started + Duration::from_secs(60);
         let mut tasks = Vec::new();
         for _ in 0..uploads_at_once {
-            let (client, queue, url) = (client.clone(), queue.clone(), format!("{base}/v1/reports"));
+            let (client, queue, url) =
+                (client.clone(), queue.clone(), format!("{base}/v1/reports"));
             tasks.push(tokio::spawn(async move {
                 let (mut ok, mut other) = (0u64, 0u64);
                 loop {
