@@ -218,6 +218,7 @@ const DISPLAY_JS: &str = r#"
       if (!c.active) { location.reload(); return; }
       if (c.serial !== serial) {
         document.getElementById("qr").innerHTML = c.svg; serial = c.serial;
+        document.body.dataset.serial = serial;
       }
       left = c.refresh_in;
     }).catch(function(){

@@ -58,3 +58,68 @@ async fn chromium_screenshot_of_the_display_decodes_to_a_verifying_code() {
         }
     }
 }
+
+/// A clock that moves 30 s forward each time it is read: the page is rendered in
+/// one slot and the page's own refresh (after its countdown) lands in the next.
+struct StepClock(std::sync::atomic::AtomicU64);
+
+impl quet_venue::display::Clock for StepClock {
+    fn now(&self) -> quet_protocol::time::UnixTime {
+        quet_protocol::time::UnixTime(self.0.fetch_add(30, std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_fetches_the_next_code_when_its_countdown_ends() {
+    if !have_tool("chromium", "chromium") {
+        return;
+    }
+    let mut w = World::new();
+    let v = w.venue("v.json", Category::Office);
+    let t0 = at(9, 0).0;
+    let d = Arc::new(Display::new(&v, Arc::new(StepClock(t0.into()))).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(quet_venue::display::serve(listener, d.clone()));
+    let url = format!("http://127.0.0.1:{port}/");
+    let out = tokio::task::spawn_blocking(move || {
+        let profile = tempfile::tempdir().unwrap();
+        std::process::Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--virtual-time-budget=45000",
+                "--dump-dom",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(url)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let first_slot = t0 / 30;
+    // The page was rendered with slot s0; after its 30-s countdown the script
+    // fetched /api/code and swapped in the code of slot s0 + 1.
+    assert!(
+        dom.contains(&format!("data-serial=\"{}\"", first_slot + 1)),
+        "page did not refresh: {}",
+        &dom[..dom.len().min(600)]
+    );
+    let next = match d
+        .showing_at(quet_protocol::time::UnixTime(t0 + 30))
+        .unwrap()
+    {
+        quet_venue::display::Showing::Code(c) => c,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(next.slot, first_slot + 1);
+    CheckInCode::parse_and_verify(&next.bytes, next.timestamp, &w.descriptor).unwrap();
+}
