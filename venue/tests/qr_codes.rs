@@ -133,3 +133,28 @@ fn printables_contain_their_codes_and_bilingual_text() {
     assert!(log.contains("Số điện thoại") && log.contains("Phone"));
     assert_eq!(log.matches("<tr>").count(), printables::PAPER_LOG_ROWS + 1);
 }
+
+#[test]
+fn terminal_rendering_decodes_when_read_as_light_text_on_a_dark_terminal() {
+    let mut w = World::new();
+    let v = w.venue("v.json", Category::BusStation);
+    let (_, url) = printables::screen_code(&v, at(8, 0)).unwrap();
+    let text = qr::terminal_of(url.as_bytes()).unwrap();
+    // Each character is two modules stacked; a block half is lit (light text),
+    // a blank half is the dark terminal background.
+    let rows: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+    let width = rows[0].len() as u32;
+    let scale = 4;
+    let img = image::GrayImage::from_fn(width * scale, rows.len() as u32 * 2 * scale, |x, y| {
+        let (col, row) = ((x / scale) as usize, (y / scale) as usize);
+        let c = rows[row / 2].get(col).copied().unwrap_or(' ');
+        let lit = match (c, row % 2) {
+            ('█', _) | ('▀', 0) | ('▄', 1) => true,
+            _ => false,
+        };
+        image::Luma([if lit { 255 } else { 0 }])
+    });
+    let png = w.path("terminal.png");
+    img.save(&png).unwrap();
+    assert_eq!(rqrr_decode(&png), vec![url]);
+}
