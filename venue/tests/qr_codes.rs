@@ -148,10 +148,7 @@ fn terminal_rendering_decodes_when_read_as_light_text_on_a_dark_terminal() {
     let img = image::GrayImage::from_fn(width * scale, rows.len() as u32 * 2 * scale, |x, y| {
         let (col, row) = ((x / scale) as usize, (y / scale) as usize);
         let c = rows[row / 2].get(col).copied().unwrap_or(' ');
-        let lit = match (c, row % 2) {
-            ('█', _) | ('▀', 0) | ('▄', 1) => true,
-            _ => false,
-        };
+        let lit = matches!((c, row % 2), ('█', _) | ('▀', 0) | ('▄', 1));
         image::Luma([if lit { 255 } else { 0 }])
     });
     let png = w.path("terminal.png");
