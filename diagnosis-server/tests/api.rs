@@ -734,3 +734,138 @@ fn key_rotation_announces_before_use_and_old_bulletins_still_verify() {
     .unwrap();
     assert_eq!(b3.key_id, 2);
 }
+
+#[test]
+fn concurrent_uploads_beyond_the_bound_get_busy_and_change_nothing() {
+    let ha = Authority::new();
+    let s = Server::start(
+        &ha.data(),
+        &[
+            "--attempts-per-minute",
+            "1000",
+            "--max-concurrent-uploads",
+            "1",
+        ],
+    );
+    let d = descriptor(&s);
+    let mut v = venue(12, &d, "Nhà thờ");
+    let mut busy_seen = false;
+    let mut accepted = 0;
+    for round in 0..5u8 {
+        let jobs: Vec<(String, Vec<String>)> = (0..6u8)
+            .map(|i| {
+                (
+                    issue_code(&s, &ha.token),
+                    envelopes(&mut test_rng(50 + round * 8 + i), &d, &mut v, 1).0,
+                )
+            })
+            .collect();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(jobs.len()));
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(code, envs)| {
+                let (url, barrier) = (s.url("/v1/reports"), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let r = post_json(
+                        &url,
+                        &serde_json::json!({"auth_code": code, "envelopes": envs}),
+                    );
+                    (
+                        r.status,
+                        r.json()["error"].as_str().map(str::to_owned),
+                        code,
+                        envs,
+                    )
+                })
+            })
+            .collect();
+        for h in handles {
+            let (status, kind, code, envs) = h.join().unwrap();
+            match status {
+                202 => accepted += 1,
+                503 => {
+                    assert_eq!(kind.as_deref(), Some("busy"));
+                    busy_seen = true;
+                    // The refused upload did not spend its code.
+                    assert!(wait_until(
+                        || upload(&s, &code, &envs, false).status == 202,
+                        10
+                    ));
+                    accepted += 1;
+                }
+                other => panic!("unexpected {other}"),
+            }
+        }
+        if busy_seen {
+            break;
+        }
+    }
+    assert!(
+        busy_seen,
+        "six simultaneous uploads never exceeded one slot"
+    );
+    let stored = admin(&s, &ha.token, "GET", "/admin/v1/reviews", None)
+        .json()
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(stored, accepted);
+}
+
+#[test]
+fn console_login_review_page_and_escaping() {
+    let ha = Authority::new();
+    let s = Server::start(&ha.data(), RELAXED);
+    let d = descriptor(&s);
+    let mut v = venue(13, &d, "<b>Quán</b> & Co");
+    let code = issue_code(&s, &ha.token);
+    assert_eq!(
+        upload(
+            &s,
+            &code,
+            &envelopes(&mut test_rng(77), &d, &mut v, 1).0,
+            false
+        )
+        .status,
+        202
+    );
+
+    let bad = request(
+        "POST",
+        &s.url("/console/login"),
+        &[],
+        Some((
+            "application/x-www-form-urlencoded",
+            b"token=qst_nope".to_vec(),
+        )),
+    );
+    assert_eq!(bad.status, 401);
+    let login = format!("token={}", ha.token);
+    let ok = request(
+        "POST",
+        &s.url("/console/login"),
+        &[],
+        Some(("application/x-www-form-urlencoded", login.into_bytes())),
+    );
+    assert_eq!(ok.status, 303);
+    let set = ok.header("set-cookie").unwrap();
+    assert!(set.starts_with(&format!("quet_staff={}", ha.token)));
+    assert!(
+        set.contains("HttpOnly")
+            && set.contains("SameSite=Strict")
+            && set.contains("Path=/console")
+    );
+    let cookie = format!("quet_staff={}", ha.token);
+    let page = request(
+        "GET",
+        &s.url("/console/reviews"),
+        &[("Cookie", cookie.as_str())],
+        None,
+    );
+    assert_eq!(page.status, 200);
+    let html = String::from_utf8(page.body).unwrap();
+    assert!(html.contains("&lt;b&gt;Quán&lt;/b&gt; &amp; Co"));
+    assert!(!html.contains("<b>Quán</b>"));
+    get(&s.url("/console/reviews")).assert_error(401, "unauthorized");
+}
