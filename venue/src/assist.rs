@@ -514,7 +514,8 @@ pub fn fetch_bulletins(
             index.authority, authority.id.0
         )));
     }
-    let latest = index.bulletins.last().map_or(0, |b| b.sequence);
+    // An empty list is not a rollback: every bulletin may simply have expired.
+    let latest = index.bulletins.last().map_or(u64::MAX, |b| b.sequence);
     if let Some(l) = last
         && latest < l.sequence
     {
