@@ -59,11 +59,14 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let in_flight = state.config.max_in_flight;
-    Router::new()
+    // Downloads are the hot path (every phone, every few hours): no per-request
+    // tracing span there; the counters in /metrics cover them.
+    let downloads = Router::new()
         .route("/v1/descriptor", get(public::descriptor))
         .route("/v1/bulletins/index.json", get(public::index))
         .route("/v1/bulletins/{sequence}", get(public::bulletin))
-        .route("/healthz", get(public::healthz))
+        .route("/healthz", get(public::healthz));
+    let rest = Router::new()
         .route("/readyz", get(public::readyz))
         .route("/metrics", get(public::metrics))
         .route("/openapi.json", get(public::openapi))
@@ -89,13 +92,15 @@ pub fn router(state: AppState) -> Router {
         .route("/console/publish", post(console::publish))
         .route("/console/stats", get(console::stats))
         .fallback(|| async { ApiError::not_found("no such resource") })
+        .layer(TraceLayer::new_for_http());
+    downloads
+        .merge(rest)
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             timeout,
         ))
         .layer(ConcurrencyLimitLayer::new(in_flight))
-        .layer(TraceLayer::new_for_http())
 }
 
 /// Reads a JSON body: 415 unless `application/json`, 413 over `limit`, 400 if it
