@@ -827,7 +827,9 @@ impl<S: Store> Client<S> {
                     kind: "bad_index".into(),
                     message: e.to_string(),
                 })?;
+            // spec/api.md: "authority": "<8 hex>"; anything else is not checked.
             if let Some(a) = index.authority.as_deref()
+                && a.len() == 8
                 && u32::from_str_radix(a, 16).is_ok_and(|a| a != id)
             {
                 return Err(ClientError::Server {
@@ -949,7 +951,7 @@ impl<S: Store> Client<S> {
     ) -> Result<ReportPlan> {
         self.auto_check_out(now)?;
         let descriptor = self.pick_authority(authority)?;
-        let auth_code = auth_code.trim().to_string();
+        let auth_code = crate::auth_code::normalize(auth_code).ok_or(ClientError::AuthCodeTypo)?;
         let body = serde_json::json!({ "auth_code": auth_code });
         let resp = transport.post_json(
             &join(&descriptor.base_url, "/v1/reports/preview"),

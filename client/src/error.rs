@@ -72,6 +72,8 @@ pub enum ClientError {
     NotCheckedIn,
     /// The server refused the authorization code (wrong, used or expired).
     AuthCodeInvalid,
+    /// The typed authorization code is malformed (a typo); nothing was sent.
+    AuthCodeTypo,
     /// The server is rate-limiting this client.
     RateLimited {
         /// Seconds to wait, if the server said.
@@ -119,7 +121,7 @@ impl ClientError {
             | ClientError::NoAuthority
             | ClientError::AmbiguousAuthority
             | ClientError::NothingToReport => exit::NOT_FOUND,
-            ClientError::AuthCodeInvalid => exit::AUTH_CODE,
+            ClientError::AuthCodeInvalid | ClientError::AuthCodeTypo => exit::AUTH_CODE,
             ClientError::RateLimited { .. } | ClientError::Busy => exit::TRY_LATER,
             ClientError::Server { .. } | ClientError::Network(_) => exit::NETWORK,
             ClientError::Storage(_) | ClientError::LocalDecrypt => exit::STORAGE,
@@ -153,6 +155,7 @@ impl ClientError {
             ClientError::NoSuchCheckIn(_) => "no_such_check_in",
             ClientError::NotCheckedIn => "not_checked_in",
             ClientError::AuthCodeInvalid => "auth_code_invalid",
+            ClientError::AuthCodeTypo => "auth_code_typo",
             ClientError::RateLimited { .. } => "rate_limited",
             ClientError::Busy => "busy",
             ClientError::Server { .. } => "server_error",
@@ -223,6 +226,10 @@ impl ClientError {
             ClientError::AuthCodeInvalid => Bilingual::new(
                 "Mã xác nhận sai, đã dùng hoặc đã hết hạn. Hãy kiểm tra lại hoặc xin mã mới từ cơ quan y tế.",
                 "The authorization code is wrong, already used or expired. Check it or ask the health authority for a new one.",
+            ),
+            ClientError::AuthCodeTypo => Bilingual::new(
+                "Mã xác nhận gõ sai (cần 16 ký tự dạng XXXX-XXXX-XXXX-XXXX). Hãy kiểm tra lại; chưa gửi gì.",
+                "The authorization code has a typo (16 characters, XXXX-XXXX-XXXX-XXXX). Check it; nothing was sent.",
             ),
             ClientError::RateLimited { retry_after } => {
                 let wait = retry_after.map_or(String::new(), |s| format!(" ({s} s)"));

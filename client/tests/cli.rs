@@ -43,12 +43,13 @@ fn help_documents_exit_codes() {
 fn full_journey_through_the_cli() {
     let server = FakeServer::start();
     let mut w = World::new(&server.base);
+    let code = quet_client::auth_code::with_check_symbol("ABCDEFGHJKMNPQR").unwrap();
     {
         let mut st = server.state.lock().unwrap();
         st.descriptor = w.descriptor_bytes();
         st.authority = w.descriptor.id.0;
         st.codes
-            .insert("ABCDEFGHJKMNPQRS".into(), (at(0, 0).0, at(23, 0).0));
+            .insert(code.replace('-', ""), (at(0, 0).0, at(23, 0).0));
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -111,12 +112,20 @@ fn full_journey_through_the_cli() {
         &["--json", "report", "--code", "wrong", "--yes"],
     );
     assert_eq!(o.status.code(), Some(6));
+    assert_eq!(json(&o)["error"], "auth_code_typo");
+    let unknown = quet_client::auth_code::with_check_symbol("ZZZZZZZZZZZZZZZ").unwrap();
+    let o = quet(
+        d,
+        at(21, 0),
+        &["--json", "report", "--code", &unknown, "--yes"],
+    );
+    assert_eq!(o.status.code(), Some(6));
     assert_eq!(json(&o)["error"], "auth_code_invalid");
 
     let o = quet(
         d,
         at(21, 0),
-        &["--json", "report", "--code", "abcd-efgh-jkmn-pqrs", "--yes"],
+        &["--json", "report", "--code", &code.to_lowercase(), "--yes"],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     assert_eq!(json(&o)["receipt"]["sent"], 1);

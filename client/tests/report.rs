@@ -10,7 +10,9 @@ use quet_client::{ClientError, UreqTransport, exit};
 use quet_protocol::category::Category;
 use quet_protocol::envelope::{ENVELOPE_LEN, REPORT_ENVELOPE_COUNT, ReportEnvelope};
 
-const CODE: &str = "ABCD-EFGH-JKMN-PQRS";
+fn code() -> String {
+    quet_client::auth_code::with_check_symbol("ABCDEFGHJKMNPQR").unwrap()
+}
 
 #[test]
 fn report_sends_the_requested_days_padded_to_100() {
@@ -27,10 +29,10 @@ fn report_sends_the_requested_days_padded_to_100() {
     {
         let mut st = server.state.lock().unwrap();
         st.codes
-            .insert(CODE.replace('-', ""), (at(10, 0).0, at(23, 0).0));
+            .insert(code().replace('-', ""), (at(10, 0).0, at(23, 0).0));
     }
     let http = UreqTransport::default();
-    let plan = c.report_preview(&http, None, CODE, at(13, 0)).unwrap();
+    let plan = c.report_preview(&http, None, &code(), at(13, 0)).unwrap();
     assert_eq!(plan.report_since, at(10, 0).0);
     assert_eq!(plan.check_ins.len(), 1, "only check-ins since report_since");
     assert_eq!(plan.check_ins[0].venue_name, "Phở Thìn");
@@ -77,8 +79,9 @@ fn wrong_code_explains_itself() {
     let mut c = pinned_client(&w, 5);
     let u = w.code_url(&mut venue, at(12, 0));
     c.check_in(&u, at(12, 0)).unwrap();
+    let unknown = quet_client::auth_code::with_check_symbol("ZZZZZZZZZZZZZZZ").unwrap();
     let e = c
-        .report_preview(&UreqTransport::default(), None, "WRONG", at(13, 0))
+        .report_preview(&UreqTransport::default(), None, &unknown, at(13, 0))
         .unwrap_err();
     assert!(matches!(e, ClientError::AuthCodeInvalid));
     assert_eq!(e.exit_code(), exit::AUTH_CODE);
@@ -94,7 +97,7 @@ fn rate_limit_says_when_to_retry() {
     let mut c = pinned_client(&w, 5);
     server.state.lock().unwrap().rate_limited = true;
     let e = c
-        .report_preview(&UreqTransport::default(), None, CODE, at(13, 0))
+        .report_preview(&UreqTransport::default(), None, &code(), at(13, 0))
         .unwrap_err();
     assert!(
         matches!(
@@ -119,13 +122,31 @@ fn nothing_to_report_sends_nothing() {
         .lock()
         .unwrap()
         .codes
-        .insert(CODE.replace('-', ""), (at(10, 0).0, at(23, 0).0));
+        .insert(code().replace('-', ""), (at(10, 0).0, at(23, 0).0));
     let http = UreqTransport::default();
-    let plan = c.report_preview(&http, None, CODE, at(13, 0)).unwrap();
+    let plan = c.report_preview(&http, None, &code(), at(13, 0)).unwrap();
     assert!(plan.check_ins.is_empty());
     assert!(matches!(
         c.report_submit(&http, &plan),
         Err(ClientError::NothingToReport)
     ));
     assert!(server.state.lock().unwrap().reports.is_empty());
+}
+
+#[test]
+fn mistyped_code_is_caught_before_sending() {
+    let server = FakeServer::start();
+    let w = World::new(&server.base);
+    let mut c = pinned_client(&w, 5);
+    let mut typo = code();
+    typo.replace_range(0..1, "B");
+    let e = c
+        .report_preview(&UreqTransport::default(), None, &typo, at(13, 0))
+        .unwrap_err();
+    assert!(matches!(e, ClientError::AuthCodeTypo));
+    assert!(e.explain().en.contains("typo"));
+    assert!(
+        server.requests().is_empty(),
+        "nothing sent, no attempt spent"
+    );
 }
