@@ -356,3 +356,27 @@ pub fn purge_expired(tx: &Transaction<'_>, now: u64) -> rusqlite::Result<usize> 
     )?;
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_past_their_deadline_are_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::db::open(&dir.path().join("q.db")).unwrap();
+        for (id, deadline) in [(1, 1000), (2, 5000)] {
+            conn.execute(
+                "INSERT INTO reviews (id, receipt, envelope, venue_name, venue_address, category, arrival, departure, epoch_kind, verified, problem, received_hour, delete_after)
+                 VALUES (?1, 'r', x'01', 'v', 'a', 'restaurant', 0, 0, 'hour', 1, NULL, 0, ?2)",
+                params![id, deadline],
+            )
+            .unwrap();
+        }
+        let tx = conn.transaction().unwrap();
+        assert_eq!(purge_expired(&tx, 2000).unwrap(), 1);
+        tx.commit().unwrap();
+        let left: Vec<i64> = list(&conn).unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(left, vec![2]);
+    }
+}

@@ -52,6 +52,19 @@ fn case_flow_upload_review_approve_publish_gives_verifiable_chain() {
 
     // The same code again: spent.
     upload(&s, &code, &envs, false).assert_error(401, "auth_code_invalid");
+    // Stored times say only the hour.
+    {
+        let conn = quet_server::db::open(&quet_server::keystore::db_path(&ha.data())).unwrap();
+        let hours: Vec<i64> = conn
+            .prepare("SELECT received_hour FROM reports UNION ALL SELECT received_hour FROM reviews UNION ALL SELECT issued_hour FROM auth_codes")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(hours.len(), 1 + 2 + 1);
+        assert!(hours.iter().all(|h| h % 3600 == 0), "{hours:?}");
+    }
 
     let list = admin(&s, &ha.token, "GET", "/admin/v1/reviews", None).json();
     let list = list.as_array().unwrap();
@@ -868,4 +881,29 @@ fn console_login_review_page_and_escaping() {
     assert!(html.contains("&lt;b&gt;Quán&lt;/b&gt; &amp; Co"));
     assert!(!html.contains("<b>Quán</b>"));
     get(&s.url("/console/reviews")).assert_error(401, "unauthorized");
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let ha = Authority::new();
+    let mut s = Server::start(&ha.data(), &[]);
+    assert_eq!(get(&s.url("/healthz")).status, 200);
+    let pid = s.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut exited = None;
+    assert!(wait_until(
+        || {
+            exited = s.child.try_wait().unwrap();
+            exited.is_some()
+        },
+        10
+    ));
+    assert!(exited.unwrap().success(), "clean exit on SIGTERM");
+    assert!(try_request("GET", &s.url("/healthz"), &[], None).is_none());
 }
