@@ -144,7 +144,11 @@ async fn wait_for_signal() {
 /// envelopes, codes, old bulletins, old heartbeat pseudonyms; cache refresh).
 fn spawn_maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let every = match state.config.publish_interval_secs {
+            0 => 60,
+            n => n.clamp(1, 60),
+        };
+        let mut tick = tokio::time::interval(Duration::from_secs(every));
         let mut last_publish = now();
         loop {
             tokio::select! {

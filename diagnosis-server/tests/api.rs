@@ -907,3 +907,40 @@ fn sigterm_shuts_down_gracefully() {
     assert!(exited.unwrap().success(), "clean exit on SIGTERM");
     assert!(try_request("GET", &s.url("/healthz"), &[], None).is_none());
 }
+
+#[test]
+fn scheduler_publishes_queued_notices_by_itself() {
+    let ha = Authority::new();
+    let s = Server::start(&ha.data(), &["--publish-interval", "1"]);
+    let d = descriptor(&s);
+    // A bare POST issues a code with the defaults.
+    let bare = admin(&s, &ha.token, "POST", "/admin/v1/auth-codes", None);
+    assert_eq!(bare.status, 200);
+    assert!(bare.json()["expires_at"].as_u64().unwrap() >= now() + 23 * 3600);
+    // Nothing queued: nothing published.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(get(&s.url("/v1/bulletins/index.json")).json()["latest"], 0);
+    let v = venue(14, &d, "Chợ");
+    let t = now() - 3600;
+    let trace = serde_json::json!({"sheet": v.sheet, "start": t, "end": t + 600, "max_stay_minutes": 30,
+        "severity": "monitor", "message_vi": "Theo dõi", "message_en": "Monitor"});
+    assert_eq!(
+        admin(&s, &ha.token, "POST", "/admin/v1/traces", Some(trace)).status,
+        200
+    );
+    assert!(wait_until(
+        || get(&s.url("/v1/bulletins/index.json")).json()["latest"] == 1,
+        10
+    ));
+    let b = Bulletin::verify_next(
+        &get(&s.url("/v1/bulletins/1")).body,
+        &d,
+        None,
+        UnixTime(now()),
+    )
+    .unwrap();
+    assert!(b.key_count() >= 256);
+    let audit =
+        String::from_utf8(admin(&s, &ha.token, "GET", "/admin/v1/audit", None).body).unwrap();
+    assert!(audit.contains("scheduler"));
+}

@@ -94,7 +94,16 @@ pub async fn issue_code(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let req: IssueRequest = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
+    // A bare POST (no body, no content type) takes the defaults.
+    let bare = headers.get(header::CONTENT_TYPE).is_none()
+        && headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|v| v.as_bytes() == b"0");
+    let req: IssueRequest = if bare {
+        IssueRequest::default()
+    } else {
+        read_json(&headers, body, SMALL_BODY_LIMIT).await?
+    };
     let issued = do_issue(&s, who, req).await?;
     Ok(Json(issued).into_response())
 }
