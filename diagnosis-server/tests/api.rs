@@ -944,3 +944,43 @@ fn scheduler_publishes_queued_notices_by_itself() {
         String::from_utf8(admin(&s, &ha.token, "GET", "/admin/v1/audit", None).body).unwrap();
     assert!(audit.contains("scheduler"));
 }
+
+#[test]
+fn a_stalled_upload_body_times_out_and_changes_nothing() {
+    use std::io::{Read, Write};
+    let ha = Authority::new();
+    let s = Server::start(&ha.data(), &["--request-timeout", "1"]);
+    let code = issue_code(&s, &ha.token);
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let head = format!(
+        "POST /v1/reports HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{{\"auth_code\":\"{code}\""
+    );
+    tcp.write_all(head.as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while let Ok(n) = tcp.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The code is still unspent.
+    assert_eq!(
+        post_json(
+            &s.url("/v1/reports/preview"),
+            &serde_json::json!({"auth_code": code})
+        )
+        .status,
+        200
+    );
+}
