@@ -102,6 +102,48 @@ impl Config {
         if self.auth_code_hours == 0 || self.auth_code_hours > 24 * 14 {
             return bad("auth_code_hours must be 1..=336");
         }
+        if self.envelope_retention_hours == 0 || self.envelope_retention_hours > 24 * 14 {
+            return bad("envelope_retention_hours must be 1..=336");
+        }
+        if self.lockout_secs == 0 || self.lockout_secs > 7 * 86_400 {
+            return bad("lockout_secs must be 1..=604800");
+        }
+        if self.publish_interval_secs > 7 * 86_400 || self.descriptor_max_age_secs > 7 * 86_400 {
+            return bad("publish_interval_secs and descriptor_max_age_secs must be at most a week");
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_unbounded_settings_are_refused() {
+        assert!(Config::default().validate().is_ok());
+        let bad: [fn(&mut Config); 6] = [
+            |c| c.max_concurrent_uploads = 0,
+            |c| c.request_timeout_secs = 0,
+            |c| c.attempts_per_minute = 0,
+            |c| c.lockout_secs = u64::MAX,
+            |c| c.envelope_retention_hours = u64::MAX,
+            |c| c.publish_interval_secs = u64::MAX,
+        ];
+        for f in bad {
+            let mut c = Config::default();
+            f(&mut c);
+            assert!(c.validate().is_err());
+        }
+    }
+
+    #[test]
+    fn file_rejects_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.json");
+        std::fs::write(&p, r#"{"min_bulletin_keys": 64}"#).unwrap();
+        assert_eq!(Config::from_file(&p).unwrap().min_bulletin_keys, 64);
+        std::fs::write(&p, r#"{"min_bulletin_key": 64}"#).unwrap();
+        assert!(Config::from_file(&p).is_err());
     }
 }

@@ -46,7 +46,7 @@ impl Limiter {
     pub fn attempt(&self, ip: IpAddr, now: u64) -> Result<(), u64> {
         let mut t = self.table.lock().unwrap_or_else(|p| p.into_inner());
         if t.len() >= MAX_ENTRIES && !t.contains_key(&ip) {
-            t.retain(|_, e| e.locked_until > now || e.window_start + 60 > now);
+            t.retain(|_, e| e.locked_until > now || e.window_start.saturating_add(60) > now);
             if t.len() >= MAX_ENTRIES {
                 t.clear();
             }
@@ -55,12 +55,12 @@ impl Limiter {
         if e.locked_until > now {
             return Err(e.locked_until - now);
         }
-        if now >= e.window_start + 60 {
+        if now >= e.window_start.saturating_add(60) {
             e.window_start = now;
             e.attempts = 0;
         }
         if e.attempts >= self.attempts_per_minute {
-            return Err((e.window_start + 60).saturating_sub(now));
+            return Err(e.window_start.saturating_add(60).saturating_sub(now));
         }
         e.attempts += 1;
         Ok(())
@@ -70,13 +70,13 @@ impl Limiter {
     pub fn failure(&self, ip: IpAddr, now: u64) {
         let mut t = self.table.lock().unwrap_or_else(|p| p.into_inner());
         let e = t.entry(ip).or_default();
-        if now >= e.failure_window_start + 3600 {
+        if now >= e.failure_window_start.saturating_add(3600) {
             e.failure_window_start = now;
             e.failures = 0;
         }
         e.failures += 1;
         if e.failures >= self.failures_before_lockout {
-            e.locked_until = now + self.lockout_secs;
+            e.locked_until = now.saturating_add(self.lockout_secs);
             e.failures = 0;
         }
     }
