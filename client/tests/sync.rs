@@ -302,3 +302,17 @@ fn deleting_a_check_in_deletes_its_alert() {
     s.client.delete_check_in(r.new_alerts[0].check_in).unwrap();
     assert!(s.client.alerts().unwrap().is_empty());
 }
+
+#[test]
+fn index_of_another_authority_is_refused() {
+    let mut s = setup();
+    s.server.serve_chain(&s.world.chain(vec![(vec![], vec![])]));
+    s.server.state.lock().unwrap().authority = 0x0200_0002;
+    let e = sync(&mut s.client).unwrap_err();
+    assert_eq!(e.exit_code(), exit::NETWORK);
+    assert!(e.to_string().contains("02000002"), "{e}");
+    assert_eq!(
+        s.client.store().chain(s.world.descriptor.id.0).unwrap(),
+        None
+    );
+}
