@@ -680,6 +680,14 @@ impl<S: Store> Client<S> {
         Ok(Matcher::new(tokens))
     }
 
+    /// The sequence of the last bulletin accepted from `authority` (`None` before
+    /// the first sync), for UIs that fetch bulletins themselves: fetch the index,
+    /// then `last + 1 ..= latest` (or from `first` when `None`), and hand each to
+    /// [`Client::ingest_bulletin`] in order.
+    pub fn last_bulletin(&self, authority: u32) -> Result<Option<u64>> {
+        Ok(self.store.chain(authority)?.map(|c| c.sequence))
+    }
+
     /// Verifies one bulletin of `authority` against the stored chain (or anchors the
     /// chain on it if there is none), matches its notices, and stores the alerts,
     /// withdrawals and new chain state in one transaction. For UIs that fetch

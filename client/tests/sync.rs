@@ -283,6 +283,7 @@ fn ingest_bulletin_for_ui_driven_fetch() {
         .unwrap();
     assert_eq!(r.sequence, 1);
     assert_eq!(r.new_alerts.len(), 1);
+    assert_eq!(s.client.last_bulletin(aid).unwrap(), Some(1));
     // Replaying the same bulletin is out of order.
     let e = s
         .client
