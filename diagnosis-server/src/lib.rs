@@ -37,7 +37,6 @@ pub mod heartbeat;
 pub mod keystore;
 pub mod limiter;
 pub mod metrics;
-pub mod notice_codec;
 pub mod publish;
 pub mod reports;
 pub mod review;

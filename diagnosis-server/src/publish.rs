@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use crate::db::ts;
 use crate::error::ServerError;
 use crate::keystore::Authority;
-use crate::notice_codec::decode_notice;
 use crate::rng::system_rng;
+use quet_protocol::notice::ExposureNotice;
 
 /// A stored bulletin.
 #[derive(Debug, Clone)]
@@ -79,10 +79,9 @@ pub fn publish(
         let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
         for bytes in rows {
             let bytes = bytes?;
-            notices.push(
-                decode_notice(&bytes)
-                    .ok_or_else(|| ServerError::Other("a stored notice does not decode".into()))?,
-            );
+            notices.push(ExposureNotice::from_bytes(&bytes).map_err(|e| {
+                ServerError::Other(format!("a stored notice does not decode: {e}"))
+            })?);
         }
     }
     let mut withdrawn = Vec::new();

@@ -387,6 +387,15 @@ impl ExposureNotice {
         Ok(w.into_vec())
     }
 
+    /// Parses the encoding of a single notice ([`ExposureNotice::to_bytes`]), as a
+    /// server stores queued notices between approval and publication.
+    pub fn from_bytes(bytes: &[u8]) -> Result<ExposureNotice> {
+        let mut r = Reader::new(bytes, "exposure notice");
+        let notice = ExposureNotice::read(&mut r)?;
+        r.finish()?;
+        Ok(notice)
+    }
+
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<ExposureNotice> {
         let nonce = r.array()?;
         let kind = EpochKind::from_byte(r.u8()?)?;

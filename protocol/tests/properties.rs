@@ -463,3 +463,26 @@ fn code_payload_stays_within_450_bytes_with_longest_fields() {
     };
     assert!(matches!(too_long.check(), Err(Error::TooLong { .. })));
 }
+
+/// A queued notice survives storage as bytes, and damaged bytes are refused.
+#[test]
+fn notice_bytes_round_trip_and_rejects_truncated_or_trailing() {
+    let mut w = World::new();
+    let a = w.venue("A", Category::Office);
+    let n = w.notice_for(&a, at(9, 0), at(10, 0), EpochKind::Hour);
+    let bytes = n.to_bytes().unwrap();
+    assert_eq!(
+        quet_protocol::notice::ExposureNotice::from_bytes(&bytes).unwrap(),
+        n
+    );
+    assert!(matches!(
+        quet_protocol::notice::ExposureNotice::from_bytes(&bytes[..bytes.len() - 1]),
+        Err(Error::Truncated { .. })
+    ));
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(matches!(
+        quet_protocol::notice::ExposureNotice::from_bytes(&long),
+        Err(Error::TrailingBytes { .. })
+    ));
+}
