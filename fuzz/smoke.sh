@@ -22,13 +22,16 @@ fi
 # The protocol crate forbids unsafe code; without ASan a run does ~3x more
 # executions, and debug assertions (overflow checks) stay on.
 $CARGO run --quiet --release --example make_seeds
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
 for t in $TARGETS; do
     echo "== $t ($SECS s)"
-    nice -n 19 $CARGO fuzz run -s none "$t" "corpus/$t" -- \
-        -max_total_time="$SECS" -print_final_stats=1 2>&1 |
-        grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units|panicked|ERROR|SUMMARY' || true
-    if [ -n "$(ls -A "artifacts/$t" 2>/dev/null)" ]; then
-        echo "fuzz target $t found a crash: see fuzz/artifacts/$t/" >&2
+    # A crash, a failed build or any other failure stops the script non-zero.
+    if ! nice -n 19 $CARGO fuzz run -s none "$t" "corpus/$t" -- \
+        -max_total_time="$SECS" -print_final_stats=1 >"$log" 2>&1; then
+        tail -n 60 "$log" >&2
+        echo "fuzz target $t failed; a crashing input is in fuzz/artifacts/$t/" >&2
         exit 1
     fi
+    grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units' "$log" || true
 done
