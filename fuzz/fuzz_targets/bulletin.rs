@@ -1,4 +1,4 @@
-//! Fuzzes bulletins as clients receive them: raw bytes, and the same bytes signed by
+//! Fuzzes bulletins as clients receive them, and standalone notices: raw bytes, and the same bytes signed by
 //! the vectors' HA key so mutations reach the notice and withdrawal parsers behind
 //! the signature check. Every accepted bulletin must re-encode to its input (and,
 //! when in canonical order, re-sign to it). A third path seals the fuzzed bytes as
@@ -112,6 +112,14 @@ fn check_body(plain: &[u8]) {
 
 fuzz_target!(|data: &[u8]| {
     let w = &*WORLD;
+    // A notice on its own (as the server stores it between bulletins).
+    if let Ok(n) = ExposureNotice::from_bytes(data) {
+        assert_eq!(
+            n.to_bytes().expect("re-encodes"),
+            data,
+            "notice re-encoding"
+        );
+    }
     check(data, w);
     check(&w.sign_as_ha_bulletin(data), w);
     if data.len() <= 4096 {

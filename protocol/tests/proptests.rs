@@ -518,6 +518,26 @@ proptest! {
     }
 
     #[test]
+    fn a_standalone_notice_parses_only_its_own_encoding(bytes in vec(any::<u8>(), 0..400), count in 1u16..4, body in vec(any::<u8>(), 0..100)) {
+        // Notices are not signed on their own (the server stores them between
+        // bulletins): any bytes either fail or are exactly a notice's encoding.
+        let mut framed = vec![7u8; 16];
+        framed.extend_from_slice(&[1, 0, 7, 150, 65]);
+        framed.extend_from_slice(&count.to_be_bytes());
+        framed.extend(std::iter::repeat_n(9u8, 48 * usize::from(count)));
+        framed.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        framed.extend_from_slice(&body);
+        for b in [&bytes, &framed] {
+            if let Ok(n) = ExposureNotice::from_bytes(b) {
+                prop_assert_eq!(&n.to_bytes().unwrap(), b);
+            }
+        }
+        prop_assert!(ExposureNotice::from_bytes(&framed).is_ok());
+        framed.push(0);
+        prop_assert!(ExposureNotice::from_bytes(&framed).is_err());
+    }
+
+    #[test]
     fn arbitrary_bytes_are_not_a_descriptor(bytes in vec(any::<u8>(), 0..600)) {
         let f = &*FIXTURE;
         prop_assert!(AuthorityDescriptor::decode(&bytes).is_err());
