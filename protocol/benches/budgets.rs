@@ -102,7 +102,7 @@ fn main() {
             token: EncounterToken::check_in(&mut rng, &code, now).unwrap().0,
         })
         .collect();
-    let decoys: Vec<ExposureNotice> = (0..64)
+    let decoys: Vec<ExposureNotice> = (0..300)
         .map(|_| ExposureNotice::decoy(&mut rng, epoch, 1, 128))
         .collect();
     let matcher = Matcher::new(tokens.clone());
