@@ -28,6 +28,8 @@ pub const WRAP_LABEL: &[u8] = b"quet/v1/wrap";
 pub const BODY_LABEL: &[u8] = b"quet/v1/body";
 /// The venue's daily usage-statistics pseudonym, from the master.
 pub const HEARTBEAT_LABEL: &[u8] = b"quet/v1/heartbeat";
+/// The checksum of the tracing-sheet text (SHA-256 prefix, not a key).
+pub const SHEET_CHECKSUM_LABEL: &[u8] = b"quet/v1/sheet-checksum";
 /// Domain separation of code signatures.
 pub const CODE_SIGNATURE_CONTEXT: &[u8] = b"quet/v1/code-signature";
 /// Domain separation of bulletin signatures.
@@ -76,6 +78,8 @@ mod tests {
             NOTICE_LABEL,
             SIGN_LABEL,
             HEARTBEAT_LABEL,
+            SHEET_CHECKSUM_LABEL,
+            crate::testing::TEST_RNG_LABEL,
             TOKEN_LABEL,
             CAPSULE_LABEL,
             ENVELOPE_LABEL,

@@ -20,7 +20,8 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::kdf::{
-    DAY_LABEL, EPOCH_LABEL, HEARTBEAT_LABEL, NOTICE_LABEL, SIGN_LABEL, derive, sha256,
+    DAY_LABEL, EPOCH_LABEL, HEARTBEAT_LABEL, NOTICE_LABEL, SHEET_CHECKSUM_LABEL, SIGN_LABEL,
+    derive, sha256,
 };
 use crate::secret::secret_bytes;
 use crate::time::{Day, Epoch};
@@ -91,7 +92,7 @@ impl VenueMasterKey {
     pub fn to_sheet_text(&self) -> String {
         let mut payload = Zeroizing::new(Vec::with_capacity(35));
         payload.extend_from_slice(self.expose());
-        let check = sha256(&[b"quet/v1/sheet-checksum", self.expose()]);
+        let check = sha256(&[SHEET_CHECKSUM_LABEL, self.expose()]);
         payload.extend_from_slice(check.get(..3).unwrap_or_default());
         let text = Zeroizing::new(BASE32_NOPAD.encode(&payload));
         text.as_bytes()
@@ -129,7 +130,7 @@ impl VenueMasterKey {
         key.copy_from_slice(bytes.get(..32).unwrap_or_default());
         let master = VenueMasterKey::from_bytes(key);
         key.zeroize();
-        let check = sha256(&[b"quet/v1/sheet-checksum", master.expose()]);
+        let check = sha256(&[SHEET_CHECKSUM_LABEL, master.expose()]);
         if !crate::secret::ct_eq_bytes(
             check.get(..3).unwrap_or_default(),
             bytes.get(32..).unwrap_or_default(),
