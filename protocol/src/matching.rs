@@ -14,6 +14,7 @@
 //! (tested).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use curve25519_dalek::edwards::{EdwardsBasepointTable, EdwardsPoint};
 use curve25519_dalek::montgomery::MontgomeryPoint;
@@ -50,26 +51,33 @@ pub struct Exposure {
     pub body: NoticeBody,
 }
 
-struct Prepared<'a> {
-    stored: &'a StoredToken,
-    /// `None` if `R` is not a valid curve point (such a token never opens).
-    table: Option<Box<EdwardsBasepointTable>>,
+/// A token with its precomputed table, built on first use and kept for later calls
+/// (a sync matches bulletin after bulletin against the same tokens).
+struct Prepared {
+    stored: StoredToken,
+    /// Outer `None` until built; inner `None` if `R` is not a valid curve point
+    /// (such a token never opens).
+    table: OnceLock<Option<Box<EdwardsBasepointTable>>>,
 }
 
-impl<'a> Prepared<'a> {
-    fn new(stored: &'a StoredToken) -> Prepared<'a> {
-        let table = MontgomeryPoint(stored.token.ephemeral)
-            .to_edwards(0)
-            .map(|p| Box::new(EdwardsBasepointTable::create(&p)));
-        Prepared { stored, table }
+impl Prepared {
+    fn table(&self) -> Option<&EdwardsBasepointTable> {
+        self.table
+            .get_or_init(|| {
+                MontgomeryPoint(self.stored.token.ephemeral)
+                    .to_edwards(0)
+                    .map(|p| Box::new(EdwardsBasepointTable::create(&p)))
+            })
+            .as_deref()
     }
 }
 
-/// Tokens indexed by epoch. Tables are built per call, only for tokens of epochs
-/// the notices publish (a table costs about 20 X25519 operations to build and
-/// saves more than that over the hundreds of keys an outbreak publishes per hour).
+/// Tokens indexed by epoch. A token's table is built the first time a notice
+/// publishes its epoch, and then kept (a table costs about 20 X25519 operations to
+/// build and saves more than that over the hundreds of keys an outbreak publishes
+/// per hour).
 pub struct Matcher {
-    by_epoch: BTreeMap<Epoch, Vec<StoredToken>>,
+    by_epoch: BTreeMap<Epoch, Vec<Prepared>>,
 }
 
 impl core::fmt::Debug for Matcher {
@@ -87,15 +95,21 @@ struct Candidate<'a> {
     notice: &'a ExposureNotice,
     entry: usize,
     epoch: Epoch,
-    token: &'a Prepared<'a>,
+    token: &'a Prepared,
 }
 
 impl Matcher {
     /// Indexes `tokens` by epoch.
     pub fn new(tokens: impl IntoIterator<Item = StoredToken>) -> Matcher {
-        let mut by_epoch: BTreeMap<Epoch, Vec<StoredToken>> = BTreeMap::new();
+        let mut by_epoch: BTreeMap<Epoch, Vec<Prepared>> = BTreeMap::new();
         for stored in tokens {
-            by_epoch.entry(stored.token.epoch).or_default().push(stored);
+            by_epoch
+                .entry(stored.token.epoch)
+                .or_default()
+                .push(Prepared {
+                    stored,
+                    table: OnceLock::new(),
+                });
         }
         Matcher { by_epoch }
     }
@@ -141,19 +155,15 @@ impl Matcher {
     ) -> Vec<Exposure> {
         let published = self.published(notices);
         let epochs: BTreeSet<Epoch> = published.iter().map(|p| p.2).collect();
-        let needed: Vec<&StoredToken> = epochs
+        let needed: Vec<&Prepared> = epochs
             .iter()
             .filter_map(|e| self.by_epoch.get(e))
             .flatten()
             .collect();
-        let prepared = prepare(&needed);
-        let mut by_epoch: BTreeMap<Epoch, Vec<&Prepared<'_>>> = BTreeMap::new();
-        for p in &prepared {
-            by_epoch.entry(p.stored.token.epoch).or_default().push(p);
-        }
+        prepare(&needed);
         let mut candidates = Vec::new();
         for (notice, entry, epoch) in published {
-            if let Some(tokens) = by_epoch.get(&epoch) {
+            if let Some(tokens) = self.by_epoch.get(&epoch) {
                 candidates.extend(tokens.iter().map(|token| Candidate {
                     notice,
                     entry,
@@ -204,10 +214,14 @@ fn fan_out<T: Sync, R: Send>(
     })
 }
 
-fn prepare<'a>(tokens: &[&'a StoredToken]) -> Vec<Prepared<'a>> {
+/// Builds the missing tables of `tokens`, spread over threads.
+fn prepare(tokens: &[&Prepared]) {
     fan_out(tokens, 4, |part| {
-        part.iter().map(|t| Prepared::new(t)).collect()
-    })
+        part.iter().for_each(|t| {
+            t.table();
+        });
+        Vec::<()>::new()
+    });
 }
 
 fn run_batches(candidates: &[Candidate<'_>]) -> Vec<Exposure> {
@@ -222,7 +236,8 @@ fn run_serial(candidates: &[Candidate<'_>]) -> Vec<Exposure> {
         points.clear();
         live.clear();
         for c in batch {
-            let (Some(table), Some(entry)) = (&c.token.table, c.notice.entries.get(c.entry)) else {
+            let (Some(table), Some(entry)) = (c.token.table(), c.notice.entries.get(c.entry))
+            else {
                 continue;
             };
             points.push(table.mul_base_clamped(entry.venue_time_secret));

@@ -486,3 +486,43 @@ fn notice_bytes_round_trip_and_rejects_truncated_or_trailing() {
         Err(Error::TrailingBytes { .. })
     ));
 }
+
+/// A sync matches bulletin after bulletin with one matcher, whose token tables are
+/// built once and reused: each call must find exactly what a fresh matcher finds.
+#[test]
+fn reused_matcher_finds_what_a_fresh_one_finds() {
+    let mut w = World::new();
+    let mut a = w.venue("A", Category::Restaurant);
+    let mut b = w.venue("B", Category::Restaurant);
+    let mut tokens = Vec::new();
+    for (i, (v, h)) in [(0u8, 9u64), (0, 14), (1, 9), (1, 14)]
+        .into_iter()
+        .enumerate()
+    {
+        let venue = if v == 0 { &mut a } else { &mut b };
+        let code = venue.screen_code(&mut w.rng, at(h, 10)).unwrap();
+        let (t, _) = EncounterToken::check_in(&mut w.rng, &code, at(h, 10)).unwrap();
+        tokens.push(StoredToken {
+            id: i as u64,
+            token: t,
+        });
+    }
+    let first = vec![w.notice_for(&a, at(9, 0), at(9, 30), EpochKind::Hour)];
+    let second = vec![
+        w.notice_for(&b, at(14, 0), at(14, 30), EpochKind::Hour),
+        w.notice_for(&a, at(9, 0), at(9, 30), EpochKind::Hour),
+    ];
+    let reused = Matcher::new(tokens.clone());
+    let ids = |m: &Matcher, n: &[quet_protocol::notice::ExposureNotice]| {
+        m.match_notices(n)
+            .iter()
+            .map(|e| e.token_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&reused, &first), vec![0]);
+    assert_eq!(
+        ids(&reused, &second),
+        ids(&Matcher::new(tokens.clone()), &second)
+    );
+    assert_eq!(ids(&reused, &second), vec![0, 3]);
+}
