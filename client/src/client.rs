@@ -234,6 +234,16 @@ fn severity_slug(s: Severity) -> &'static str {
     }
 }
 
+/// Parses a JSON answer the server sent with a success status; a body that is not
+/// the documented shape is a server error of kind `kind`.
+fn parse_json<T: serde::de::DeserializeOwned>(resp: &Response, kind: &str) -> Result<T> {
+    serde_json::from_slice(&resp.body).map_err(|e| ClientError::Server {
+        status: resp.status,
+        kind: kind.into(),
+        message: e.to_string(),
+    })
+}
+
 /// Maps an unexpected HTTP answer to the client error spec/api.md implies.
 fn server_error(resp: &Response) -> ClientError {
     let parsed: Option<ErrorJson> = serde_json::from_slice(&resp.body).ok();
@@ -829,12 +839,7 @@ impl<S: Store> Client<S> {
             if resp.status != 200 {
                 return Err(server_error(&resp));
             }
-            let index: IndexJson =
-                serde_json::from_slice(&resp.body).map_err(|e| ClientError::Server {
-                    status: resp.status,
-                    kind: "bad_index".into(),
-                    message: e.to_string(),
-                })?;
+            let index: IndexJson = parse_json(&resp, "bad_index")?;
             // spec/api.md: "authority": "<8 hex>"; anything else is not checked.
             if let Some(a) = index.authority.as_deref()
                 && a.len() == 8
@@ -968,12 +973,7 @@ impl<S: Store> Client<S> {
         if resp.status != 200 {
             return Err(server_error(&resp));
         }
-        let p: PreviewJson =
-            serde_json::from_slice(&resp.body).map_err(|e| ClientError::Server {
-                status: resp.status,
-                kind: "bad_preview".into(),
-                message: e.to_string(),
-            })?;
+        let p: PreviewJson = parse_json(&resp, "bad_preview")?;
         let mut check_ins: Vec<CheckIn> = self
             .diary_at_rest()?
             .into_iter()
@@ -1030,12 +1030,7 @@ impl<S: Store> Client<S> {
         if resp.status != 202 && resp.status != 200 {
             return Err(server_error(&resp));
         }
-        let r: ReceiptJson =
-            serde_json::from_slice(&resp.body).map_err(|e| ClientError::Server {
-                status: resp.status,
-                kind: "bad_receipt".into(),
-                message: e.to_string(),
-            })?;
+        let r: ReceiptJson = parse_json(&resp, "bad_receipt")?;
         Ok(ReportReceipt {
             receipt: r.receipt,
             sent,
