@@ -48,6 +48,8 @@ pub struct PublicCache {
     pub bulletins: HashMap<u64, CachedBulletin>,
     /// `GET /v1/districts` JSON.
     pub districts: Bytes,
+    /// The signed head (`/v1/bulletins/head`), if one was signed.
+    pub head: Option<Bytes>,
 }
 
 /// Everything handlers share.
@@ -155,12 +157,22 @@ impl AppState {
         .map_err(|e| ApiError::internal("blocking task", e))?
     }
 
-    /// Rebuilds the public cache from the database (blocking).
+    /// Rebuilds the public cache from the database (blocking), re-signing the head
+    /// first if it is due (older than `head_interval_secs`, or expired).
     pub fn refresh_cache_blocking(&self) -> Result<(), ApiError> {
         let t = now();
-        let (rows, districts) = {
-            let conn = self.db.lock().unwrap_or_else(|p| p.into_inner());
-            (live(&conn, t)?, crate::districts::list(&conn)?)
+        let (rows, head, districts) = {
+            let mut conn = self.db.lock().unwrap_or_else(|p| p.into_inner());
+            let mut head = crate::head::stored(&conn)?;
+            if crate::head::is_due(head.as_ref(), t, self.config.head_interval_secs) {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let fresh =
+                    crate::head::refresh(&tx, &self.authority, t, self.config.head_lifetime_secs)
+                        .map_err(|e| ApiError::internal("sign head", e))?;
+                tx.commit()?;
+                head = Some(fresh);
+            }
+            (live(&conn, t)?, head, crate::districts::list(&conn)?)
         };
         let districts = serde_json::json!({ "districts": districts }).to_string();
         let mut bulletins = HashMap::with_capacity(rows.len());
@@ -181,6 +193,7 @@ impl AppState {
             latest: rows.last().map(|b| b.sequence).unwrap_or(0),
             bulletins,
             districts: Bytes::from(districts),
+            head: head.map(|h| Bytes::from(h.bytes)),
         };
         *self.cache.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cache);
         Ok(())

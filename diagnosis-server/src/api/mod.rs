@@ -28,6 +28,7 @@ pub const SMALL_BODY_LIMIT: usize = 16 * 1024;
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/descriptor"),
     ("get", "/v1/bulletins/index.json"),
+    ("get", "/v1/bulletins/head"),
     ("get", "/v1/bulletins/{sequence}"),
     ("get", "/v1/districts"),
     ("get", "/healthz"),
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
     let downloads = Router::new()
         .route("/v1/descriptor", get(public::descriptor))
         .route("/v1/bulletins/index.json", get(public::index))
+        .route("/v1/bulletins/head", get(public::head))
         .route("/v1/bulletins/{sequence}", get(public::bulletin))
         .route("/v1/districts", get(public::districts))
         .route("/healthz", get(public::healthz));
