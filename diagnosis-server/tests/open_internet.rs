@@ -474,7 +474,7 @@ fn one_code_queues_at_most_its_real_check_ins() {
     // 98 envelopes that do not verify (a padding envelope with a flipped byte).
     let mut rng = test_rng(27);
     for e in envs.iter_mut().skip(2) {
-        let mut bytes = ReportEnvelope::padding(&mut rng, &d)
+        let mut bytes = ReportEnvelope::padding(&mut rng, &d, quet_protocol::time::UnixTime(now()))
             .unwrap()
             .as_bytes()
             .to_vec();

@@ -342,7 +342,7 @@ fn nosniff_always_and_hsts_only_over_tls() {
         );
     }
     drop(s);
-    // An authority served over plain http: no HSTS (it would be ignored and wrong).
+    // An authority served over plain http (loopback only, for tests): no HSTS.
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("ha");
     cli(&[
@@ -350,7 +350,7 @@ fn nosniff_always_and_hsts_only_over_tls() {
         "--data",
         data.to_str().unwrap(),
         "--base-url",
-        "http://quet.lan.example",
+        "http://127.0.0.1:9",
     ]);
     let s = Server::start(&data, &[]);
     let r = get(&s.url("/healthz"));
