@@ -692,3 +692,37 @@ fn publishing_is_throttled_and_a_restart_does_not_reset_it() {
     );
     admin(&s, &ha.token, "POST", "/admin/v1/publish", None).assert_error(429, "publish_throttled");
 }
+
+#[test]
+fn a_trusted_proxy_is_exempt_from_the_per_address_connection_cap() {
+    let ha = Authority::new();
+    let s = Server::start(
+        &ha.data(),
+        &[
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--max-connections-per-address",
+            "2",
+        ],
+    );
+    let server = addr_of(&s.base);
+    let mut from_proxy: Vec<_> = (0..6)
+        .map(|_| connect_from(other_client(1), server))
+        .collect();
+    let mut from_client: Vec<_> = (0..6)
+        .map(|_| connect_from(other_client(2), server))
+        .collect();
+    std::thread::sleep(Duration::from_millis(150));
+    let closed = |v: &mut Vec<std::net::TcpStream>| {
+        v.iter_mut()
+            .map(|c| closed_within(c, Duration::from_millis(5)))
+            .filter(|&closed| closed)
+            .count()
+    };
+    assert_eq!(
+        closed(&mut from_proxy),
+        0,
+        "all its clients share its address"
+    );
+    assert_eq!(closed(&mut from_client), 4);
+}
