@@ -36,7 +36,7 @@ enum Cmd {
         id: Option<u32>,
     },
     /// Serve the API.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Write the descriptor and live bulletins as static files.
     Export {
         /// Data directory.
