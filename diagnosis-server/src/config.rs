@@ -50,6 +50,9 @@ pub struct Config {
     /// seconds of opening or of its previous response (idle keep-alive included),
     /// or it is closed.
     pub header_timeout_secs: u64,
+    /// A connection whose client reads nothing of an answer for this many seconds
+    /// is closed.
+    pub send_timeout_secs: u64,
     /// Open connections at once; `None` derives it from the open-file limit
     /// (at most [`DEFAULT_MAX_CONNECTIONS`]). Must stay below that limit.
     pub max_connections: Option<usize>,
@@ -114,6 +117,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             body_timeout_secs: 20,
             header_timeout_secs: 10,
+            send_timeout_secs: 20,
             max_connections: None,
             max_connections_per_address: 512,
             max_in_flight: 2048,
@@ -177,6 +181,7 @@ impl Config {
             ("request_timeout_secs", self.request_timeout_secs),
             ("body_timeout_secs", self.body_timeout_secs),
             ("header_timeout_secs", self.header_timeout_secs),
+            ("send_timeout_secs", self.send_timeout_secs),
         ] {
             if v == 0 || v > 600 {
                 return bad(&format!("{name} must be 1..=600"));

@@ -181,6 +181,10 @@ struct RunArgs {
     /// or its previous response (idle keep-alive included); then it is closed.
     #[arg(long, env = "QUET_HEADER_TIMEOUT")]
     header_timeout: Option<u64>,
+    /// Seconds a client may read nothing of an answer before its connection is
+    /// closed.
+    #[arg(long, env = "QUET_SEND_TIMEOUT")]
+    send_timeout: Option<u64>,
     /// Open connections at once (default: derived from the open-file limit, at
     /// most 8192; must stay below that limit).
     #[arg(long, env = "QUET_MAX_CONNECTIONS")]
@@ -275,6 +279,9 @@ fn config_of(a: &RunArgs) -> Result<Config, quet_server::ServerError> {
     }
     if let Some(v) = a.header_timeout {
         c.header_timeout_secs = v;
+    }
+    if let Some(v) = a.send_timeout {
+        c.send_timeout_secs = v;
     }
     if a.max_connections.is_some() {
         c.max_connections = a.max_connections;

@@ -100,6 +100,7 @@ pub async fn start(config: Config, handle_signals: bool) -> Result<RunningServer
         max_connections,
         max_per_address: config.max_connections_per_address,
         header_timeout: Duration::from_secs(config.header_timeout_secs),
+        send_timeout: Duration::from_secs(config.send_timeout_secs),
         trusted: config.trusted()?,
     };
     let state = AppState::new(config, authority, conn);
@@ -119,6 +120,7 @@ pub async fn start(config: Config, handle_signals: bool) -> Result<RunningServer
             max_connections: 16,
             max_per_address: 16,
             header_timeout: limits.header_timeout,
+            send_timeout: limits.send_timeout,
             trusted: Default::default(),
         };
         tokio::spawn(connections::serve(

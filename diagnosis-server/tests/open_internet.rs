@@ -726,3 +726,25 @@ fn a_trusted_proxy_is_exempt_from_the_per_address_connection_cap() {
     );
     assert_eq!(closed(&mut from_client), 4);
 }
+
+#[test]
+fn a_client_that_stops_reading_answers_is_cut_off() {
+    let ha = Authority::new();
+    let s = Server::start(&ha.data(), &["--send-timeout", "2"]);
+    let server = addr_of(&s.base);
+    // Ask for far more than the socket buffers hold (about 30 MB of answers), then
+    // read nothing.
+    let mut c = connect_slow_reader(other_client(1), server);
+    let one = b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n";
+    c.write_all(&one.repeat(1000)).unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    // The server gave up on this connection: what is buffered drains, then EOF or
+    // reset. (Had it kept the connection, draining would let it write on and the
+    // connection would then idle for the 10 s header deadline.)
+    assert!(closed_within(&mut c, Duration::from_secs(5)));
+    // Other clients are served as usual.
+    assert_eq!(
+        request_from(other_client(2), server, "GET", "/healthz", &[], None).status,
+        200
+    );
+}

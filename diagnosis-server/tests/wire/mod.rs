@@ -9,12 +9,24 @@ use std::time::{Duration, Instant};
 
 /// A TCP connection to `server` whose source address is `from` (any 127.x.y.z).
 pub fn connect_from(from: IpAddr, server: SocketAddr) -> TcpStream {
+    connect_with(from, server, None)
+}
+
+/// Like [`connect_from`], with a small receive buffer (a slow reader).
+pub fn connect_slow_reader(from: IpAddr, server: SocketAddr) -> TcpStream {
+    connect_with(from, server, Some(4096))
+}
+
+fn connect_with(from: IpAddr, server: SocketAddr, recv_buffer: Option<usize>) -> TcpStream {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(server),
         socket2::Type::STREAM,
         None,
     )
     .unwrap();
+    if let Some(n) = recv_buffer {
+        socket.set_recv_buffer_size(n).unwrap();
+    }
     socket.bind(&SocketAddr::new(from, 0).into()).unwrap();
     socket
         .connect_timeout(&server.into(), Duration::from_secs(5))
