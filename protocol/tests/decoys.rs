@@ -73,7 +73,7 @@ fn real_notice(rng: &mut DeterministicRng, issued: UnixTime) -> ExposureNotice {
         TracePlan::new(arrival, departure, max_stay, buffer, &kinds, OFFSET, issued).expect("plan");
     let master = VenueMasterKey::generate(rng);
     let keys: Vec<_> = plan.days().iter().map(|d| master.day_key(*d)).collect();
-    let custom = rng.next_u32() % 5 == 0;
+    let custom = rng.next_u32().is_multiple_of(5);
     let text: String =
         "Khu vực phong tỏa; liên hệ trạm y tế phường. ".repeat(1 + (rng.next_u32() % 6) as usize);
     let body = NoticeBody {
@@ -213,12 +213,17 @@ fn pearson(xs: &[f64], ys: &[f64]) -> f64 {
     }
 }
 
-/// Every rule an observer tries, as (name, accuracy, baseline); and per-bulletin
-/// counts that might estimate the number of real notices.
+/// A rule's name, its held-out accuracy and the baseline.
+type RuleScore = (&'static str, f64, f64);
+/// A per-bulletin count's name and its correlation with the real count.
+type EstimatorScore = (&'static str, f64);
+
+/// Every rule an observer tries; and per-bulletin counts that might estimate the
+/// number of real notices.
 fn attack(
     seen: &[Seen],
     per_bulletin: &[(usize, Vec<Seen>)],
-) -> (Vec<(&'static str, f64, f64)>, Vec<(&'static str, f64)>) {
+) -> (Vec<RuleScore>, Vec<EstimatorScore>) {
     let rules = vec![
         ("body length", held_out(seen, |s| s.body_len)),
         ("segment kinds", held_out(seen, |s| s.kinds.clone())),
