@@ -40,6 +40,8 @@ pub struct Config {
     pub lockout_secs: u64,
     /// `max-age` for the descriptor, seconds.
     pub descriptor_max_age_secs: u64,
+    /// Staff console settings (four-eyes rule, sessions, local time).
+    pub console: crate::console::ConsoleConfig,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             failures_before_lockout: 5,
             lockout_secs: 900,
             descriptor_max_age_secs: 300,
+            console: crate::console::ConsoleConfig::default(),
         }
     }
 }
@@ -111,7 +114,7 @@ impl Config {
         if self.publish_interval_secs > 7 * 86_400 || self.descriptor_max_age_secs > 7 * 86_400 {
             return bad("publish_interval_secs and descriptor_max_age_secs must be at most a week");
         }
-        Ok(())
+        self.console.validate()
     }
 }
 
