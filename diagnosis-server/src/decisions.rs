@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::record;
 use crate::console::ConsoleConfig;
+use quet_protocol::time::UtcOffset;
 use crate::error::ApiError;
 use crate::keystore::Authority;
 use crate::review::{self, NoticeParams, TraceRequest};
@@ -43,6 +44,8 @@ pub struct Decision {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredParams {
     severity: String,
+    #[serde(default)]
+    template: Option<String>,
     message_vi: String,
     message_en: String,
     buffer_minutes: u64,
@@ -115,7 +118,7 @@ pub fn approve_review(
 ) -> Result<Decision, ApiError> {
     actor.require(Action::ProposeTrace)?;
     let four_eyes = console.four_eyes;
-    let (label, verified) = review_label(tx, id, console.utc_offset_minutes)?;
+    let (label, verified) = review_label(tx, id, i32::from(authority.descriptor.utc_offset.0))?;
     if let Some(pid) = pending_for_review(tx, id)? {
         return Err(ApiError::conflict(format!(
             "this check-in already awaits confirmation (proposal {pid})"
@@ -140,13 +143,20 @@ pub fn approve_review(
     }
     // Check the parameters now, not at confirmation.
     review::parse_severity(&p.severity)?;
-    if p.buffer_minutes > 24 * 60 || p.message_vi.trim().is_empty() || p.message_en.trim().is_empty() {
+    let no_template = match &p.template {
+        Some(t) => review::parse_template(t)? == quet_protocol::notice::TEMPLATE_NONE,
+        None => false,
+    };
+    if p.buffer_minutes > 24 * 60
+        || (no_template && (p.message_vi.trim().is_empty() || p.message_en.trim().is_empty()))
+    {
         return Err(ApiError::bad_request(
-            "messages are required and buffer_minutes is at most 1440",
+            "without a template both messages are required; buffer_minutes is at most 1440",
         ));
     }
     let stored = serde_json::to_string(&StoredParams {
         severity: p.severity.clone(),
+        template: p.template.clone(),
         message_vi: p.message_vi.clone(),
         message_en: p.message_en.clone(),
         buffer_minutes: p.buffer_minutes,
@@ -180,10 +190,11 @@ pub fn trace(
     four_eyes: bool,
     req: &TraceRequest,
     label: &str,
+    offset: UtcOffset,
     now: u64,
 ) -> Result<Decision, ApiError> {
     actor.require(Action::ProposeTrace)?;
-    let ids = review::trace(tx, req, now)?;
+    let ids = review::trace(tx, req, offset, now)?;
     label_notices(tx, &ids, label, &actor.name)?;
     if decides_alone(actor, four_eyes) {
         record(
@@ -297,6 +308,7 @@ pub fn confirm(
                 .map_err(|e| ApiError::internal("proposal params", e))?;
             let params = NoticeParams {
                 severity: stored.severity,
+                template: stored.template,
                 message_vi: stored.message_vi,
                 message_en: stored.message_en,
                 buffer_minutes: stored.buffer_minutes,
@@ -392,8 +404,9 @@ pub struct ProposalRow {
     pub state: String,
     /// Who decided.
     pub decided_by: Option<String>,
-    /// The message (review proposals): severity, Vietnamese, English.
-    pub message: Option<(String, String, String)>,
+    /// The message (review proposals): severity, template, extra Vietnamese and
+    /// English text.
+    pub message: Option<(String, Option<String>, String, String)>,
 }
 
 /// Pending proposals first, then the latest decided ones (at most 200 in all).
@@ -415,7 +428,7 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ProposalRow>> {
             decided_by: r.get(7)?,
             message: params
                 .and_then(|p| serde_json::from_str::<StoredParams>(&p).ok())
-                .map(|p| (p.severity, p.message_vi, p.message_en)),
+                .map(|p| (p.severity, p.template, p.message_vi, p.message_en)),
         })
     })?;
     rows.collect()

@@ -184,7 +184,7 @@ pub async fn trace_preview(
 ) -> Result<Response, ApiError> {
     who.require(Action::ProposeTrace)?;
     let req: TraceRequest = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
-    let epochs = review::trace_preview(&req)?;
+    let epochs = review::trace_preview(&req, s.authority.descriptor.utc_offset, now())?;
     s.write(move |tx, _| Ok(staff::record(tx, now(), &who.name, "trace.preview", None)?))
         .await?;
     Ok(Json(serde_json::json!({ "epochs": epochs })).into_response())
@@ -207,6 +207,7 @@ pub async fn trace(
                 inner.config.console.four_eyes,
                 &req,
                 "tracing sheet (API)",
+                inner.authority.descriptor.utc_offset,
                 now(),
             )
         })

@@ -60,8 +60,6 @@ pub struct ConsoleConfig {
     /// what the `Host` header says; decides `Secure` cookies and the `Origin` check.
     /// Default: the authority's base URL decides `Secure`, `Host` the origin.
     pub public_origin: Option<String>,
-    /// Minutes east of UTC for the times staff see and type (Asia/Ho_Chi_Minh: 420).
-    pub utc_offset_minutes: i32,
 }
 
 impl Default for ConsoleConfig {
@@ -71,7 +69,6 @@ impl Default for ConsoleConfig {
             session_idle_secs: 30 * 60,
             session_absolute_secs: 12 * 3600,
             public_origin: None,
-            utc_offset_minutes: 7 * 60,
         }
     }
 }
@@ -87,9 +84,6 @@ impl ConsoleConfig {
             || self.session_absolute_secs > 7 * 86_400
         {
             return bad("session_absolute_secs must be session_idle_secs..=604800");
-        }
-        if !(-12 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
-            return bad("utc_offset_minutes must be -720..=840");
         }
         if let Some(o) = &self.public_origin
             && !(o.starts_with("https://") || o.starts_with("http://"))
@@ -128,6 +122,12 @@ impl ConsoleState {
     /// Console settings.
     pub fn config(&self) -> &ConsoleConfig {
         &self.app.config.console
+    }
+
+    /// The authority's UTC offset in minutes (its descriptor's): the local time
+    /// staff see and type.
+    pub fn offset_minutes(&self) -> i32 {
+        i32::from(self.app.authority.descriptor.utc_offset.0)
     }
 }
 

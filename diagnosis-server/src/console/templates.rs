@@ -1,68 +1,111 @@
-//! Bilingual message templates for exposure notices. Staff pick one (and may
-//! replace its text); the notice carries both languages.
-//!
-//! Protocol 1.1 gives notices a template id and optional custom text; the ids
-//! here are meant to become those ids (`id`), so the texts are kept in one place.
+//! The message choices staff see: the protocol's bilingual templates
+//! (`quet_protocol::notice::template_text`, the same text phones show) plus
+//! optional extra text, or no template and custom text only. The texts live in the
+//! protocol crate only; this module just turns a form into [`NoticeParams`].
 
-/// One template.
+use quet_protocol::notice::{TEMPLATE_ISOLATE, TEMPLATE_MONITOR, TEMPLATE_TEST, template_text};
+
+use crate::error::ApiError;
+use crate::review::NoticeParams;
+
+/// One template choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Template {
-    /// Stable id.
-    pub id: &'static str,
-    /// Severity slug (`monitor`, `test`, `isolate`).
+    /// Slug (the API's `template`).
+    pub slug: &'static str,
+    /// Protocol template id.
+    pub id: u16,
+    /// The severity that goes with it.
     pub severity: &'static str,
-    /// Vietnamese text.
-    pub vi: &'static str,
-    /// English text.
-    pub en: &'static str,
 }
 
-/// Every template, the default first.
-pub const TEMPLATES: &[Template] = &[
+/// The templates, the default first.
+pub const TEMPLATES: [Template; 3] = [
     Template {
-        id: "test",
+        slug: "test",
+        id: TEMPLATE_TEST,
         severity: "test",
-        vi: "Bạn đã có mặt cùng địa điểm và thời gian với một ca bệnh đã được xác nhận. Hãy đi xét nghiệm và theo dõi sức khỏe trong 14 ngày.",
-        en: "You were at the same place and time as a confirmed case. Please get tested and watch your health for 14 days.",
     },
     Template {
-        id: "monitor",
+        slug: "monitor",
+        id: TEMPLATE_MONITOR,
         severity: "monitor",
-        vi: "Bạn có thể đã tiếp xúc với một ca bệnh. Hãy theo dõi sức khỏe, đeo khẩu trang và báo trạm y tế nếu có triệu chứng.",
-        en: "You may have been exposed to a confirmed case. Watch your health, wear a mask and tell your health station if you have symptoms.",
     },
     Template {
-        id: "isolate",
+        slug: "isolate",
+        id: TEMPLATE_ISOLATE,
         severity: "isolate",
-        vi: "Bạn đã tiếp xúc gần với một ca bệnh. Hãy tự cách ly tại nhà và gọi ngay cho trạm y tế phường, xã.",
-        en: "You were in close contact with a confirmed case. Please isolate at home and call your ward or commune health station now.",
     },
 ];
 
-/// The template with this id.
-pub fn find(id: &str) -> Option<&'static Template> {
-    TEMPLATES.iter().find(|t| t.id == id)
+impl Template {
+    /// `(vi, en)`, from the protocol crate.
+    pub fn text(&self) -> (&'static str, &'static str) {
+        template_text(self.id)
+    }
 }
 
-/// The texts to publish: the template's, each replaced by custom text when given.
-pub fn resolve(
-    id: &str,
-    custom_vi: Option<&str>,
-    custom_en: Option<&str>,
-) -> Result<(String, String, String), String> {
-    let t = find(id).ok_or_else(|| format!("Mẫu không tồn tại / Unknown template {id:?}"))?;
-    let pick = |custom: Option<&str>, default: &str| {
-        custom
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(default)
-            .to_owned()
+/// The form fields that choose a message.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct MessageFields {
+    /// A template slug, or `none`.
+    pub template: Option<String>,
+    /// Severity when `template` is `none`.
+    pub severity: Option<String>,
+    /// Extra (or, with `none`, the whole) Vietnamese text.
+    pub message_vi: Option<String>,
+    /// Extra (or whole) English text.
+    pub message_en: Option<String>,
+}
+
+/// Turns the chosen message and buffer into notice parameters.
+pub fn params(f: &MessageFields, buffer_minutes: u64) -> Result<NoticeParams, ApiError> {
+    let slug = f.template.as_deref().unwrap_or("test");
+    let severity = match TEMPLATES.iter().find(|t| t.slug == slug) {
+        Some(t) => t.severity.to_owned(),
+        None if slug == "none" => f.severity.clone().unwrap_or_else(|| "test".into()),
+        None => {
+            return Err(ApiError::bad_request(
+                "Mẫu không tồn tại / Unknown template",
+            ));
+        }
     };
-    Ok((
-        t.severity.to_owned(),
-        pick(custom_vi, t.vi),
-        pick(custom_en, t.en),
-    ))
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").to_owned();
+    Ok(NoticeParams {
+        severity,
+        template: Some(slug.to_owned()),
+        message_vi: text(&f.message_vi),
+        message_en: text(&f.message_en),
+        buffer_minutes,
+    })
+}
+
+/// The radio buttons and extra-text fields of a message choice (HTML).
+pub fn choices_html() -> String {
+    use super::html::esc;
+    let mut s = String::from(
+        "<fieldset class=\"templates\"><legend>Tin nhắn / Message</legend>",
+    );
+    for (i, t) in TEMPLATES.iter().enumerate() {
+        let (vi, en) = t.text();
+        s.push_str(&format!(
+            "<label><input type=\"radio\" name=\"template\" value=\"{}\"{}> <b>{}</b>: {}<br><span class=\"en\">{}</span></label>",
+            t.slug,
+            if i == 0 { " checked" } else { "" },
+            esc(t.severity),
+            esc(vi),
+            esc(en)
+        ));
+    }
+    s.push_str(
+        "<label><input type=\"radio\" name=\"template\" value=\"none\"> Không dùng mẫu: chỉ nội dung bên dưới \
+<span class=\"en\">No template: only the text below</span> \
+<select name=\"severity\"><option>monitor</option><option selected>test</option><option>isolate</option></select></label>\
+</fieldset><details><summary>Thêm nội dung / Extra text</summary>\
+<label>Tiếng Việt<textarea name=\"message_vi\" maxlength=\"1000\"></textarea></label>\
+<label>English<textarea name=\"message_en\" maxlength=\"1000\"></textarea></label></details>",
+    );
+    s
 }
 
 #[cfg(test)]
@@ -70,11 +113,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn custom_text_replaces_only_what_is_given() {
-        let (sev, vi, en) = resolve("isolate", Some("  "), Some("Custom")).unwrap();
-        assert_eq!(sev, "isolate");
-        assert_eq!(vi, TEMPLATES[2].vi);
-        assert_eq!(en, "Custom");
-        assert!(resolve("nope", None, None).is_err());
+    fn templates_carry_their_severity_and_none_needs_its_own() {
+        let p = params(
+            &MessageFields {
+                template: Some("isolate".into()),
+                message_en: Some("  Call 115 ".into()),
+                ..Default::default()
+            },
+            30,
+        )
+        .unwrap();
+        assert_eq!((p.severity.as_str(), p.template.as_deref()), ("isolate", Some("isolate")));
+        assert_eq!((p.message_vi.as_str(), p.message_en.as_str()), ("", "Call 115"));
+        let none = params(
+            &MessageFields {
+                template: Some("none".into()),
+                severity: Some("monitor".into()),
+                ..Default::default()
+            },
+            30,
+        )
+        .unwrap();
+        assert_eq!(none.severity, "monitor");
+        assert!(params(&MessageFields { template: Some("x".into()), ..Default::default() }, 30).is_err());
+        assert!(!TEMPLATES[0].text().0.is_empty());
     }
 }

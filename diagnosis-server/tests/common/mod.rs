@@ -297,7 +297,7 @@ pub fn envelopes(
         codes.push(code);
     }
     while out.len() < REPORT_ENVELOPE_COUNT {
-        let env = ReportEnvelope::padding(rng, d).unwrap();
+        let env = ReportEnvelope::padding(rng, d, UnixTime(t)).unwrap();
         out.push(data_encoding::BASE64.encode(env.as_bytes()));
     }
     (out, codes)

@@ -52,7 +52,7 @@ pub async fn list(
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, ConsoleError> {
     c.require(Action::ReadAudit)?;
-    let off = s.config().utc_offset_minutes;
+    let off = s.offset_minutes();
     let day = |v: &Option<String>| v.as_deref().filter(|d| !d.is_empty()).and_then(|d| localtime::parse(d, off));
     let filter = AuditFilter {
         staff: q.staff.clone().filter(|v| !v.is_empty()),

@@ -89,7 +89,7 @@ It works once and expires at {expires}. Only check-ins since {since} are asked f
         code = esc(&code),
         expires = esc(&local(&s, issued.expires_at)),
         since = esc(&local(&s, issued.report_since)),
-        zone = crate::console::localtime::zone_label(s.config().utc_offset_minutes),
+        zone = crate::console::localtime::zone_label(s.offset_minutes()),
     );
     Ok(html::page(
         &c.viewer,

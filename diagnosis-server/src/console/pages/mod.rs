@@ -22,5 +22,5 @@ pub struct Empty {}
 
 /// The local time of `unix` in the console's zone.
 pub fn local(s: &super::ConsoleState, unix: u64) -> String {
-    super::localtime::format(unix, s.config().utc_offset_minutes)
+    super::localtime::format(unix, s.offset_minutes())
 }

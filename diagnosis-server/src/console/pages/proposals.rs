@@ -29,10 +29,11 @@ pub async fn list(State(s): State<ConsoleState>, c: Console) -> Result<Response,
         let message = p
             .message
             .as_ref()
-            .map(|(sev, vi, en)| {
+            .map(|(sev, template, vi, en)| {
                 format!(
-                    "<p><b>{}</b>: {}<br><span class=\"en\">{}</span></p>",
+                    "<p><b>{}</b> · mẫu / template {} · {}<br><span class=\"en\">{}</span></p>",
                     esc(sev),
+                    esc(template.as_deref().unwrap_or("-")),
                     esc(vi),
                     esc(en)
                 )

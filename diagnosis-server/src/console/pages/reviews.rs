@@ -20,61 +20,50 @@ use super::{Empty, local};
 /// A problem flagged on an uploaded check-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flag {
-    /// `bad` (blocks approval) or `warn`.
+    /// `bad` (cannot be approved) or `warn` (weigh it).
     pub level: &'static str,
     /// Vietnamese / English text.
     pub text: String,
 }
 
-/// The problems of one check-in, from what its review row holds.
-///
-/// Hook for protocol 1.1: when review rows gain the code's own timestamp and the
-/// venue's registration (certificate) status, add here "arrival far from the
-/// code's time" and "unregistered venue" flags; today rows carry only
-/// `verified` and `problem`, so only those are shown.
+/// The problems of one check-in, from the flags the review row carries
+/// (`review::list`), in Vietnamese and English.
 pub fn flags(r: &ReviewItem) -> Vec<Flag> {
     let mut out = Vec::new();
-    if !r.verified {
-        out.push(Flag {
-            level: "bad",
-            text: format!(
-                "Chưa xác minh / Not verified: {}",
-                r.problem.as_deref().unwrap_or("?")
-            ),
-        });
-    } else if let Some(p) = &r.problem {
-        out.push(Flag {
-            level: "warn",
-            text: p.clone(),
-        });
-    }
-    if r.departure < r.arrival {
-        out.push(Flag {
-            level: "bad",
-            text: "Giờ ra trước giờ vào / Departure before arrival".into(),
+    for f in &r.flags {
+        out.push(match f.as_str() {
+            "unverified" => Flag {
+                level: "bad",
+                text: format!(
+                    "Chưa xác minh / Not verified: {}",
+                    r.problem.as_deref().unwrap_or("?")
+                ),
+            },
+            "arrival far from code time" => Flag {
+                level: "warn",
+                text: format!(
+                    "Giờ vào cách giờ của mã {} giây / Arrival {} s from the code's time",
+                    r.arrival_offset_secs, r.arrival_offset_secs
+                ),
+            },
+            "unregistered venue" => Flag {
+                level: "warn",
+                text: format!(
+                    "Địa điểm chưa đăng ký / Unregistered venue ({})",
+                    r.registration
+                ),
+            },
+            "version 1 code" => Flag {
+                level: "warn",
+                text: "Mã phiên bản 1 / Version 1 code".into(),
+            },
+            other => Flag {
+                level: "warn",
+                text: other.to_owned(),
+            },
         });
     }
     out
-}
-
-fn template_choices() -> String {
-    let mut s = String::from("<fieldset class=\"templates\"><legend>Mẫu tin nhắn / Message template</legend>");
-    for (i, t) in templates::TEMPLATES.iter().enumerate() {
-        s.push_str(&format!(
-            "<label><input type=\"radio\" name=\"template\" value=\"{id}\"{checked}> <b>{sev}</b>: {vi}<br><span class=\"en\">{en}</span></label>",
-            id = t.id,
-            checked = if i == 0 { " checked" } else { "" },
-            sev = esc(t.severity),
-            vi = esc(t.vi),
-            en = esc(t.en)
-        ));
-    }
-    s.push_str(
-        "</fieldset><details><summary>Sửa nội dung / Custom text</summary>\
-<label>Tiếng Việt<textarea name=\"message_vi\" maxlength=\"1000\"></textarea></label>\
-<label>English<textarea name=\"message_en\" maxlength=\"1000\"></textarea></label></details>",
-    );
-    s
 }
 
 /// `GET /console/reviews`.
@@ -107,7 +96,7 @@ pub async fn list(State(s): State<ConsoleState>, c: Console) -> Result<Response,
             .map(|f| format!("<span class=\"flag {}\">{}</span>", f.level, esc(&f.text)))
             .collect();
         if fl.is_empty() {
-            flag_html.push_str("<span class=\"flag ok\">Đã xác minh / Verified</span>");
+            flag_html.push_str("<span class=\"flag ok\">Đã xác minh, đã đăng ký / Verified, registered</span>");
         }
         let pending = awaiting.iter().find(|(rid, _, _)| *rid == r.id);
         let mut actions = String::new();
@@ -120,7 +109,7 @@ pub async fn list(State(s): State<ConsoleState>, c: Console) -> Result<Response,
             let inner = format!(
                 "{}<label>Thêm trước/sau (phút) / Buffer before and after (minutes)\
 <input type=\"number\" name=\"buffer_minutes\" value=\"30\" min=\"0\" max=\"1440\"></label>",
-                template_choices()
+                templates::choices_html()
             );
             actions.push_str(&html::form(
                 &c.viewer,
@@ -161,33 +150,22 @@ pub async fn list(State(s): State<ConsoleState>, c: Console) -> Result<Response,
 /// The approve form.
 #[derive(Debug, Deserialize)]
 pub struct ApproveForm {
-    /// Template id.
-    pub template: String,
-    /// Custom Vietnamese text (replaces the template's).
-    pub message_vi: Option<String>,
-    /// Custom English text.
-    pub message_en: Option<String>,
+    /// The message.
+    #[serde(flatten)]
+    pub message: templates::MessageFields,
     /// Buffer, minutes.
     pub buffer_minutes: Option<String>,
 }
 
 /// Turns the form into notice parameters.
 pub fn notice_params(f: &ApproveForm) -> Result<NoticeParams, ApiError> {
-    let (severity, message_vi, message_en) =
-        templates::resolve(&f.template, f.message_vi.as_deref(), f.message_en.as_deref())
-            .map_err(ApiError::bad_request)?;
     let buffer_minutes = match f.buffer_minutes.as_deref().map(str::trim) {
         None | Some("") => 30,
         Some(v) => v
             .parse()
             .map_err(|_| ApiError::bad_request("buffer_minutes: not a number"))?,
     };
-    Ok(NoticeParams {
-        severity,
-        message_vi,
-        message_en,
-        buffer_minutes,
-    })
+    templates::params(&f.message, buffer_minutes)
 }
 
 /// `POST /console/reviews/{id}/approve`.

@@ -5,13 +5,14 @@
 
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use quet_protocol::venue_keys::VenueMasterKey;
+use quet_protocol::venue_keys::{VenueMasterKey, day_keys_from_text};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::console::auth::{Console, ConsoleError, ConsoleForm, csrf_refused};
 use crate::console::html::{self, esc};
-use crate::console::{ConsoleState, PHOTO_LIMIT, csrf, localtime, qr, templates};
+use crate::console::templates::{self, MessageFields};
+use crate::console::{ConsoleState, PHOTO_LIMIT, csrf, localtime, qr};
 use crate::db::now;
 use crate::decisions;
 use crate::error::ApiError;
@@ -21,14 +22,20 @@ use crate::staff;
 
 use super::local;
 
+/// Whether text is a tracing sheet: a day-key sheet (`quet-venue trace-keys`) or
+/// the master sheet.
+fn is_sheet(text: &str) -> bool {
+    day_keys_from_text(text).is_ok() || VenueMasterKey::from_sheet_text(text).is_ok()
+}
+
 fn zone(s: &ConsoleState) -> String {
-    localtime::zone_label(s.config().utc_offset_minutes)
+    localtime::zone_label(s.offset_minutes())
 }
 
 /// `GET /console/traces`.
 pub async fn form(State(s): State<ConsoleState>, c: Console) -> Result<Response, ConsoleError> {
     c.require(Action::ProposeTrace)?;
-    let off = s.config().utc_offset_minutes;
+    let off = s.offset_minutes();
     let t = now();
     let body = format!(
         "<p>Dùng phiếu truy vết của chủ địa điểm để cảnh báo những người đã có mặt. \
@@ -38,14 +45,17 @@ or upload a photo of its QR code: the photo is decoded in the server's memory an
 <form method=\"post\" action=\"/console/traces/preview\" enctype=\"multipart/form-data\" class=\"card\">{csrf}\
 <label for=\"label\">Tên địa điểm (để ghi nhớ) / Venue name (for your records)</label>\
 <input type=\"text\" id=\"label\" name=\"label\" maxlength=\"200\" required>\
-<label for=\"sheet\">Nội dung phiếu / Sheet text</label>\
+<label for=\"sheet\">Nội dung phiếu (phiếu khóa theo ngày hoặc phiếu truy vết) / Sheet text (day-key sheet or tracing sheet)</label>\
 <textarea id=\"sheet\" name=\"sheet\" autocomplete=\"off\" spellcheck=\"false\"></textarea>\
 <label for=\"photo\">hoặc ảnh mã QR của phiếu / or a photo of the sheet's QR code (PNG, JPEG ≤ 8 MB)</label>\
 <input type=\"file\" id=\"photo\" name=\"photo\" accept=\"image/png,image/jpeg\">\
 <label for=\"start\">Từ / From ({zone})</label><input type=\"datetime-local\" id=\"start\" name=\"start\" value=\"{start}\" required>\
 <label for=\"end\">Đến / Until ({zone})</label><input type=\"datetime-local\" id=\"end\" name=\"end\" value=\"{end}\" required>\
+<fieldset><legend>Địa điểm dùng / The venue uses</legend>\
+<label><input type=\"checkbox\" name=\"screen\" value=\"1\" checked> màn hình (mã đổi mỗi giờ) / a screen (hourly codes)</label>\
+<label><input type=\"checkbox\" name=\"posters\" value=\"1\" checked> áp phích in (mã theo ngày) / printed posters (daily codes)</label></fieldset>\
 <label for=\"max_stay\">Thời gian ở tối đa (phút) / Maximum stay (minutes)</label>\
-<input type=\"number\" id=\"max_stay\" name=\"max_stay_minutes\" value=\"120\" min=\"0\" max=\"1440\">\
+<input type=\"number\" id=\"max_stay\" name=\"max_stay_minutes\" value=\"120\" min=\"1\" max=\"1440\">\
 <label for=\"buffer\">Thêm trước/sau (phút) / Buffer (minutes)</label>\
 <input type=\"number\" id=\"buffer\" name=\"buffer_minutes\" value=\"30\" min=\"0\" max=\"1440\">\
 <button id=\"preview\">Xem trước / Preview</button></form>",
@@ -67,6 +77,8 @@ struct PreviewFields {
     end: String,
     max_stay_minutes: String,
     buffer_minutes: String,
+    screen: bool,
+    posters: bool,
 }
 
 async fn read_fields(mut mp: Multipart) -> Result<PreviewFields, ApiError> {
@@ -95,6 +107,8 @@ async fn read_fields(mut mp: Multipart) -> Result<PreviewFields, ApiError> {
             "end" => f.end = text,
             "max_stay_minutes" => f.max_stay_minutes = text,
             "buffer_minutes" => f.buffer_minutes = text,
+            "screen" => f.screen = true,
+            "posters" => f.posters = true,
             _ => {}
         }
     }
@@ -111,7 +125,7 @@ fn minutes(v: &str, default: u64) -> Result<u64, ApiError> {
 }
 
 fn times(s: &ConsoleState, start: &str, end: &str) -> Result<(u64, u64), ApiError> {
-    let off = s.config().utc_offset_minutes;
+    let off = s.offset_minutes();
     let start = localtime::parse(start, off)
         .ok_or_else(|| ApiError::bad_request("Thời điểm bắt đầu không hợp lệ / Invalid start time"))?;
     let end = localtime::parse(end, off)
@@ -133,7 +147,7 @@ async fn sheet_from_photo(s: &ConsoleState, photo: Vec<u8>) -> Result<Zeroizing<
     let found = texts
         .into_iter()
         .map(Zeroizing::new)
-        .find(|t| VenueMasterKey::from_sheet_text(t).is_ok());
+        .find(|t| is_sheet(t));
     found.ok_or_else(|| {
         ApiError::bad_request(
             "Không tìm thấy mã QR của phiếu truy vết trong ảnh / No tracing-sheet QR code found in the photo",
@@ -158,23 +172,27 @@ pub async fn preview(
     } else {
         f.sheet.clone()
     };
-    VenueMasterKey::from_sheet_text(&sheet).map_err(|_| {
-        ApiError::bad_request(
+    if !is_sheet(&sheet) {
+        return Err(ApiError::bad_request(
             "Nội dung phiếu không hợp lệ (sai mã kiểm tra) / The sheet text is not valid (checksum)",
         )
-    })?;
+        .into());
+    }
     let (start, end) = times(&s, &f.start, &f.end)?;
     let req = TraceRequest {
         sheet: sheet.to_string(),
+        screen: f.screen,
+        posters: f.posters,
         start,
         end,
         max_stay_minutes: minutes(&f.max_stay_minutes, 120)?,
         buffer_minutes: minutes(&f.buffer_minutes, 30)?,
         severity: None,
+        template: None,
         message_vi: None,
         message_en: None,
     };
-    let epochs = review::trace_preview(&req)?;
+    let epochs = review::trace_preview(&req, s.app.authority.descriptor.utc_offset, now())?;
     let who = c.member().name.clone();
     s.app
         .write(move |tx, _| Ok(staff::record(tx, now(), &who, "trace.preview", None)?))
@@ -194,17 +212,20 @@ pub async fn preview(
             esc(&local(&s, e.start))
         ));
     }
-    let off = s.config().utc_offset_minutes;
+    let off = s.offset_minutes();
     let hidden = format!(
         "<input type=\"hidden\" name=\"label\" value=\"{label}\"><input type=\"hidden\" name=\"sheet\" value=\"{sheet}\">\
 <input type=\"hidden\" name=\"start\" value=\"{start}\"><input type=\"hidden\" name=\"end\" value=\"{end}\">\
-<input type=\"hidden\" name=\"max_stay_minutes\" value=\"{ms}\"><input type=\"hidden\" name=\"buffer_minutes\" value=\"{bm}\">",
+<input type=\"hidden\" name=\"max_stay_minutes\" value=\"{ms}\"><input type=\"hidden\" name=\"buffer_minutes\" value=\"{bm}\">\
+<input type=\"hidden\" name=\"screen\" value=\"{screen}\"><input type=\"hidden\" name=\"posters\" value=\"{posters}\">",
         label = esc(f.label.trim()),
         sheet = esc(&sheet),
         start = localtime::input_value(start, off),
         end = localtime::input_value(end, off),
         ms = req.max_stay_minutes,
         bm = req.buffer_minutes,
+        screen = req.screen,
+        posters = req.posters,
     );
     let decides_alone = c.member().can(Action::ConfirmTrace) && !s.config().four_eyes;
     let button = if decides_alone {
@@ -212,18 +233,7 @@ pub async fn preview(
     } else {
         "Đề xuất truy vết / Propose (needs a publisher)"
     };
-    let mut choices = String::from("<fieldset class=\"templates\"><legend>Mẫu tin nhắn / Message template</legend>");
-    for (i, t) in templates::TEMPLATES.iter().enumerate() {
-        choices.push_str(&format!(
-            "<label><input type=\"radio\" name=\"template\" value=\"{}\"{}> <b>{}</b>: {}<br><span class=\"en\">{}</span></label>",
-            t.id,
-            if i == 0 { " checked" } else { "" },
-            esc(t.severity),
-            esc(t.vi),
-            esc(t.en)
-        ));
-    }
-    choices.push_str("</fieldset>");
+    let choices = templates::choices_html();
     let body = format!(
         "{source}<div class=\"card\"><p><b>{label}</b>: {a} – {b} ({zone})<br>\
 Thời gian ở tối đa / maximum stay {ms} phút/min · thêm / buffer {bm} phút/min</p>\
@@ -261,8 +271,13 @@ pub struct TraceForm {
     pub max_stay_minutes: String,
     /// Minutes.
     pub buffer_minutes: String,
-    /// Template id.
-    pub template: String,
+    /// `true` if the venue shows a screen.
+    pub screen: String,
+    /// `true` if it prints posters.
+    pub posters: String,
+    /// The message.
+    #[serde(flatten)]
+    pub message: MessageFields,
 }
 
 /// `POST /console/traces`: queues the trace (or proposes it).
@@ -274,8 +289,8 @@ pub async fn submit(
     c.require(Action::ProposeTrace)?;
     let sheet = Zeroizing::new(f.sheet);
     let (start, end) = times(&s, &f.start, &f.end)?;
-    let (severity, vi, en) =
-        templates::resolve(&f.template, None, None).map_err(ApiError::bad_request)?;
+    let buffer_minutes = minutes(&f.buffer_minutes, 30)?;
+    let p = templates::params(&f.message, buffer_minutes)?;
     let label = {
         let l = f.label.trim();
         let l = if l.is_empty() { "(không tên / unnamed)" } else { l };
@@ -283,19 +298,23 @@ pub async fn submit(
     };
     let req = TraceRequest {
         sheet: sheet.to_string(),
+        screen: f.screen == "true",
+        posters: f.posters == "true",
         start,
         end,
         max_stay_minutes: minutes(&f.max_stay_minutes, 120)?,
-        buffer_minutes: minutes(&f.buffer_minutes, 30)?,
-        severity: Some(severity),
-        message_vi: Some(vi),
-        message_en: Some(en),
+        buffer_minutes,
+        severity: Some(p.severity),
+        template: p.template,
+        message_vi: Some(p.message_vi),
+        message_en: Some(p.message_en),
     };
     let actor = c.member().clone();
     let four_eyes = s.config().four_eyes;
+    let offset = s.app.authority.descriptor.utc_offset;
     let d = s
         .app
-        .write(move |tx, _| decisions::trace(tx, &actor, four_eyes, &req, &label, now()))
+        .write(move |tx, _| decisions::trace(tx, &actor, four_eyes, &req, &label, offset, now()))
         .await?;
     Ok(match d.proposal {
         Some(_) => Redirect::to("/console/proposals").into_response(),
