@@ -29,11 +29,14 @@
 
 pub mod api;
 pub mod audit;
+pub mod client_addr;
 pub mod codes;
 pub mod config;
+pub mod connections;
 pub mod console;
 pub mod db;
 pub mod decisions;
+pub mod districts;
 pub mod error;
 pub mod export;
 pub mod head;
@@ -82,6 +85,30 @@ pub fn add_staff(data_dir: &Path, name: &str) -> Result<String, ServerError> {
         },
     )?;
     Ok(creds.token.to_string())
+}
+
+/// Replaces the authority's list of districts with the names in `text` (one per
+/// line; see [`districts::parse_list`]); returns how many there are now.
+pub fn import_districts(data_dir: &Path, text: &str) -> Result<usize, ServerError> {
+    let names = districts::parse_list(text)?;
+    let mut conn = db::open(&keystore::db_path(data_dir))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let n = districts::replace_all(&tx, &names)?;
+    staff::record(
+        &tx,
+        db::now(),
+        "cli",
+        "districts.import",
+        Some(&format!("{n} districts")),
+    )?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// The authority's list of districts.
+pub fn list_districts(data_dir: &Path) -> Result<Vec<String>, ServerError> {
+    let conn = db::open(&keystore::db_path(data_dir))?;
+    Ok(districts::list(&conn)?)
 }
 
 /// Adds a staff member; returns their API token and console password (shown once).

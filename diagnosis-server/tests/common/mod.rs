@@ -73,6 +73,24 @@ impl Authority {
         Authority { dir, token }
     }
 
+    /// An authority created (capsule keys starting) at `start`, through the library.
+    pub fn new_at(start: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("ha");
+        quet_server::keystore::init_at(
+            &quet_server::InitOptions {
+                data_dir: data.clone(),
+                name: "Sở Y tế Hà Nội".into(),
+                base_url: "https://quet.example".into(),
+                id: None,
+            },
+            start,
+        )
+        .unwrap();
+        let token = quet_server::add_staff(&data, "alice").unwrap();
+        Authority { dir, token }
+    }
+
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("ha")
     }
