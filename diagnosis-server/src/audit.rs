@@ -105,7 +105,9 @@ pub fn query(conn: &Connection, f: &AuditFilter) -> rusqlite::Result<Vec<AuditEn
         args.push(Value::Integer(b));
     }
     sql.push_str(" ORDER BY id DESC LIMIT ?");
-    args.push(Value::Integer(i64::from(f.limit.unwrap_or(1000).clamp(1, 1000))));
+    args.push(Value::Integer(i64::from(
+        f.limit.unwrap_or(1000).clamp(1, 1000),
+    )));
     let mut st = conn.prepare(&sql)?;
     let rows = st.query_map(params_from_iter(args), |r| {
         Ok(AuditEntry {
@@ -152,7 +154,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::db::open(&dir.path().join("q.db")).unwrap();
         record(&conn, 100, "lan", "review.list", None).unwrap();
-        record(&conn, 200, "lan", "review.approve", Some("review 3 -> notices ab")).unwrap();
+        record(
+            &conn,
+            200,
+            "lan",
+            "review.approve",
+            Some("review 3 -> notices ab"),
+        )
+        .unwrap();
         record(&conn, 300, "minh", "review.reject", Some("review 4")).unwrap();
         record(&conn, 400, "minh", "reviewer.odd", Some("100%_")).unwrap();
         record(&conn, 500, "lan", "bulletin.publish", Some("sequence 1")).unwrap();

@@ -21,11 +21,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::record;
 use crate::console::ConsoleConfig;
-use quet_protocol::time::UtcOffset;
 use crate::error::ApiError;
 use crate::keystore::Authority;
 use crate::review::{self, NoticeParams, TraceRequest};
 use crate::roles::{Action, StaffMember};
+use quet_protocol::time::UtcOffset;
 
 /// What became of a decision.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -82,7 +82,11 @@ fn label_notices(
 }
 
 /// A review's label: venue, address and claimed stay, in local time.
-fn review_label(tx: &Transaction<'_>, id: i64, offset_minutes: i32) -> Result<(String, bool), ApiError> {
+fn review_label(
+    tx: &Transaction<'_>,
+    id: i64,
+    offset_minutes: i32,
+) -> Result<(String, bool), ApiError> {
     let row: Option<(String, String, i64, i64, bool)> = tx
         .query_row(
             "SELECT venue_name, venue_address, arrival, departure, verified FROM reviews WHERE id = ?1",
@@ -94,7 +98,10 @@ fn review_label(tx: &Transaction<'_>, id: i64, offset_minutes: i32) -> Result<(S
         return Err(ApiError::not_found("no pending review with this id"));
     };
     let fmt = |t: i64| crate::console::localtime::format(t.max(0) as u64, offset_minutes);
-    Ok((format!("{name}, {address}: {} – {}", fmt(a), fmt(d)), verified))
+    Ok((
+        format!("{name}, {address}: {} – {}", fmt(a), fmt(d)),
+        verified,
+    ))
 }
 
 fn pending_for_review(tx: &Transaction<'_>, id: i64) -> rusqlite::Result<Option<i64>> {
@@ -435,7 +442,9 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ProposalRow>> {
 }
 
 /// Review ids with a pending proposal.
-pub fn reviews_awaiting_confirmation(conn: &Connection) -> rusqlite::Result<Vec<(i64, i64, String)>> {
+pub fn reviews_awaiting_confirmation(
+    conn: &Connection,
+) -> rusqlite::Result<Vec<(i64, i64, String)>> {
     let mut st = conn.prepare(
         "SELECT review_id, id, proposed_by FROM proposals WHERE kind = 'review' AND state = 'pending'",
     )?;

@@ -500,7 +500,9 @@ fn read_password_line() -> Result<Zeroizing<String>, quet_server::ServerError> {
     std::io::stdin()
         .read_line(&mut line)
         .map_err(|e| quet_server::ServerError::Io("standard input".into(), e))?;
-    Ok(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned()))
+    Ok(Zeroizing::new(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
 }
 
 fn staff_command(cmd: StaffCmd) -> Result<(), quet_server::ServerError> {
@@ -576,8 +578,9 @@ fn staff_command(cmd: StaffCmd) -> Result<(), quet_server::ServerError> {
             }
         }
         StaffCmd::Token { name, data } => {
-            let token =
-                quet_server::with_transaction(&data, |tx| staff::new_token(tx, &name, "cli", now()))?;
+            let token = quet_server::with_transaction(&data, |tx| {
+                staff::new_token(tx, &name, "cli", now())
+            })?;
             println!("api token: {}", *token);
         }
         StaffCmd::Disable { name, data } => {

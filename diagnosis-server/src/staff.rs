@@ -379,7 +379,13 @@ mod tests {
     fn accounts_authenticate_by_token_and_password_until_disabled() {
         let (_d, mut conn) = db();
         let tx = conn.transaction().unwrap();
-        let c = add(&tx, &new("lan", &[Role::Tracer, Role::Publisher]), "cli", 100).unwrap();
+        let c = add(
+            &tx,
+            &new("lan", &[Role::Tracer, Role::Publisher]),
+            "cli",
+            100,
+        )
+        .unwrap();
         tx.commit().unwrap();
         let m = authenticate(&conn, &c.token).unwrap().unwrap();
         assert_eq!(m.name, "lan");
@@ -420,10 +426,16 @@ mod tests {
         let tx = conn.transaction().unwrap();
         let c = add(&tx, &new("lan", &[Role::Tracer]), "cli", 1).unwrap();
         tx.commit().unwrap();
-        drop(conn);
-        let bytes = std::fs::read(&path).unwrap();
+        // The row is in the file or its write-ahead log: search both.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::fs::read(path.with_extension("db-wal")).unwrap_or_default());
+        assert!(
+            bytes.windows(3).any(|w| w == b"lan"),
+            "the search sees the row"
+        );
         for secret in [c.token.as_bytes(), c.password.as_bytes()] {
             assert!(!bytes.windows(secret.len()).any(|w| w == secret));
         }
+        drop(conn);
     }
 }

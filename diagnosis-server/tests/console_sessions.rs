@@ -67,7 +67,11 @@ impl Client {
     /// POSTs a form as the console's own page would (same origin).
     fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
         let origin = format!("http://{}", self.host);
-        self.post_from(path, form, &[("Origin", &origin), ("Sec-Fetch-Site", "same-origin")])
+        self.post_from(
+            path,
+            form,
+            &[("Origin", &origin), ("Sec-Fetch-Site", "same-origin")],
+        )
     }
 
     fn post_from(&mut self, path: &str, form: &[(&str, &str)], extra: &[(&str, &str)]) -> Resp {
@@ -90,7 +94,11 @@ impl Client {
         let token = hidden(&page, "login_csrf");
         self.post(
             "/console/login",
-            &[("name", name), ("password", password), ("login_csrf", &token)],
+            &[
+                ("name", name),
+                ("password", password),
+                ("login_csrf", &token),
+            ],
         )
     }
 
@@ -138,7 +146,13 @@ fn sessions_are_server_side_with_hardened_cookies_and_real_logout() {
         .iter()
         .find(|v| v.starts_with("__Host-quet_session="))
         .expect("the authority's URL is https, so the cookie has the __Host- prefix");
-    for attr in ["Path=/", "Secure", "HttpOnly", "SameSite=Strict", "Max-Age=43200"] {
+    for attr in [
+        "Path=/",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Max-Age=43200",
+    ] {
         assert!(session.contains(attr), "{attr} missing from {session}");
     }
     let sid = c.cookies["__Host-quet_session"].clone();
@@ -166,21 +180,36 @@ fn sessions_are_server_side_with_hardened_cookies_and_real_logout() {
     // The API token is no console credential, in any cookie name.
     for name in ["__Host-quet_session", "quet_session", "quet_staff"] {
         let cookie = format!("{name}={token}");
-        let r = request("GET", &s.url("/console/"), &[("Cookie", cookie.as_str())], None);
+        let r = request(
+            "GET",
+            &s.url("/console/"),
+            &[("Cookie", cookie.as_str())],
+            None,
+        );
         assert_eq!(r.status, 303);
         assert_eq!(r.header("location"), Some("/console/login"));
     }
     // And a session cookie is no API credential.
     let bearer = format!("Bearer {sid}");
-    request("GET", &s.url("/admin/v1/reviews"), &[("Authorization", bearer.as_str())], None)
-        .assert_error(401, "unauthorized");
+    request(
+        "GET",
+        &s.url("/admin/v1/reviews"),
+        &[("Authorization", bearer.as_str())],
+        None,
+    )
+    .assert_error(401, "unauthorized");
 
     // Logout ends the session on the server: the old cookie, replayed, is dead.
     let csrf = c.csrf();
     let out = c.post("/console/logout", &[("csrf", &csrf)]);
     assert_eq!(out.status, 200);
     let replay = format!("__Host-quet_session={sid}");
-    let r = request("GET", &s.url("/console/"), &[("Cookie", replay.as_str())], None);
+    let r = request(
+        "GET",
+        &s.url("/console/"),
+        &[("Cookie", replay.as_str())],
+        None,
+    );
     assert_eq!(r.status, 303, "a logged-out session must not work");
     let audit = admin(&s, &token, "GET", "/admin/v1/audit?action=console", None).json();
     let actions: Vec<&str> = audit
@@ -209,10 +238,26 @@ fn every_write_needs_the_session_token_and_a_same_origin_request() {
         // A wrong token.
         ("/console/publish", vec![("csrf", "AAAA")], vec![]),
         // The right token, but the request comes from another port of the host.
-        ("/console/publish", vec![("csrf", &csrf)], vec![("Origin", &cross)]),
-        ("/console/codes", vec![("csrf", &csrf)], vec![("Sec-Fetch-Site", "same-site")]),
-        ("/console/codes", vec![("csrf", &csrf)], vec![("Origin", "null")]),
-        ("/console/codes", vec![("csrf", &csrf)], vec![("Sec-Fetch-Site", "cross-site")]),
+        (
+            "/console/publish",
+            vec![("csrf", &csrf)],
+            vec![("Origin", &cross)],
+        ),
+        (
+            "/console/codes",
+            vec![("csrf", &csrf)],
+            vec![("Sec-Fetch-Site", "same-site")],
+        ),
+        (
+            "/console/codes",
+            vec![("csrf", &csrf)],
+            vec![("Origin", "null")],
+        ),
+        (
+            "/console/codes",
+            vec![("csrf", &csrf)],
+            vec![("Sec-Fetch-Site", "cross-site")],
+        ),
     ];
     for (path, form, headers) in &attempts {
         let r = if headers.is_empty() {
@@ -250,7 +295,11 @@ fn login_csrf_is_refused() {
     let form = attacker.get("/console/login");
     let token = hidden(&form, "login_csrf");
     let nonce = attacker.cookies["__Host-quet_login"].clone();
-    let fields = [("name", "mallory"), ("password", PW), ("login_csrf", token.as_str())];
+    let fields = [
+        ("name", "mallory"),
+        ("password", PW),
+        ("login_csrf", token.as_str()),
+    ];
     // ...the victim's browser posts it without the matching cookie: refused.
     let mut victim = Client::new(&s);
     let r = victim.post("/console/login", &fields);
@@ -260,11 +309,22 @@ fn login_csrf_is_refused() {
     // from the attacker's origin is refused by the origin check.
     victim.cookies.insert("__Host-quet_login".into(), nonce);
     let other = format!("http://{}", victim.host.replace(':', ":1"));
-    let r = victim.post_from("/console/login", &fields, &[("Origin", &other), ("Sec-Fetch-Site", "same-site")]);
+    let r = victim.post_from(
+        "/console/login",
+        &fields,
+        &[("Origin", &other), ("Sec-Fetch-Site", "same-site")],
+    );
     assert_eq!(r.status, 403);
     assert!(!victim.cookies.contains_key("__Host-quet_session"));
     // A stale or forged token is refused too.
-    let r = victim.post("/console/login", &[("name", "mallory"), ("password", PW), ("login_csrf", "AAAA")]);
+    let r = victim.post(
+        "/console/login",
+        &[
+            ("name", "mallory"),
+            ("password", PW),
+            ("login_csrf", "AAAA"),
+        ],
+    );
     assert_eq!(r.status, 403);
     assert!(!victim.cookies.contains_key("__Host-quet_session"));
 }
@@ -279,7 +339,10 @@ fn guessing_backs_off_but_the_owner_on_a_known_browser_still_logs_in() {
     assert_eq!(owner.login("lan", PW).status, 303);
     assert!(owner.cookies.contains_key("__Host-quet_device"));
     let csrf = owner.csrf();
-    assert_eq!(owner.post("/console/logout", &[("csrf", &csrf)]).status, 200);
+    assert_eq!(
+        owner.post("/console/logout", &[("csrf", &csrf)]).status,
+        200
+    );
 
     // A stranger guesses: the first five are answered 401, then 429 with Retry-After.
     let mut stranger = Client::new(&s);
@@ -311,9 +374,18 @@ fn roles_gate_the_api_and_the_console() {
     admin(&s, &publisher, "POST", "/admin/v1/auth-codes", None).assert_error(403, "forbidden");
     admin(&s, &administrator, "POST", "/admin/v1/publish", None).assert_error(403, "forbidden");
     admin(&s, &administrator, "GET", "/admin/v1/reviews", None).assert_error(403, "forbidden");
-    assert_eq!(admin(&s, &tracer, "POST", "/admin/v1/auth-codes", None).status, 200);
-    assert_eq!(admin(&s, &publisher, "POST", "/admin/v1/publish", None).status, 200);
-    assert_eq!(admin(&s, &administrator, "GET", "/admin/v1/audit", None).status, 200);
+    assert_eq!(
+        admin(&s, &tracer, "POST", "/admin/v1/auth-codes", None).status,
+        200
+    );
+    assert_eq!(
+        admin(&s, &publisher, "POST", "/admin/v1/publish", None).status,
+        200
+    );
+    assert_eq!(
+        admin(&s, &administrator, "GET", "/admin/v1/audit", None).status,
+        200
+    );
     // Console: the tracer cannot publish or manage staff, and is not shown those pages.
     let mut c = Client::new(&s);
     assert_eq!(c.login("tuan", PW).status, 303);
@@ -323,19 +395,30 @@ fn roles_gate_the_api_and_the_console() {
     assert_eq!(c.post("/console/publish", &[("csrf", &csrf)]).status, 403);
     assert_eq!(c.get("/console/staff").status, 403);
     assert_eq!(
-        c.post("/console/staff", &[("csrf", &csrf), ("name", "eve"), ("role", "administrator")])
-            .status,
+        c.post(
+            "/console/staff",
+            &[("csrf", &csrf), ("name", "eve"), ("role", "administrator")]
+        )
+        .status,
         403
     );
     // The administrator adds a ward officer (district required) from the console.
     let mut a = Client::new(&s);
     assert_eq!(a.login("an", PW).status, 303);
     let csrf = a.csrf();
-    let r = a.post("/console/staff", &[("csrf", &csrf), ("name", "minh"), ("role", "ward-officer")]);
+    let r = a.post(
+        "/console/staff",
+        &[("csrf", &csrf), ("name", "minh"), ("role", "ward-officer")],
+    );
     assert_eq!(r.status, 400, "a ward officer needs a district");
     let r = a.post(
         "/console/staff",
-        &[("csrf", &csrf), ("name", "minh"), ("role", "ward-officer"), ("district", "Hoàn Kiếm")],
+        &[
+            ("csrf", &csrf),
+            ("name", "minh"),
+            ("role", "ward-officer"),
+            ("district", "Hoàn Kiếm"),
+        ],
     );
     assert_eq!(r.status, 200);
     let page = html(&r);
@@ -344,11 +427,27 @@ fn roles_gate_the_api_and_the_console() {
     let mut t = Client::new(&s);
     assert_eq!(t.login("tuan", PW).status, 303);
     assert_eq!(t.get("/console/").status, 200);
-    assert_eq!(a.post("/console/staff/tuan/disable", &[("csrf", &csrf)]).status, 303);
+    assert_eq!(
+        a.post("/console/staff/tuan/disable", &[("csrf", &csrf)])
+            .status,
+        303
+    );
     assert_eq!(t.get("/console/").status, 303);
     admin(&s, &tracer, "POST", "/admin/v1/auth-codes", None).assert_error(401, "unauthorized");
-    let log = admin(&s, &administrator, "GET", "/admin/v1/audit?action=staff", None).json();
-    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let log = admin(
+        &s,
+        &administrator,
+        "GET",
+        "/admin/v1/audit?action=staff",
+        None,
+    )
+    .json();
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions[..2], ["staff.disable", "staff.add"]);
 }
 
@@ -358,34 +457,65 @@ fn four_eyes_needs_a_second_publisher_and_a_tracer_only_proposes() {
     let tracer = add_staff(&ha.data(), "tuan", "tracer", PW);
     let lan = add_staff(&ha.data(), "lan", "publisher", PW);
     let hoa = add_staff(&ha.data(), "hoa", "publisher", PW);
-    let s = start(&ha.data(), serde_json::json!({"console": {"four_eyes": true}}));
+    let s = start(
+        &ha.data(),
+        serde_json::json!({"console": {"four_eyes": true}}),
+    );
     let d = descriptor(&s);
     let mut rng = test_rng(91);
     let mut v = venue(21, &d, "Phở Thìn");
     let code = issue_code(&s, &tracer);
-    assert_eq!(upload(&s, &code, &envelopes(&mut rng, &d, &mut v, 1).0, false).status, 202);
-    let id = admin(&s, &lan, "GET", "/admin/v1/reviews", None).json()[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        upload(&s, &code, &envelopes(&mut rng, &d, &mut v, 1).0, false).status,
+        202
+    );
+    let id = admin(&s, &lan, "GET", "/admin/v1/reviews", None).json()[0]["id"]
+        .as_i64()
+        .unwrap();
     let body = serde_json::json!({"severity": "test", "message_vi": "Xét nghiệm", "message_en": "Get tested"});
     // A publisher's approval is only a proposal under four-eyes.
-    let r = admin(&s, &lan, "POST", &format!("/admin/v1/reviews/{id}/approve"), Some(body.clone()));
+    let r = admin(
+        &s,
+        &lan,
+        "POST",
+        &format!("/admin/v1/reviews/{id}/approve"),
+        Some(body.clone()),
+    );
     assert_eq!(r.status, 200);
     let proposal = r.json()["proposal"].as_i64().unwrap();
     assert_eq!(r.json()["status"], "proposed");
     // Publishing now carries no real notice.
-    assert_eq!(admin(&s, &lan, "POST", "/admin/v1/publish", None).status, 200);
+    assert_eq!(
+        admin(&s, &lan, "POST", "/admin/v1/publish", None).status,
+        200
+    );
     // lan cannot confirm her own proposal in the console; hoa can.
     let mut c = Client::new(&s);
     assert_eq!(c.login("lan", PW).status, 303);
     let csrf = c.csrf();
-    let r = c.post(&format!("/console/proposals/{proposal}/confirm"), &[("csrf", &csrf)]);
+    let r = c.post(
+        &format!("/console/proposals/{proposal}/confirm"),
+        &[("csrf", &csrf)],
+    );
     assert_eq!(r.status, 403);
     assert!(html(&r).contains("second staff member"));
     let mut h = Client::new(&s);
     assert_eq!(h.login("hoa", PW).status, 303);
     let csrf = h.csrf();
-    assert_eq!(h.post(&format!("/console/proposals/{proposal}/confirm"), &[("csrf", &csrf)]).status, 303);
     assert_eq!(
-        h.post(&format!("/console/proposals/{proposal}/confirm"), &[("csrf", &csrf)]).status,
+        h.post(
+            &format!("/console/proposals/{proposal}/confirm"),
+            &[("csrf", &csrf)]
+        )
+        .status,
+        303
+    );
+    assert_eq!(
+        h.post(
+            &format!("/console/proposals/{proposal}/confirm"),
+            &[("csrf", &csrf)]
+        )
+        .status,
         409,
         "confirmed once only"
     );
@@ -397,15 +527,35 @@ fn four_eyes_needs_a_second_publisher_and_a_tracer_only_proposes() {
     let r = admin(&s, &tracer, "POST", "/admin/v1/traces", Some(trace));
     assert_eq!(r.json()["status"], "proposed");
     let declined = r.json()["proposal"].as_i64().unwrap();
-    assert_eq!(h.post(&format!("/console/proposals/{declined}/decline"), &[("csrf", &csrf)]).status, 303);
-    // The next bulletin carries exactly the confirmed review's two notices.
+    assert_eq!(
+        h.post(
+            &format!("/console/proposals/{declined}/decline"),
+            &[("csrf", &csrf)]
+        )
+        .status,
+        303
+    );
+    // The next bulletin carries exactly the confirmed review's notice.
     let p = admin(&s, &hoa, "POST", "/admin/v1/publish", None).json();
     let seq = p["sequence"].as_u64().unwrap();
     let notices = html(&h.get("/console/notices"));
-    assert_eq!(notices.matches("data-status=\"published\"").count(), 2, "{notices}");
-    assert_eq!(notices.matches("data-status=\"cancelled\"").count(), 2);
+    assert_eq!(
+        notices.matches("data-status=\"published\"").count(),
+        1,
+        "{notices}"
+    );
+    assert_eq!(notices.matches("data-status=\"cancelled\"").count(), 1);
     assert!(notices.contains(&format!("#{seq}")) && notices.contains("Phở Thìn"));
     let audit = admin(&s, &hoa, "GET", "/admin/v1/audit?action=proposal", None).json();
-    let objects: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["object"].as_str().unwrap()).collect();
-    assert!(objects.iter().any(|o| o.starts_with(&format!("proposal {proposal} by lan"))));
+    let objects: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["object"].as_str().unwrap())
+        .collect();
+    assert!(
+        objects
+            .iter()
+            .any(|o| o.starts_with(&format!("proposal {proposal} by lan")))
+    );
 }

@@ -48,16 +48,16 @@ pub fn presented_session(parts_headers: &axum::http::HeaderMap, secure: bool) ->
 impl FromRequestParts<ConsoleState> for Console {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        s: &ConsoleState,
-    ) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, s: &ConsoleState) -> Result<Self, Response> {
         let login = || Redirect::to("/console/login").into_response();
         let Some(id) = presented_session(&parts.headers, s.console.secure) else {
             return Err(login());
         };
         let id = Zeroizing::new(id);
-        let (idle, absolute) = (s.config().session_idle_secs, s.config().session_absolute_secs);
+        let (idle, absolute) = (
+            s.config().session_idle_secs,
+            s.config().session_absolute_secs,
+        );
         let lookup = id.clone();
         let member = s
             .app
@@ -97,8 +97,7 @@ impl<T: DeserializeOwned + Send> FromRequest<ConsoleState> for ConsoleForm<T> {
         let bytes = axum::body::to_bytes(req.into_body(), FORM_LIMIT)
             .await
             .map_err(|_| ConsoleError(ApiError::too_large(FORM_LIMIT)).into_response())?;
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
         let token = pairs
             .iter()
             .find(|(k, _)| k == "csrf")

@@ -19,9 +19,10 @@ pub fn by_district_and_day(rows: &[VenueStat]) -> BTreeMap<String, BTreeMap<u32,
     m
 }
 
-const ROW: u32 = 56;
-const LEFT: u32 = 150;
-const WIDTH: u32 = 760;
+// Sized for a phone: the viewBox is about as wide as a 360 px screen.
+const ROW: u32 = 44;
+const LEFT: u32 = 92;
+const WIDTH: u32 = 400;
 const TOP: u32 = 24;
 const BOTTOM: u32 = 34;
 
@@ -43,7 +44,7 @@ pub fn svg(rows: &[VenueStat], today: u32, days: u32) -> String {
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" \
 font-family=\"DejaVu Sans, sans-serif\" font-size=\"11\" aria-label=\"Địa điểm hoạt động theo quận và ngày / Active venues per district and day\">\
-<text x=\"4\" y=\"14\" font-size=\"12\" font-weight=\"bold\">Địa điểm hoạt động / Active venues (max {max})</text>"
+<text x=\"4\" y=\"14\" font-size=\"12\" font-weight=\"bold\">Hoạt động / Active venues (max {max})</text>"
     );
     if data.is_empty() {
         s.push_str(&format!(
@@ -59,7 +60,7 @@ font-family=\"DejaVu Sans, sans-serif\" font-size=\"11\" aria-label=\"Địa đi
         s.push_str(&format!(
             "<text x=\"4\" y=\"{}\">{}</text><line x1=\"{LEFT}\" x2=\"{}\" y1=\"{base}\" y2=\"{base}\" stroke=\"#99a\"/>",
             base - 4,
-            esc(&district.chars().take(22).collect::<String>()),
+            esc(&district.chars().take(14).collect::<String>()),
             WIDTH - 10
         ));
         for (j, day) in axis.iter().enumerate() {

@@ -74,7 +74,12 @@ pub fn new_login_token(key: &[u8; 32], now: u64) -> (String, String) {
 }
 
 /// Whether a login form's token is genuine, unexpired and bound to the cookie.
-pub fn check_login_token(key: &[u8; 32], cookie_nonce: Option<&str>, token: &str, now: u64) -> bool {
+pub fn check_login_token(
+    key: &[u8; 32],
+    cookie_nonce: Option<&str>,
+    token: &str,
+    now: u64,
+) -> bool {
     let Some(cookie_nonce) = cookie_nonce else {
         return false;
     };
@@ -98,7 +103,11 @@ pub fn check_login_token(key: &[u8; 32], cookie_nonce: Option<&str>, token: &str
 
 fn is_loopback_host(host: &str) -> bool {
     let h = host.rsplit_once(':').map_or(host, |(h, p)| {
-        if p.chars().all(|c| c.is_ascii_digit()) { h } else { host }
+        if p.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
     });
     h == "localhost" || h.starts_with("127.") || h == "[::1]"
 }
@@ -113,7 +122,11 @@ pub enum Refusal {
 }
 
 /// Checks the browser's origin headers of a state-changing request.
-pub fn check_origin(headers: &HeaderMap, public_origin: Option<&str>, secure: bool) -> Result<(), Refusal> {
+pub fn check_origin(
+    headers: &HeaderMap,
+    public_origin: Option<&str>,
+    secure: bool,
+) -> Result<(), Refusal> {
     if let Some(site) = headers.get("sec-fetch-site") {
         let site = site.to_str().unwrap_or("?");
         if site != "same-origin" {
@@ -137,7 +150,11 @@ pub fn check_origin(headers: &HeaderMap, public_origin: Option<&str>, secure: bo
                     || (origin == format!("http://{host}") && (!secure || is_loopback_host(host))))
         }
     };
-    if ok { Ok(()) } else { Err(Refusal::Origin(origin.to_owned())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Refusal::Origin(origin.to_owned()))
+    }
 }
 
 /// Middleware: refuses cross-origin writes before any handler runs.
@@ -186,9 +203,16 @@ mod tests {
 
     #[test]
     fn origin_checks_refuse_other_ports_null_and_cross_site() {
-        let own = headers(&[("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080"), ("sec-fetch-site", "same-origin")]);
+        let own = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
         assert_eq!(check_origin(&own, None, true), Ok(()));
-        let other_port = headers(&[("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:9090")]);
+        let other_port = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:9090"),
+        ]);
         assert!(check_origin(&other_port, None, false).is_err());
         let same_site = headers(&[("host", "127.0.0.1:8080"), ("sec-fetch-site", "same-site")]);
         assert!(check_origin(&same_site, None, false).is_err());
@@ -202,7 +226,10 @@ mod tests {
         assert!(check_origin(&tls, None, true).is_ok());
         // An explicit public origin wins over Host.
         assert!(check_origin(&tls, Some("https://console.quet.example"), true).is_err());
-        let configured = headers(&[("host", "10.0.0.5:8080"), ("origin", "https://console.quet.example")]);
+        let configured = headers(&[
+            ("host", "10.0.0.5:8080"),
+            ("origin", "https://console.quet.example"),
+        ]);
         assert!(check_origin(&configured, Some("https://console.quet.example/"), true).is_ok());
         // No browser headers at all: left to the token.
         assert!(check_origin(&headers(&[]), None, true).is_ok());
@@ -223,9 +250,18 @@ mod tests {
         assert!(check_login_token(&key, Some(&nonce), &token, 1001));
         assert!(!check_login_token(&key, None, &token, 1001), "no cookie");
         let (other_nonce, _) = new_login_token(&key, 1000);
-        assert!(!check_login_token(&key, Some(&other_nonce), &token, 1001), "another browser's cookie");
-        assert!(!check_login_token(&[8u8; 32], Some(&nonce), &token, 1001), "another key");
-        assert!(!check_login_token(&key, Some(&nonce), &token, 1000 + LOGIN_FORM_SECS), "expired");
+        assert!(
+            !check_login_token(&key, Some(&other_nonce), &token, 1001),
+            "another browser's cookie"
+        );
+        assert!(
+            !check_login_token(&[8u8; 32], Some(&nonce), &token, 1001),
+            "another key"
+        );
+        assert!(
+            !check_login_token(&key, Some(&nonce), &token, 1000 + LOGIN_FORM_SECS),
+            "expired"
+        );
         assert!(!check_login_token(&key, Some(&nonce), "garbage", 1001));
     }
 }

@@ -109,7 +109,13 @@ mod tests {
         assert_eq!(format(0, 0), "01/01/1970 00:00");
         assert_eq!(zone_label(420), "UTC+7");
         assert_eq!(zone_label(-210), "UTC-3:30");
-        for bad in ["2021-02-30T10:00", "2021-13-01", "2021-08-09T24:00", "yesterday", "1969-12-31"] {
+        for bad in [
+            "2021-02-30T10:00",
+            "2021-13-01",
+            "2021-08-09T24:00",
+            "yesterday",
+            "1969-12-31",
+        ] {
             assert_eq!(parse(bad, 420), None, "{bad}");
         }
         for u in [1_600_000_000u64, 1_700_000_123, 4_102_444_800] {

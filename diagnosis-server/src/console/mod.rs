@@ -76,7 +76,11 @@ impl Default for ConsoleConfig {
 impl ConsoleConfig {
     /// Rejects settings that would make sessions unbounded or times wrong.
     pub fn validate(&self) -> Result<(), ServerError> {
-        let bad = |what: &str| Err(ServerError::Other(format!("invalid console setting: {what}")));
+        let bad = |what: &str| {
+            Err(ServerError::Other(format!(
+                "invalid console setting: {what}"
+            )))
+        };
         if self.session_idle_secs < 60 || self.session_idle_secs > 24 * 3600 {
             return bad("session_idle_secs must be 60..=86400");
         }
@@ -239,7 +243,10 @@ pub fn router(app: AppState) -> Router {
         .route("/console/stats/chart.svg", get(stats::chart))
         .route("/console/staff", get(staff::list).post(staff::add))
         .route("/console/staff/{name}/roles", post(staff::roles))
-        .route("/console/staff/{name}/password", post(staff::reset_password))
+        .route(
+            "/console/staff/{name}/password",
+            post(staff::reset_password),
+        )
         .route("/console/staff/{name}/disable", post(staff::disable))
         .route("/console/staff/{name}/enable", post(staff::enable))
         .route("/console/account", get(account::page))

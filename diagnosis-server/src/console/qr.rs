@@ -66,7 +66,10 @@ mod tests {
     fn a_rendered_code_decodes_back_and_garbage_is_an_error() {
         let text = "ABCD-EFGH-JKMN-PQRS";
         let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).unwrap();
-        let img = code.render::<image::Luma<u8>>().min_dimensions(300, 300).build();
+        let img = code
+            .render::<image::Luma<u8>>()
+            .min_dimensions(300, 300)
+            .build();
         let mut png = Vec::new();
         image::DynamicImage::ImageLuma8(img)
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)

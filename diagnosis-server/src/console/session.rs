@@ -64,7 +64,8 @@ pub fn touch(
         return Ok(None);
     };
     let now_i = ts(now);
-    if now_i >= created.saturating_add(ts(absolute_secs)) || now_i >= last.saturating_add(ts(idle_secs))
+    if now_i >= created.saturating_add(ts(absolute_secs))
+        || now_i >= last.saturating_add(ts(idle_secs))
     {
         conn.execute("DELETE FROM console_sessions WHERE id_hash = ?1", [&h])?;
         return Ok(None);
@@ -78,11 +79,19 @@ pub fn touch(
 
 /// Ends a session (logout). Returns whether one was found.
 pub fn destroy(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM console_sessions WHERE id_hash = ?1", [id_hash(id)])? > 0)
+    Ok(conn.execute(
+        "DELETE FROM console_sessions WHERE id_hash = ?1",
+        [id_hash(id)],
+    )? > 0)
 }
 
 /// Deletes every expired session.
-pub fn purge(conn: &Connection, now: u64, idle_secs: u64, absolute_secs: u64) -> rusqlite::Result<usize> {
+pub fn purge(
+    conn: &Connection,
+    now: u64,
+    idle_secs: u64,
+    absolute_secs: u64,
+) -> rusqlite::Result<usize> {
     conn.execute(
         "DELETE FROM console_sessions WHERE last_seen <= ?1 OR created_at <= ?2",
         params![
@@ -117,7 +126,9 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// `Path=/` with TLS, `Path=/console` without; always `HttpOnly; SameSite=Strict`.
 pub fn set_cookie(secure: bool, base_name: &str, value: &str, max_age: u64) -> HeaderValue {
     let s = if secure {
-        format!("__Host-{base_name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}")
+        format!(
+            "__Host-{base_name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}"
+        )
     } else {
         format!("{base_name}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}")
     };
@@ -143,20 +154,39 @@ mod tests {
         let conn = crate::db::open(&dir.path().join("q.db")).unwrap();
         let id = create(&conn, 7, 1000).unwrap();
         assert_eq!(touch(&conn, &id, 1100, 600, 3600).unwrap(), Some(7));
-        assert_eq!(touch(&conn, &id, 1650, 600, 3600).unwrap(), Some(7), "idle counts from the last request");
-        assert_eq!(touch(&conn, &id, 2300, 600, 3600).unwrap(), None, "idle 650 s > 600 s");
-        assert_eq!(touch(&conn, &id, 2301, 600, 3600).unwrap(), None, "and it is gone");
+        assert_eq!(
+            touch(&conn, &id, 1650, 600, 3600).unwrap(),
+            Some(7),
+            "idle counts from the last request"
+        );
+        assert_eq!(
+            touch(&conn, &id, 2300, 600, 3600).unwrap(),
+            None,
+            "idle 650 s > 600 s"
+        );
+        assert_eq!(
+            touch(&conn, &id, 2301, 600, 3600).unwrap(),
+            None,
+            "and it is gone"
+        );
         let id = create(&conn, 7, 10_000).unwrap();
         let mut t = 10_000;
         while t + 500 < 13_600 {
             t += 500;
             assert_eq!(touch(&conn, &id, t, 600, 3600).unwrap(), Some(7));
         }
-        assert_eq!(touch(&conn, &id, 13_600, 600, 3600).unwrap(), None, "absolute limit");
+        assert_eq!(
+            touch(&conn, &id, 13_600, 600, 3600).unwrap(),
+            None,
+            "absolute limit"
+        );
         let id = create(&conn, 7, 20_000).unwrap();
         assert!(destroy(&conn, &id).unwrap());
         assert_eq!(touch(&conn, &id, 20_001, 600, 3600).unwrap(), None);
-        assert_eq!(touch(&conn, "not a session", 20_001, 600, 3600).unwrap(), None);
+        assert_eq!(
+            touch(&conn, "not a session", 20_001, 600, 3600).unwrap(),
+            None
+        );
     }
 
     #[test]
@@ -174,7 +204,10 @@ mod tests {
     #[test]
     fn duplicate_cookies_are_not_trusted() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; quet_session=x"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; quet_session=x"),
+        );
         assert_eq!(cookie(&h, "quet_session").as_deref(), Some("x"));
         h.append(header::COOKIE, HeaderValue::from_static("quet_session=y"));
         assert_eq!(cookie(&h, "quet_session"), None);

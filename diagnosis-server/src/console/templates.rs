@@ -83,9 +83,7 @@ pub fn params(f: &MessageFields, buffer_minutes: u64) -> Result<NoticeParams, Ap
 /// The radio buttons and extra-text fields of a message choice (HTML).
 pub fn choices_html() -> String {
     use super::html::esc;
-    let mut s = String::from(
-        "<fieldset class=\"templates\"><legend>Tin nhắn / Message</legend>",
-    );
+    let mut s = String::from("<fieldset class=\"templates\"><legend>Tin nhắn / Message</legend>");
     for (i, t) in TEMPLATES.iter().enumerate() {
         let (vi, en) = t.text();
         s.push_str(&format!(
@@ -123,8 +121,14 @@ mod tests {
             30,
         )
         .unwrap();
-        assert_eq!((p.severity.as_str(), p.template.as_deref()), ("isolate", Some("isolate")));
-        assert_eq!((p.message_vi.as_str(), p.message_en.as_str()), ("", "Call 115"));
+        assert_eq!(
+            (p.severity.as_str(), p.template.as_deref()),
+            ("isolate", Some("isolate"))
+        );
+        assert_eq!(
+            (p.message_vi.as_str(), p.message_en.as_str()),
+            ("", "Call 115")
+        );
         let none = params(
             &MessageFields {
                 template: Some("none".into()),
@@ -135,7 +139,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(none.severity, "monitor");
-        assert!(params(&MessageFields { template: Some("x".into()), ..Default::default() }, 30).is_err());
+        assert!(
+            params(
+                &MessageFields {
+                    template: Some("x".into()),
+                    ..Default::default()
+                },
+                30
+            )
+            .is_err()
+        );
         assert!(!TEMPLATES[0].text().0.is_empty());
     }
 }

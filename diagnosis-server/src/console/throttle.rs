@@ -116,7 +116,10 @@ impl LoginThrottle {
             .map_or(0, |c| c.wait(FREE_ADDRESS_FAILURES, now));
         let account = match a.device {
             Some(d) => t.devices.get(&d).map_or(0, |c| c.wait(FREE_FAILURES, now)),
-            None => t.accounts.get(a.account).map_or(0, |c| c.wait(FREE_FAILURES, now)),
+            None => t
+                .accounts
+                .get(a.account)
+                .map_or(0, |c| c.wait(FREE_FAILURES, now)),
         };
         match address.max(account) {
             0 => Ok(()),
@@ -233,7 +236,10 @@ mod tests {
         let t = LoginThrottle::default();
         let cookie = new_device_cookie(&key, "lan");
         let device = check_device_cookie(&key, "lan", &cookie).unwrap();
-        assert!(check_device_cookie(&key, "minh", &cookie).is_none(), "bound to the account");
+        assert!(
+            check_device_cookie(&key, "minh", &cookie).is_none(),
+            "bound to the account"
+        );
         assert!(check_device_cookie(&[4u8; 32], "lan", &cookie).is_none());
         let now = 5_000_000;
         let stranger = at("lan", [203, 0, 113, 9], None);

@@ -18,7 +18,15 @@ use crate::common::{BIN, Server};
 /// Adds a staff member with the real CLI (password from stdin); returns the API token.
 pub fn add_staff(data: &Path, name: &str, roles: &str, password: &str) -> String {
     let mut child = Command::new(BIN)
-        .args(["staff", "add", name, "--role", roles, "--password-stdin", "--data"])
+        .args([
+            "staff",
+            "add",
+            name,
+            "--role",
+            roles,
+            "--password-stdin",
+            "--data",
+        ])
         .arg(data)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -120,22 +128,24 @@ pub fn chrome() -> Option<Chrome> {
     let browser = Browser::new(options).unwrap();
     let tab = browser.new_tab().unwrap();
     tab.set_default_timeout(Duration::from_secs(20));
-    tab.call_method(headless_chrome::protocol::cdp::Emulation::SetDeviceMetricsOverride {
-        width: 360,
-        height: 640,
-        device_scale_factor: 1.0,
-        mobile: true,
-        scale: None,
-        screen_width: None,
-        screen_height: None,
-        position_x: None,
-        position_y: None,
-        dont_set_visible_size: None,
-        screen_orientation: None,
-        viewport: None,
-        display_feature: None,
-        device_posture: None,
-    })
+    tab.call_method(
+        headless_chrome::protocol::cdp::Emulation::SetDeviceMetricsOverride {
+            width: 360,
+            height: 640,
+            device_scale_factor: 1.0,
+            mobile: true,
+            scale: None,
+            screen_width: None,
+            screen_height: None,
+            position_x: None,
+            position_y: None,
+            dont_set_visible_size: None,
+            screen_orientation: None,
+            viewport: None,
+            display_feature: None,
+            device_posture: None,
+        },
+    )
     .unwrap();
     Some(Chrome {
         _browser: browser,
@@ -145,10 +155,39 @@ pub fn chrome() -> Option<Chrome> {
 }
 
 impl Chrome {
-    /// Navigates and waits for the load.
+    /// Navigates and waits for the new document to load.
     pub fn goto(&self, url: &str) {
+        self.mark();
         self.tab.navigate_to(url).unwrap();
-        self.tab.wait_until_navigated().unwrap();
+        self.wait_new_document();
+    }
+
+    /// Marks the current document, so that [`Chrome::wait_new_document`] can tell
+    /// when another one replaced it.
+    fn mark(&self) {
+        let _ = self.tab.evaluate("window.__quet_old = 1", false);
+    }
+
+    /// Waits (20 s at most) until a new document has replaced the marked one and
+    /// finished loading.
+    pub fn wait_new_document(&self) {
+        let ok = self.wait_for(
+            "window.__quet_old === undefined && document.readyState === 'complete'",
+            20,
+        );
+        assert!(ok, "no new page loaded (still at {})", self.url());
+    }
+
+    /// Polls a JavaScript condition until it is true (`secs` at most).
+    pub fn wait_for(&self, js: &str, secs: u64) -> bool {
+        let end = std::time::Instant::now() + Duration::from_secs(secs);
+        while std::time::Instant::now() < end {
+            if self.eval(js) == serde_json::Value::Bool(true) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     /// The current URL.
@@ -185,11 +224,12 @@ impl Chrome {
         assert_eq!(self.eval(&js), serde_json::Value::Bool(true), "{selector}");
     }
 
-    /// Clicks an element and waits for the navigation it causes.
+    /// Clicks an element and waits for the page its navigation loads.
     pub fn click_and_wait(&self, selector: &str) {
-        self.tab.wait_for_element(selector).unwrap().click().unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-        self.tab.wait_until_navigated().unwrap();
+        let e = self.tab.wait_for_element(selector).unwrap();
+        self.mark();
+        e.click().unwrap();
+        self.wait_new_document();
     }
 
     /// Saves a full-page screenshot as `screenshots/<name>.png`; returns its path.
@@ -228,7 +268,11 @@ impl Chrome {
         self.goto(&format!("{base}/console/login"));
         self.tab.wait_for_element("#name").unwrap().click().unwrap();
         self.tab.type_str(name).unwrap();
-        self.tab.wait_for_element("#password").unwrap().click().unwrap();
+        self.tab
+            .wait_for_element("#password")
+            .unwrap()
+            .click()
+            .unwrap();
         self.tab.type_str(password).unwrap();
         self.click_and_wait("#login");
     }

@@ -28,7 +28,13 @@ fn render(c: &Console, top: &str) -> Response {
             "{top}<p>{} · {}</p><div class=\"card\">{}</div>",
             html::esc(&c.member().name),
             html::esc(&c.member().role_slugs()),
-            html::form(&c.viewer, "/console/account/password", inner, "Đổi mật khẩu / Change password", "")
+            html::form(
+                &c.viewer,
+                "/console/account/password",
+                inner,
+                "Đổi mật khẩu / Change password",
+                ""
+            )
         ),
     )
 }
@@ -58,16 +64,30 @@ pub async fn change_password(
     if *new != *again {
         return Ok((
             StatusCode::BAD_REQUEST,
-            render(&c, &html::message("error", "Hai mật khẩu mới không khớp.", "The two new passwords differ.")),
+            render(
+                &c,
+                &html::message(
+                    "error",
+                    "Hai mật khẩu mới không khớp.",
+                    "The two new passwords differ.",
+                ),
+            ),
         )
             .into_response());
     }
     if let Err(m) = password::check_policy(&new) {
-        return Ok((StatusCode::BAD_REQUEST, render(&c, &format!("<div class=\"error\">{}</div>", html::esc(&m)))).into_response());
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            render(&c, &format!("<div class=\"error\">{}</div>", html::esc(&m))),
+        )
+            .into_response());
     }
     let name = c.member().name.clone();
     let n = name.clone();
-    let stored = s.app.read(move |conn, _| Ok(staff::login_record(conn, &n)?)).await?;
+    let stored = s
+        .app
+        .read(move |conn, _| Ok(staff::login_record(conn, &n)?))
+        .await?;
     let phc = stored.map(|(_, h)| h);
     let ok = tokio::task::spawn_blocking(move || password::verify(&current, phc.as_deref()))
         .await
@@ -75,13 +95,21 @@ pub async fn change_password(
     if !ok {
         return Ok((
             StatusCode::UNAUTHORIZED,
-            render(&c, &html::message("error", "Mật khẩu hiện tại không đúng.", "The current password is wrong.")),
+            render(
+                &c,
+                &html::message(
+                    "error",
+                    "Mật khẩu hiện tại không đúng.",
+                    "The current password is wrong.",
+                ),
+            ),
         )
             .into_response());
     }
     s.app
         .write(move |tx, _| {
-            staff::set_password(tx, &name, Some(new), &name, now()).map_err(|e| ConsoleError::from(e).0)
+            staff::set_password(tx, &name, Some(new), &name, now())
+                .map_err(|e| ConsoleError::from(e).0)
         })
         .await?;
     let mut r = html::bare_page(

@@ -38,7 +38,11 @@ fn options(values: &[String], selected: Option<&str>) -> String {
     for v in values {
         s.push_str(&format!(
             "<option{}>{}</option>",
-            if Some(v.as_str()) == selected { " selected" } else { "" },
+            if Some(v.as_str()) == selected {
+                " selected"
+            } else {
+                ""
+            },
             esc(v)
         ));
     }
@@ -53,7 +57,11 @@ pub async fn list(
 ) -> Result<Response, ConsoleError> {
     c.require(Action::ReadAudit)?;
     let off = s.offset_minutes();
-    let day = |v: &Option<String>| v.as_deref().filter(|d| !d.is_empty()).and_then(|d| localtime::parse(d, off));
+    let day = |v: &Option<String>| {
+        v.as_deref()
+            .filter(|d| !d.is_empty())
+            .and_then(|d| localtime::parse(d, off))
+    };
     let filter = AuditFilter {
         staff: q.staff.clone().filter(|v| !v.is_empty()),
         action: q.action.clone().filter(|v| !v.is_empty()),
@@ -119,5 +127,10 @@ pub async fn list(
         n = entries.len(),
         zone = localtime::zone_label(off),
     );
-    Ok(html::page(&c.viewer, "/console/audit", "Nhật ký / Audit log", &body))
+    Ok(html::page(
+        &c.viewer,
+        "/console/audit",
+        "Nhật ký / Audit log",
+        &body,
+    ))
 }

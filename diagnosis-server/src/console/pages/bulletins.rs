@@ -53,11 +53,27 @@ async fn render(s: &ConsoleState, c: &Console, notice: &str) -> Result<Response,
             )?;
             let rows = st
                 .query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
                 })?
                 .collect::<rusqlite::Result<Vec<Row>>>()?;
-            let q = conn.query_row("SELECT COUNT(*) FROM notices WHERE status = 'queued'", [], |r| r.get(0))?;
-            let w = conn.query_row("SELECT COUNT(*) FROM notices WHERE status = 'withdraw_queued'", [], |r| r.get(0))?;
+            let q = conn.query_row(
+                "SELECT COUNT(*) FROM notices WHERE status = 'queued'",
+                [],
+                |r| r.get(0),
+            )?;
+            let w = conn.query_row(
+                "SELECT COUNT(*) FROM notices WHERE status = 'withdraw_queued'",
+                [],
+                |r| r.get(0),
+            )?;
             Ok((rows, q, w))
         })
         .await?;
@@ -87,7 +103,12 @@ async fn render(s: &ConsoleState, c: &Console, notice: &str) -> Result<Response,
 <div class=\"scroll\"><table id=\"bulletins\"><tr><th>Số / Seq.</th><th>Phát hành / Issued</th><th>Hết hạn / Expires</th>\
 <th>Thông báo / Notices</th><th>Rút lại / Withdrawn</th><th>Byte</th></tr>{table}</table></div>"
     );
-    Ok(html::page(&c.viewer, "/console/bulletins", "Bản tin / Bulletins", &body))
+    Ok(html::page(
+        &c.viewer,
+        "/console/bulletins",
+        "Bản tin / Bulletins",
+        &body,
+    ))
 }
 
 /// `POST /console/publish`.

@@ -33,7 +33,13 @@ pub async fn form(State(s): State<ConsoleState>, c: Console) -> Result<Response,
             "<p>Mã dùng một lần để người bệnh gửi lịch sử check-in của mình. Mã chỉ hiện một lần.<br>\
 <span class=\"en\">A one-time code that lets a confirmed case upload their check-ins. It is shown only once.</span></p>\
 <div class=\"card\">{}</div>",
-            html::form(&c.viewer, "/console/codes", &inner, "Cấp mã / Issue code", "")
+            html::form(
+                &c.viewer,
+                "/console/codes",
+                &inner,
+                "Cấp mã / Issue code",
+                ""
+            )
         ),
     ))
 }

@@ -33,14 +33,34 @@ pub async fn home(State(s): State<ConsoleState>, c: Console) -> Result<Response,
         ));
     };
     if m.can(Action::ReadReviews) {
-        card("/console/reviews", reviews, "lượt check-in chờ duyệt", "uploaded check-ins to review");
+        card(
+            "/console/reviews",
+            reviews,
+            "lượt check-in chờ duyệt",
+            "uploaded check-ins to review",
+        );
     }
     if m.can(Action::ConfirmTrace) {
-        card("/console/proposals", proposals, "truy vết chờ phê duyệt", "traces awaiting confirmation");
-        card("/console/bulletins", queued, "thông báo chờ công bố", "notices waiting for the next bulletin");
+        card(
+            "/console/proposals",
+            proposals,
+            "truy vết chờ phê duyệt",
+            "traces awaiting confirmation",
+        );
+        card(
+            "/console/bulletins",
+            queued,
+            "thông báo chờ công bố",
+            "notices waiting for the next bulletin",
+        );
     }
     if m.can(Action::ReadPublications) {
-        card("/console/bulletins", latest, "bản tin mới nhất (số thứ tự)", "latest bulletin (sequence)");
+        card(
+            "/console/bulletins",
+            latest,
+            "bản tin mới nhất (số thứ tự)",
+            "latest bulletin (sequence)",
+        );
     }
     let four = if s.config().four_eyes {
         html::message(

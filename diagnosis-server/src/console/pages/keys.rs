@@ -26,7 +26,11 @@ pub async fn page(State(s): State<ConsoleState>, c: Console) -> Result<Response,
             "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
             k.key_id,
             data_encoding::HEXLOWER.encode(k.key.as_bytes()),
-            if k.key_id == d.current_signing_key { "đang dùng / current" } else { "" }
+            if k.key_id == d.current_signing_key {
+                "đang dùng / current"
+            } else {
+                ""
+            }
         ));
     }
     let body = format!(

@@ -35,7 +35,12 @@ fn login_page(s: &ConsoleState, status: StatusCode, notice: &str, name: &str) ->
     let mut r = (status, html::bare_page("Đăng nhập / Log in", &body)).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
-        session::set_cookie(s.console.secure, csrf::LOGIN_COOKIE, &nonce, csrf::LOGIN_FORM_SECS),
+        session::set_cookie(
+            s.console.secure,
+            csrf::LOGIN_COOKIE,
+            &nonce,
+            csrf::LOGIN_FORM_SECS,
+        ),
     );
     r
 }
@@ -43,7 +48,10 @@ fn login_page(s: &ConsoleState, status: StatusCode, notice: &str, name: &str) ->
 /// `GET /console/login`.
 pub async fn form(State(s): State<ConsoleState>, headers: HeaderMap) -> Response {
     if let Some(id) = presented_session(&headers, s.console.secure) {
-        let (idle, abs) = (s.config().session_idle_secs, s.config().session_absolute_secs);
+        let (idle, abs) = (
+            s.config().session_idle_secs,
+            s.config().session_absolute_secs,
+        );
         let live = s
             .app
             .read(move |c, _| Ok(session::touch(c, &id, now(), idle, abs)?))
@@ -77,11 +85,24 @@ pub async fn login(
     body: Bytes,
 ) -> Response {
     let Ok(mut f) = serde_urlencoded::from_bytes::<LoginForm>(&body) else {
-        return login_page(&s, StatusCode::BAD_REQUEST, &html::message("error", "Biểu mẫu không hợp lệ.", "Invalid form."), "");
+        return login_page(
+            &s,
+            StatusCode::BAD_REQUEST,
+            &html::message("error", "Biểu mẫu không hợp lệ.", "Invalid form."),
+            "",
+        );
     };
     let t = now();
-    let login_cookie = session::cookie(&headers, &session::cookie_name(s.console.secure, csrf::LOGIN_COOKIE));
-    if !csrf::check_login_token(&s.console.login_key, login_cookie.as_deref(), &f.login_csrf, t) {
+    let login_cookie = session::cookie(
+        &headers,
+        &session::cookie_name(s.console.secure, csrf::LOGIN_COOKIE),
+    );
+    if !csrf::check_login_token(
+        &s.console.login_key,
+        login_cookie.as_deref(),
+        &f.login_csrf,
+        t,
+    ) {
         tracing::warn!("console: login form without a valid login token refused");
         return login_page(
             &s,
@@ -95,8 +116,11 @@ pub async fn login(
         );
     }
     let name = f.name.trim().to_owned();
-    let device = session::cookie(&headers, &session::cookie_name(s.console.secure, throttle::DEVICE_COOKIE))
-        .and_then(|v| throttle::check_device_cookie(&s.console.device_key, &name, &v));
+    let device = session::cookie(
+        &headers,
+        &session::cookie_name(s.console.secure, throttle::DEVICE_COOKIE),
+    )
+    .and_then(|v| throttle::check_device_cookie(&s.console.device_key, &name, &v));
     let attempt = Attempt {
         account: &name,
         address: peer.ip(),
@@ -130,7 +154,10 @@ pub async fn login(
     let ok = tokio::task::spawn_blocking(move || password::verify(&pw, stored.as_deref()))
         .await
         .unwrap_or(false);
-    let (idle, abs) = (s.config().session_idle_secs, s.config().session_absolute_secs);
+    let (idle, abs) = (
+        s.config().session_idle_secs,
+        s.config().session_absolute_secs,
+    );
     match (ok, record) {
         (true, Some((staff_id, _))) => {
             s.console.throttle.success(&attempt);
@@ -145,15 +172,34 @@ pub async fn login(
                 })
                 .await;
             let Ok(id) = created else {
-                return login_page(&s, StatusCode::INTERNAL_SERVER_ERROR, &html::message("error", "Lỗi máy chủ.", "Server error."), &name);
+                return login_page(
+                    &s,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &html::message("error", "Lỗi máy chủ.", "Server error."),
+                    &name,
+                );
             };
             let mut r = Redirect::to("/console/").into_response();
             let h = r.headers_mut();
-            h.append(header::SET_COOKIE, session::set_cookie(s.console.secure, session::SESSION_COOKIE, &id, abs));
-            h.append(header::SET_COOKIE, session::set_cookie(s.console.secure, csrf::LOGIN_COOKIE, "", 0));
+            h.append(
+                header::SET_COOKIE,
+                session::set_cookie(s.console.secure, session::SESSION_COOKIE, &id, abs),
+            );
+            h.append(
+                header::SET_COOKIE,
+                session::set_cookie(s.console.secure, csrf::LOGIN_COOKIE, "", 0),
+            );
             if device.is_none() {
                 let v = throttle::new_device_cookie(&s.console.device_key, &name);
-                h.append(header::SET_COOKIE, session::set_cookie(s.console.secure, throttle::DEVICE_COOKIE, &v, throttle::DEVICE_COOKIE_SECS));
+                h.append(
+                    header::SET_COOKIE,
+                    session::set_cookie(
+                        s.console.secure,
+                        throttle::DEVICE_COOKIE,
+                        &v,
+                        throttle::DEVICE_COOKIE_SECS,
+                    ),
+                );
             }
             r
         }
@@ -163,13 +209,25 @@ pub async fn login(
                 let who = name.clone();
                 let _ = s
                     .app
-                    .write(move |tx, _| Ok(audit::record(tx, t, &who, "console.login_failed", Some(&peer.ip().to_string()))?))
+                    .write(move |tx, _| {
+                        Ok(audit::record(
+                            tx,
+                            t,
+                            &who,
+                            "console.login_failed",
+                            Some(&peer.ip().to_string()),
+                        )?)
+                    })
                     .await;
             }
             login_page(
                 &s,
                 StatusCode::UNAUTHORIZED,
-                &html::message("error", "Sai tên đăng nhập hoặc mật khẩu.", "Wrong name or password."),
+                &html::message(
+                    "error",
+                    "Sai tên đăng nhập hoặc mật khẩu.",
+                    "Wrong name or password.",
+                ),
                 &name,
             )
         }
@@ -178,7 +236,11 @@ pub async fn login(
 
 /// `POST /console/logout`: deletes the session row, so the cookie is worthless
 /// from now on even if someone kept a copy.
-pub async fn logout(State(s): State<ConsoleState>, c: Console, ConsoleForm(_): ConsoleForm<Empty>) -> Response {
+pub async fn logout(
+    State(s): State<ConsoleState>,
+    c: Console,
+    ConsoleForm(_): ConsoleForm<Empty>,
+) -> Response {
     let id = c.session_id.clone();
     let who = c.member().name.clone();
     let _ = s

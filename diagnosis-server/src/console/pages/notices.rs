@@ -98,14 +98,19 @@ pub async fn list(State(s): State<ConsoleState>, c: Console) -> Result<Response,
     }
     let _ = &s;
     let body = format!(
-        "<p>Mỗi truy vết công bố hai thông báo: một cho mã màn hình (theo giờ), một cho áp phích (theo ngày). \
+        "<p>Mỗi truy vết công bố một thông báo, cho các giờ của mã màn hình và/hoặc các ngày của áp phích. \
 Rút lại một thông báo đã công bố sẽ được ghi trong bản tin kế tiếp.<br>\
-<span class=\"en\">Each trace publishes two notices: one for screen codes (hours), one for posters (days). \
+<span class=\"en\">Each trace publishes one notice, covering the hours of screen codes and/or the days of posters. \
 Withdrawing a published notice is announced in the next bulletin.</span></p>\
 <div class=\"scroll\"><table id=\"notices\"><tr><th>Địa điểm, thời gian / Venue, window</th><th>Nguồn / Source</th>\
 <th>Trạng thái / Status</th><th>Bản tin / Bulletin</th><th></th></tr>{table}</table></div>"
     );
-    Ok(html::page(&c.viewer, "/console/notices", "Thông báo / Notices", &body))
+    Ok(html::page(
+        &c.viewer,
+        "/console/notices",
+        "Thông báo / Notices",
+        &body,
+    ))
 }
 
 /// `POST /console/notices/{nonce}/withdraw`.

@@ -62,15 +62,28 @@ pub async fn list(State(s): State<ConsoleState>, c: Console) -> Result<Response,
             "<div class=\"card\" id=\"proposal-{id}\"><b>#{id}</b> {kind} · {label}<br>\
 <span class=\"muted\">{by} · {at} · <b>{state}</b>{decided}</span>{message}{actions}</div>",
             id = p.id,
-            kind = if p.kind == "review" { "check-in đã gửi / uploaded check-in" } else { "phiếu truy vết / tracing sheet" },
+            kind = if p.kind == "review" {
+                "check-in đã gửi / uploaded check-in"
+            } else {
+                "phiếu truy vết / tracing sheet"
+            },
             label = esc(&p.label),
             by = esc(&p.proposed_by),
             at = esc(&local(&s, p.proposed_at)),
             state = esc(&p.state),
-            decided = p.decided_by.as_deref().map(|d| format!(" · {}", esc(d))).unwrap_or_default(),
+            decided = p
+                .decided_by
+                .as_deref()
+                .map(|d| format!(" · {}", esc(d)))
+                .unwrap_or_default(),
         ));
     }
-    Ok(html::page(&c.viewer, "/console/proposals", "Phê duyệt truy vết / Trace approvals", &body))
+    Ok(html::page(
+        &c.viewer,
+        "/console/proposals",
+        "Phê duyệt truy vết / Trace approvals",
+        &body,
+    ))
 }
 
 /// `POST /console/proposals/{id}/confirm`.
@@ -83,7 +96,9 @@ pub async fn confirm(
     let actor = c.member().clone();
     let four_eyes = s.config().four_eyes;
     s.app
-        .write(move |tx, inner| decisions::confirm(tx, &inner.authority, &actor, four_eyes, id, now()))
+        .write(move |tx, inner| {
+            decisions::confirm(tx, &inner.authority, &actor, four_eyes, id, now())
+        })
         .await?;
     Ok(Redirect::to("/console/notices").into_response())
 }

@@ -74,7 +74,10 @@ pub async fn list(State(s): State<ConsoleState>, c: Console) -> Result<Response,
         .app
         .write(move |tx, _| {
             staff::record(tx, now(), &who, "review.list", None)?;
-            Ok((review::list(tx)?, decisions::reviews_awaiting_confirmation(tx)?))
+            Ok((
+                review::list(tx)?,
+                decisions::reviews_awaiting_confirmation(tx)?,
+            ))
         })
         .await?;
     let m = c.member();
@@ -96,7 +99,9 @@ pub async fn list(State(s): State<ConsoleState>, c: Console) -> Result<Response,
             .map(|f| format!("<span class=\"flag {}\">{}</span>", f.level, esc(&f.text)))
             .collect();
         if fl.is_empty() {
-            flag_html.push_str("<span class=\"flag ok\">Đã xác minh, đã đăng ký / Verified, registered</span>");
+            flag_html.push_str(
+                "<span class=\"flag ok\">Đã xác minh, đã đăng ký / Verified, registered</span>",
+            );
         }
         let pending = awaiting.iter().find(|(rid, _, _)| *rid == r.id);
         let mut actions = String::new();
@@ -144,7 +149,12 @@ pub async fn list(State(s): State<ConsoleState>, c: Console) -> Result<Response,
             },
         ));
     }
-    Ok(html::page(&c.viewer, "/console/reviews", "Duyệt check-in / Review queue", &body))
+    Ok(html::page(
+        &c.viewer,
+        "/console/reviews",
+        "Duyệt check-in / Review queue",
+        &body,
+    ))
 }
 
 /// The approve form.

@@ -53,7 +53,12 @@ async fn render(s: &ConsoleState, c: &Console, top: &str) -> Result<Response, Co
         let toggle = if r.disabled {
             html::button_form(&c.viewer, &format!("{path}/enable"), "Mở lại / Enable", "")
         } else {
-            html::button_form(&c.viewer, &format!("{path}/disable"), "Khóa / Disable", "danger")
+            html::button_form(
+                &c.viewer,
+                &format!("{path}/disable"),
+                "Khóa / Disable",
+                "danger",
+            )
         };
         cards.push_str(&format!(
             "<div class=\"card staff-row\" data-name=\"{name}\"><b>{name}</b> · {state} · {sessions} phiên / sessions · {created}\
@@ -82,7 +87,12 @@ async fn render(s: &ConsoleState, c: &Console, top: &str) -> Result<Response, Co
         "{top}<div class=\"card\"><h2>Thêm / Add</h2>{add}</div><h2>Nhân viên / Staff ({n})</h2>{cards}",
         n = rows.len()
     );
-    Ok(html::page(&c.viewer, "/console/staff", "Nhân viên / Staff", &body))
+    Ok(html::page(
+        &c.viewer,
+        "/console/staff",
+        "Nhân viên / Staff",
+        &body,
+    ))
 }
 
 fn parse(pairs: &[(String, String)]) -> (Vec<Role>, Option<String>, String) {
@@ -133,12 +143,27 @@ pub async fn add(
     };
     let creds = s
         .app
-        .write(move |tx, _| staff::add(tx, &new, &by, now()).map_err(|e| crate::console::auth::ConsoleError::from(e).0))
+        .write(move |tx, _| {
+            staff::add(tx, &new, &by, now())
+                .map_err(|e| crate::console::auth::ConsoleError::from(e).0)
+        })
         .await?;
     let top = format!(
         "{}{}",
-        shown_once("Mật khẩu ban đầu của", "Initial console password.", &name, &creds.password, "new-password"),
-        shown_once("Mã API (tự động hóa) của", "API token (automation).", &name, &creds.token, "new-token")
+        shown_once(
+            "Mật khẩu ban đầu của",
+            "Initial console password.",
+            &name,
+            &creds.password,
+            "new-password"
+        ),
+        shown_once(
+            "Mã API (tự động hóa) của",
+            "API token (automation).",
+            &name,
+            &creds.token,
+            "new-token"
+        )
     );
     render(&s, &c, &top).await
 }
@@ -180,9 +205,17 @@ pub async fn reset_password(
     let n = name.clone();
     let pw: Zeroizing<String> = s
         .app
-        .write(move |tx, _| staff::set_password(tx, &n, None, &by, now()).map_err(|e| ConsoleError::from(e).0))
+        .write(move |tx, _| {
+            staff::set_password(tx, &n, None, &by, now()).map_err(|e| ConsoleError::from(e).0)
+        })
         .await?;
-    let top = shown_once("Mật khẩu mới của", "New console password.", &name, &pw, "new-password");
+    let top = shown_once(
+        "Mật khẩu mới của",
+        "New console password.",
+        &name,
+        &pw,
+        "new-password",
+    );
     render(&s, &c, &top).await
 }
 
@@ -201,7 +234,9 @@ pub async fn disable(
     }
     let by = c.member().name.clone();
     s.app
-        .write(move |tx, _| staff::disable(tx, &name, &by, now()).map_err(|e| ConsoleError::from(e).0))
+        .write(move |tx, _| {
+            staff::disable(tx, &name, &by, now()).map_err(|e| ConsoleError::from(e).0)
+        })
         .await?;
     Ok(Redirect::to("/console/staff").into_response())
 }
@@ -216,7 +251,9 @@ pub async fn enable(
     c.require(Action::ManageStaff)?;
     let by = c.member().name.clone();
     s.app
-        .write(move |tx, _| staff::enable(tx, &name, &by, now()).map_err(|e| ConsoleError::from(e).0))
+        .write(move |tx, _| {
+            staff::enable(tx, &name, &by, now()).map_err(|e| ConsoleError::from(e).0)
+        })
         .await?;
     Ok(Redirect::to("/console/staff").into_response())
 }

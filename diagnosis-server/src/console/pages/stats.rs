@@ -45,7 +45,12 @@ pub async fn page(State(s): State<ConsoleState>, c: Console) -> Result<Response,
 <p><a href=\"/console/stats/chart.svg\">SVG</a></p>\
 <details><summary>Bảng số liệu / Data table</summary><div class=\"scroll\"><table id=\"stats\"><tr><th>Ngày / Day (UTC)</th><th>Quận / District</th><th>Loại / Category</th><th>Hoạt động / Active</th></tr>{table}</table></div></details>"
     );
-    Ok(html::page(&c.viewer, "/console/stats", "Thống kê địa điểm / Venue statistics", &body))
+    Ok(html::page(
+        &c.viewer,
+        "/console/stats",
+        "Thống kê địa điểm / Venue statistics",
+        &body,
+    ))
 }
 
 /// `GET /console/stats/chart.svg`.

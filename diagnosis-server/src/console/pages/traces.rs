@@ -64,7 +64,12 @@ or upload a photo of its QR code: the photo is decoded in the server's memory an
         start = localtime::input_value(t - t % 3600 - 3 * 3600, off),
         end = localtime::input_value(t - t % 3600, off),
     );
-    Ok(html::page(&c.viewer, "/console/traces", "Truy vết theo phiếu / Trace from a tracing sheet", &body))
+    Ok(html::page(
+        &c.viewer,
+        "/console/traces",
+        "Truy vết theo phiếu / Trace from a tracing sheet",
+        &body,
+    ))
 }
 
 #[derive(Default)]
@@ -126,10 +131,12 @@ fn minutes(v: &str, default: u64) -> Result<u64, ApiError> {
 
 fn times(s: &ConsoleState, start: &str, end: &str) -> Result<(u64, u64), ApiError> {
     let off = s.offset_minutes();
-    let start = localtime::parse(start, off)
-        .ok_or_else(|| ApiError::bad_request("Thời điểm bắt đầu không hợp lệ / Invalid start time"))?;
-    let end = localtime::parse(end, off)
-        .ok_or_else(|| ApiError::bad_request("Thời điểm kết thúc không hợp lệ / Invalid end time"))?;
+    let start = localtime::parse(start, off).ok_or_else(|| {
+        ApiError::bad_request("Thời điểm bắt đầu không hợp lệ / Invalid start time")
+    })?;
+    let end = localtime::parse(end, off).ok_or_else(|| {
+        ApiError::bad_request("Thời điểm kết thúc không hợp lệ / Invalid end time")
+    })?;
     Ok((start, end))
 }
 
@@ -144,10 +151,7 @@ async fn sheet_from_photo(s: &ConsoleState, photo: Vec<u8>) -> Result<Zeroizing<
         .await
         .map_err(|e| ApiError::internal("photo decoding", e))?
         .map_err(ApiError::bad_request)?;
-    let found = texts
-        .into_iter()
-        .map(Zeroizing::new)
-        .find(|t| is_sheet(t));
+    let found = texts.into_iter().map(Zeroizing::new).find(|t| is_sheet(t));
     found.ok_or_else(|| {
         ApiError::bad_request(
             "Không tìm thấy mã QR của phiếu truy vết trong ảnh / No tracing-sheet QR code found in the photo",
@@ -207,7 +211,11 @@ pub async fn preview(
         }
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            if e.kind == "hour" { "giờ / hour" } else { "ngày / day (poster)" },
+            if e.kind == "hour" {
+                "giờ / hour"
+            } else {
+                "ngày / day (poster)"
+            },
             e.index,
             esc(&local(&s, e.start))
         ));
@@ -241,7 +249,11 @@ Thời gian ở tối đa / maximum stay {ms} phút/min · thêm / buffer {bm} p
 <div class=\"scroll\"><table id=\"epochs\"><tr><th>Loại / Kind</th><th>Số / Index</th><th>Bắt đầu / Starts</th></tr>{rows}</table></div></div>\
 <div class=\"card\">{form}</div>",
         source = if from_photo {
-            html::message("success", "Đã đọc mã QR của phiếu từ ảnh (ảnh không được lưu).", "Read the sheet's QR code from the photo (the photo was not stored).")
+            html::message(
+                "success",
+                "Đã đọc mã QR của phiếu từ ảnh (ảnh không được lưu).",
+                "Read the sheet's QR code from the photo (the photo was not stored).",
+            )
         } else {
             String::new()
         },
@@ -251,9 +263,20 @@ Thời gian ở tối đa / maximum stay {ms} phút/min · thêm / buffer {bm} p
         zone = zone(&s),
         ms = req.max_stay_minutes,
         bm = req.buffer_minutes,
-        form = html::form(&c.viewer, "/console/traces", &format!("{hidden}{choices}"), button, ""),
+        form = html::form(
+            &c.viewer,
+            "/console/traces",
+            &format!("{hidden}{choices}"),
+            button,
+            ""
+        ),
     );
-    Ok(html::page(&c.viewer, "/console/traces", "Xem trước truy vết / Trace preview", &body))
+    Ok(html::page(
+        &c.viewer,
+        "/console/traces",
+        "Xem trước truy vết / Trace preview",
+        &body,
+    ))
 }
 
 /// The confirm form.
@@ -293,7 +316,11 @@ pub async fn submit(
     let p = templates::params(&f.message, buffer_minutes)?;
     let label = {
         let l = f.label.trim();
-        let l = if l.is_empty() { "(không tên / unnamed)" } else { l };
+        let l = if l.is_empty() {
+            "(không tên / unnamed)"
+        } else {
+            l
+        };
         format!("{l}: {} – {}", local(&s, start), local(&s, end))
     };
     let req = TraceRequest {
