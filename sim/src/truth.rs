@@ -1,0 +1,384 @@
+//! The ground truth and the city-wide model, computed from the synthetic visits
+//! alone, independently of any ciphertext.
+//!
+//! *Ground truth*: a phone visit is exposed to a reported case visit when both are
+//! at the same venue and their **true** stays overlap (`a₁ < d₂ ∧ a₂ < d₁`, minute
+//! resolution). That is what "shared a place and time with a case" means; it knows
+//! nothing of epochs, buffers or auto check-out.
+//!
+//! *Model* (for the whole city, where running the real matcher on millions of
+//! phones is out of reach): a phone visit is alerted when its token's epoch is one
+//! the HA publishes for the case visit (`quet_protocol::notice::trace_windows`, as
+//! the server calls it) and its **recorded** stay overlaps the notice's exact
+//! window. The real matcher is run on a sample and must agree with this model
+//! exactly on that sample (`Run::check`), so the model's city-wide counts stand for
+//! the protocol's behaviour.
+
+use std::collections::HashMap;
+
+use quet_protocol::notice::trace_windows;
+use quet_protocol::time::{Epoch, EpochKind, UnixTime};
+
+use crate::cases::Cases;
+use crate::city::{City, Visit};
+use crate::rng::{SimRng, Stream};
+use crate::scenario::Scenario;
+
+/// A code is scanned this many seconds after the display signed it (the display
+/// re-signs every 30 s; 29 s is the worst case and moves a scan at hh:00 into the
+/// previous hour's epoch, which the HA's window must still cover).
+pub const CODE_AGE_SECS: u64 = 29;
+
+/// A case's check-in that its upload carries.
+#[derive(Clone, Copy, Debug)]
+pub struct CaseVisit {
+    /// Index in the list of reported case visits.
+    pub id: u32,
+    /// The case.
+    pub case: u32,
+    /// Simulated day.
+    pub day: u32,
+    /// The visit.
+    pub visit: Visit,
+}
+
+/// Unix arrival and recorded departure of a visit on simulated day `day`.
+pub fn unix_times(s: &Scenario, day: u32, v: &Visit) -> (u64, u64) {
+    let m = s.local_midnight(day);
+    (
+        m + u64::from(v.arrival) * 60,
+        m + u64::from(v.recorded_departure) * 60,
+    )
+}
+
+/// The epoch of the token a phone stores for visit `v` at `venue` on `day`.
+pub fn token_epoch(s: &Scenario, city: &City, day: u32, v: &Visit) -> Epoch {
+    let (arrival, _) = unix_times(s, day, v);
+    if city.prints_posters(v.venue) {
+        Epoch {
+            kind: EpochKind::Day,
+            index: (arrival / 86_400) as u32,
+        }
+    } else {
+        Epoch {
+            kind: EpochKind::Hour,
+            index: ((arrival - CODE_AGE_SECS) / 3_600) as u32,
+        }
+    }
+}
+
+/// What the HA publishes for a case visit: the epoch window and the exact window.
+pub fn published_windows(s: &Scenario, city: &City, cv: &CaseVisit) -> ((u64, u64), (u64, u64)) {
+    let (a, d) = unix_times(s, cv.day, &cv.visit);
+    let max_stay = u64::from(
+        city.profile(cv.visit.venue)
+            .category
+            .default_max_stay_minutes(),
+    ) * 60;
+    let buffer = u64::from(s.buffer_minutes) * 60;
+    // The inputs are in range by construction; a failure would be a bug.
+    let (w, exact) = trace_windows(UnixTime(a), UnixTime(d), max_stay, buffer)
+        .unwrap_or(((UnixTime(a), UnixTime(d)), (UnixTime(a), UnixTime(d))));
+    ((w.0.0, w.1.0), (exact.0.0, exact.1.0))
+}
+
+/// Whether `epoch` is among those published for the epoch window `w`.
+pub fn epoch_published(epoch: Epoch, w: (u64, u64)) -> bool {
+    let len = epoch.kind.length_secs();
+    let start = u64::from(epoch.index) * len;
+    start < w.1 && start + len > w.0
+}
+
+/// Why an alert without a true overlap happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FpCause {
+    /// The true stays are within the HA's buffer of each other (the notice's exact
+    /// window is `[arrival − buffer, departure + buffer]`, end included to the second).
+    Buffer,
+    /// Only the recorded stays overlap (with the buffer): a phone did not check out,
+    /// so its stay runs to the category's maximum.
+    NoCheckout,
+    /// Neither: a bug.
+    Unexplained,
+}
+
+/// Classifies an alert of visitor `v` for case visit `c` that has no true overlap.
+pub fn false_positive_cause(v: &Visit, c: &Visit, buffer_minutes: u32) -> FpCause {
+    let b = u16::try_from(buffer_minutes).unwrap_or(u16::MAX);
+    if v.arrival <= c.departure.saturating_add(b) && c.arrival < v.departure.saturating_add(b) {
+        FpCause::Buffer
+    } else if v.arrival <= c.recorded_departure.saturating_add(b)
+        && c.arrival < v.recorded_departure.saturating_add(b)
+    {
+        FpCause::NoCheckout
+    } else {
+        FpCause::Unexplained
+    }
+}
+
+/// Counts over the whole city.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct CityCounts {
+    /// Visits generated, all days.
+    pub visits: u64,
+    /// Of which scanned with a phone.
+    pub phone_visits: u64,
+    /// Of which checked in by staff.
+    pub assisted_visits: u64,
+    /// Cases, and of them the ones that uploaded.
+    pub cases: u64,
+    /// Cases that uploaded.
+    pub uploading_cases: u64,
+    /// Check-ins carried by uploads.
+    pub reported_visits: u64,
+    /// Ground truth: (phone visit, case visit) pairs with overlapping true stays.
+    pub exposed_pairs: u64,
+    /// Distinct people in those pairs.
+    pub exposed_people: u64,
+    /// Model alerts: (phone visit, case visit) pairs the protocol notifies.
+    pub alerted_pairs: u64,
+    /// Ground-truth pairs the model does not alert (must be 0).
+    pub model_false_negatives: u64,
+    /// Alerts without a true overlap that the 30-minute buffer explains.
+    pub fp_buffer: u64,
+    /// Alerts without a true overlap explained by a missing check-out (the
+    /// recorded stay runs to the maximum stay).
+    pub fp_no_checkout: u64,
+    /// Alerts explained by neither (must be 0).
+    pub fp_unexplained: u64,
+    /// Staff-checked-in visitors who truly overlapped a reported case (reached by
+    /// the venue's assisted log, not by phones).
+    pub assisted_exposed: u64,
+    /// True overlaps with the check-ins of cases that did not upload (no system
+    /// that needs the case's consent can reach them).
+    pub exposed_unreported: u64,
+    /// PL2, Quét: phone visits that can open a notice (token in a published epoch)
+    /// but are not alerted: they learn that a case was at their venue.
+    pub learners_quet: u64,
+    /// PL2, Quét, of those: at venues printing posters (day epochs).
+    pub learners_quet_poster: u64,
+    /// PL2, static code, same day: phone visits at the venue that day, not alerted.
+    pub learners_static_same_day: u64,
+    /// PL2, static code, whole simulated window before the notice.
+    pub learners_static_window: u64,
+}
+
+/// Sample candidates kept while scanning the city.
+#[derive(Clone, Debug, Default)]
+pub struct Reservoirs {
+    /// People truly exposed (by phone).
+    pub exposed: Vec<u32>,
+    /// People at a traced venue-day without a true overlap.
+    pub near: Vec<u32>,
+    seen_exposed: u64,
+    seen_near: u64,
+}
+
+impl Reservoirs {
+    fn offer(slot: &mut Vec<u32>, seen: &mut u64, cap: usize, r: &mut SimRng, p: u32) {
+        *seen += 1;
+        if slot.len() < cap {
+            slot.push(p);
+        } else {
+            let j = r.below(*seen) as usize;
+            if j < cap {
+                slot[j] = p;
+            }
+        }
+    }
+}
+
+/// Everything phase 1 produces.
+#[derive(Clone, Debug, Default)]
+pub struct Truth {
+    /// The reported case visits.
+    pub case_visits: Vec<CaseVisit>,
+    /// City-wide counts.
+    pub counts: CityCounts,
+    /// Ground-truth pairs per day of the case visit, for the report.
+    pub exposed_by_day: Vec<u64>,
+    /// Sample candidates.
+    pub reservoirs: Reservoirs,
+}
+
+/// The weekday of simulated day `i`, 0 = Monday.
+pub fn weekday(s: &Scenario, i: u32) -> u32 {
+    (s.day_number(i) + 3) % 7
+}
+
+/// The check-ins each uploading case reports (scanned by phone, within
+/// `report_days` before the upload), and every other check-in of a case by
+/// venue-day (those no upload carries).
+#[allow(clippy::type_complexity)]
+pub fn reported_visits(
+    s: &Scenario,
+    city: &City,
+    cases: &Cases,
+) -> (Vec<CaseVisit>, HashMap<(u32, u32), Vec<Visit>>) {
+    let mut buf = Vec::new();
+    let mut reported = Vec::new();
+    let mut unreported: HashMap<(u32, u32), Vec<Visit>> = HashMap::new();
+    for c in &cases.list {
+        for day in 0..c.test_day.min(s.visit_days()) {
+            buf.clear();
+            city.day_visits(c.person, day, weekday(s, day), &mut buf);
+            for v in &buf {
+                let (arrival, _) = unix_times(s, day, v);
+                match c.upload_at {
+                    Some(up)
+                        if v.by_phone()
+                            && arrival < up
+                            && arrival + u64::from(s.report_days) * 86_400 >= up =>
+                    {
+                        let id = reported.len() as u32;
+                        reported.push(CaseVisit {
+                            id,
+                            case: c.id,
+                            day,
+                            visit: *v,
+                        });
+                    }
+                    _ => unreported.entry((day, v.venue)).or_default().push(*v),
+                }
+            }
+        }
+    }
+    (reported, unreported)
+}
+
+/// Runs phase 1: every person's every day, the ground truth and the model counts.
+pub fn compute(s: &Scenario, city: &City, cases: &Cases, reservoir_cap: usize) -> Truth {
+    let mut t = Truth {
+        exposed_by_day: vec![0; s.visit_days() as usize],
+        ..Truth::default()
+    };
+    t.counts.cases = cases.list.len() as u64;
+    t.counts.uploading_cases = cases.list.iter().filter(|c| c.upload_at.is_some()).count() as u64;
+
+    let (case_visits, unreported) = reported_visits(s, city, cases);
+    t.case_visits = case_visits;
+    let mut buf = Vec::new();
+    t.counts.reported_visits = t.case_visits.len() as u64;
+    let mut traced: HashMap<(u32, u32), Vec<u32>> = HashMap::new();
+    for cv in &t.case_visits {
+        traced
+            .entry((cv.day, cv.visit.venue))
+            .or_default()
+            .push(cv.id);
+    }
+
+    let mut scans: Vec<Vec<u32>> = Vec::with_capacity(s.visit_days() as usize);
+    let mut rng = SimRng::stream(s.seed, Stream::Sample, 1, 0);
+    let mut exposed_people = std::collections::HashSet::new();
+    for day in 0..s.visit_days() {
+        let mut per_venue = vec![0u32; city.venue_count() as usize];
+        let mut buckets: HashMap<u32, Vec<Visit>> = HashMap::new();
+        for p in 0..s.population {
+            if cases.isolating(p, day) {
+                continue;
+            }
+            buf.clear();
+            city.day_visits(p, day, weekday(s, day), &mut buf);
+            for v in &buf {
+                t.counts.visits += 1;
+                if v.by_phone() {
+                    t.counts.phone_visits += 1;
+                    per_venue[v.venue as usize] += 1;
+                } else if v.flags & crate::city::ASSISTED != 0 {
+                    t.counts.assisted_visits += 1;
+                }
+                if traced.contains_key(&(day, v.venue)) || unreported.contains_key(&(day, v.venue))
+                {
+                    buckets.entry(v.venue).or_default().push(*v);
+                }
+            }
+        }
+        for (venue, visits) in &buckets {
+            if let Some(cvs) = traced.get(&(day, *venue)) {
+                for id in cvs {
+                    let cv = t.case_visits[*id as usize];
+                    let (window, exact) = published_windows(s, city, &cv);
+                    let earlier: u64 = scans.iter().map(|d| u64::from(d[*venue as usize])).sum();
+                    for v in visits {
+                        if v.person == cv.visit.person {
+                            continue;
+                        }
+                        let truly =
+                            v.arrival < cv.visit.departure && cv.visit.arrival < v.departure;
+                        if !v.by_phone() {
+                            if truly && v.flags & crate::city::ASSISTED != 0 {
+                                t.counts.assisted_exposed += 1;
+                            }
+                            continue;
+                        }
+                        let epoch = token_epoch(s, city, day, v);
+                        let (a, d) = unix_times(s, day, v);
+                        let can_open = epoch_published(epoch, window);
+                        let alerted = can_open && a < exact.1 && d > exact.0;
+                        if truly {
+                            t.counts.exposed_pairs += 1;
+                            t.exposed_by_day[day as usize] += 1;
+                            exposed_people.insert(v.person);
+                            Reservoirs::offer(
+                                &mut t.reservoirs.exposed,
+                                &mut t.reservoirs.seen_exposed,
+                                reservoir_cap,
+                                &mut rng,
+                                v.person,
+                            );
+                            if !alerted {
+                                t.counts.model_false_negatives += 1;
+                            }
+                        } else {
+                            Reservoirs::offer(
+                                &mut t.reservoirs.near,
+                                &mut t.reservoirs.seen_near,
+                                reservoir_cap,
+                                &mut rng,
+                                v.person,
+                            );
+                        }
+                        if alerted {
+                            t.counts.alerted_pairs += 1;
+                            if !truly {
+                                match false_positive_cause(v, &cv.visit, s.buffer_minutes) {
+                                    FpCause::Buffer => t.counts.fp_buffer += 1,
+                                    FpCause::NoCheckout => t.counts.fp_no_checkout += 1,
+                                    FpCause::Unexplained => t.counts.fp_unexplained += 1,
+                                }
+                            }
+                        } else {
+                            if can_open {
+                                t.counts.learners_quet += 1;
+                                if epoch.kind == EpochKind::Day {
+                                    t.counts.learners_quet_poster += 1;
+                                }
+                            }
+                            t.counts.learners_static_same_day += 1;
+                        }
+                    }
+                    // Scans of earlier simulated days at this venue (a static code
+                    // lets all of them recognise the notice).
+                    t.counts.learners_static_window += earlier;
+                }
+            }
+            if let Some(cvs) = unreported.get(&(day, *venue)) {
+                for c in cvs {
+                    t.counts.exposed_unreported += visits
+                        .iter()
+                        .filter(|v| {
+                            v.person != c.person
+                                && v.by_phone()
+                                && v.arrival < c.departure
+                                && c.arrival < v.departure
+                        })
+                        .count() as u64;
+                }
+            }
+        }
+        scans.push(per_venue);
+    }
+    t.counts.learners_static_window += t.counts.learners_static_same_day;
+    t.counts.exposed_people = exposed_people.len() as u64;
+    t
+}
