@@ -83,6 +83,22 @@ pub struct Ha {
     pub times: HaTimes,
 }
 
+/// Measures durable write transactions on the file system of `dir`: the server's
+/// own database (`quet_server::db::open`: WAL, `synchronous = FULL`), `n`
+/// authorization codes issued one transaction each. Returns seconds per commit.
+pub fn durable_commit_secs(dir: &Path, n: u32) -> Result<f64, SimError> {
+    let data = tempfile::tempdir_in(dir)?;
+    let mut conn = quet_server::db::open(&data.path().join("calibration.db"))?;
+    let key = [7u8; 32];
+    let t = Instant::now();
+    for i in 0..n {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        reports::issue_code(&tx, &key, 1_700_000_000 + u64::from(i), 24, 3)?;
+        tx.commit()?;
+    }
+    Ok(t.elapsed().as_secs_f64() / f64::from(n.max(1)))
+}
+
 impl Ha {
     /// Creates an authority in `dir` (`quet-server init`).
     pub fn create(

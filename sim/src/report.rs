@@ -599,5 +599,11 @@ fn markdown(r: &RunReport, nat: &National, command: &str, load: (String, String)
         "\nEnvelopes left on the server after every upload was reviewed: {} (must be 0).",
         r.envelopes_left
     );
+    let _ = writeln!(
+        m,
+        "\nThe HA's database was in `{}`; a durable commit (WAL, `synchronous = FULL`) on the output directory's disk took {} (measured, 100 commits), which the national view adds to every write transaction.",
+        r.db_dir,
+        secs(r.disk_commit_secs)
+    );
     m
 }

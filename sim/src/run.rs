@@ -163,6 +163,11 @@ pub struct RunReport {
     pub phones_in_city: u64,
     /// Envelopes left on the server at the end (must be 0).
     pub envelopes_left: i64,
+    /// Seconds per durable SQLite commit on the output directory's disk (the run's
+    /// own database is on tmpfs when available).
+    pub disk_commit_secs: f64,
+    /// Where the run's HA database was.
+    pub db_dir: String,
     /// Wall-clock seconds of each phase.
     pub phase_secs: Vec<(String, f64)>,
 }
@@ -185,6 +190,22 @@ pub fn date_of(day: u32) -> String {
 fn log(quiet: bool, msg: impl AsRef<str>) {
     if !quiet {
         eprintln!("[quet-sim] {}", msg.as_ref());
+    }
+}
+
+/// Where the simulated HA keeps its database: tmpfs (`/dev/shm`) when there is one,
+/// so that a week of a city's durable commits fits the run's time budget; the cost
+/// of a durable commit on the output's disk is measured separately
+/// (`RunReport::disk_commit_secs`) and added where it matters.
+fn db_base(out: &Path) -> std::path::PathBuf {
+    let shm = Path::new("/dev/shm");
+    if std::env::var_os("QUET_SIM_DB_ON_DISK").is_none()
+        && shm.is_dir()
+        && tempfile::tempdir_in(shm).is_ok()
+    {
+        shm.to_path_buf()
+    } else {
+        out.to_path_buf()
     }
 }
 
@@ -237,7 +258,8 @@ pub fn run(s: &Scenario, out: &Path, quiet: bool) -> Result<RunReport, SimError>
 
     // Phase 2: the real code.
     let t = Instant::now();
-    let work = tempfile::tempdir_in(out)?;
+    let disk_commit_secs = crate::authority::durable_commit_secs(out, 100)?;
+    let work = tempfile::tempdir_in(db_base(out))?;
     let mut ha = Ha::create(
         work.path(),
         0x0000_1021,
@@ -388,22 +410,27 @@ pub fn run(s: &Scenario, out: &Path, quiet: bool) -> Result<RunReport, SimError>
                 let now = hour_end;
                 let notices: Vec<&ExposureNotice> =
                     pending.iter().flat_map(|p| p.notices.iter()).collect();
-                for (j, phone) in phones.iter().enumerate() {
-                    let t_match = Instant::now();
-                    let matcher = Matcher::new(phone.tokens_at(now));
-                    let candidates = matcher.candidate_count(notices.iter().copied());
-                    let found = matcher.match_notices(notices.iter().copied());
-                    let secs = t_match.elapsed().as_secs_f64();
-                    for e in found {
-                        if let Some(cv) = nonce_to_visit.get(&e.notice_nonce) {
-                            matched.insert((j, e.token_id, *cv));
+                // Two phones at a time, one thread each (each phone's time is its own
+                // thread's wall time).
+                let results = std::thread::scope(|sc| {
+                    let (a, b) = phones.split_at(phones.len() / 2);
+                    let other = sc.spawn(|| sync_phones(a, 0, &notices, now));
+                    let mine = sync_phones(b, a.len(), &notices, now);
+                    let mut all = other.join().unwrap_or_default();
+                    all.extend(mine);
+                    all
+                });
+                for (j, secs, candidates, found) in results {
+                    for (token, nonce) in found {
+                        if let Some(cv) = nonce_to_visit.get(&nonce) {
+                            matched.insert((j, token, *cv));
                         }
                     }
                     if s.is_peak(day) {
                         rep.match_secs.push(secs);
-                        rep.candidates.push(candidates as u64);
+                        rep.candidates.push(candidates);
                         secs_total += secs;
-                        cands_total += candidates as u64;
+                        cands_total += candidates;
                     }
                 }
                 pending.clear();
@@ -482,8 +509,41 @@ pub fn run(s: &Scenario, out: &Path, quiet: bool) -> Result<RunReport, SimError>
         venue_sweep,
         phones_in_city,
         envelopes_left,
+        disk_commit_secs,
+        db_dir: db_base(out).display().to_string(),
         phase_secs,
     })
+}
+
+/// One sync of `phones` (indices from `first`): (index, seconds, candidates,
+/// matches as (token id, notice nonce)).
+#[allow(clippy::type_complexity)]
+fn sync_phones(
+    phones: &[Phone],
+    first: usize,
+    notices: &[&ExposureNotice],
+    now: u64,
+) -> Vec<(usize, f64, u64, Vec<(u64, [u8; 16])>)> {
+    phones
+        .iter()
+        .enumerate()
+        .map(|(i, phone)| {
+            let t = Instant::now();
+            let matcher = Matcher::new(phone.tokens_at(now));
+            let found = matcher.match_notices(notices.iter().copied());
+            let secs = t.elapsed().as_secs_f64();
+            let candidates = matcher.candidate_count(notices.iter().copied()) as u64;
+            (
+                first + i,
+                secs,
+                candidates,
+                found
+                    .into_iter()
+                    .map(|e| (e.token_id, e.notice_nonce))
+                    .collect(),
+            )
+        })
+        .collect()
 }
 
 /// Chooses and builds the sampled phones: random smartphone owners, truly exposed
@@ -654,7 +714,7 @@ fn sweep(
     for &rate in &s.sweep_rates {
         let cases = Cases::draw(s, city, rate);
         let case_visits = truth::reported_visits(s, city, &cases).0;
-        let work = tempfile::tempdir_in(out)?;
+        let work = tempfile::tempdir_in(db_base(out))?;
         let mut ha = Ha::create(
             work.path(),
             0x0000_1021,
@@ -860,4 +920,65 @@ pub fn crowdnotifier_bytes(hour_keys: u64) -> u64 {
 /// Bytes per published key on the wire, entries only (the protocol's constant).
 pub fn entry_bytes() -> u64 {
     ENTRY_LEN as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::city::{PHONE, Visit};
+    use crate::truth::Truth;
+
+    fn visit(person: u32, arrival: u16, departure: u16) -> Visit {
+        Visit {
+            venue: 0,
+            person,
+            arrival,
+            departure,
+            recorded_departure: departure,
+            flags: PHONE,
+        }
+    }
+
+    /// The comparison itself can fail: a missed true overlap is a false negative, a
+    /// match nobody can explain is counted as such.
+    #[test]
+    fn sample_check_counts_misses_and_unexplained_matches() {
+        let s = Scenario::small();
+        let city = City::new(&s, 1.0);
+        let case = visit(1, 600, 700);
+        let truth = Truth {
+            case_visits: vec![CaseVisit {
+                id: 0,
+                case: 0,
+                day: 3,
+                visit: case,
+            }],
+            ..Truth::default()
+        };
+        let phone = Phone {
+            person: 2,
+            kind: "exposed",
+            tokens: Vec::new(),
+            visits: vec![(3, visit(2, 650, 800), 0), (3, visit(2, 760, 800), 0)],
+        };
+        let phones = vec![phone];
+        let missed = check_sample(&s, &city, &truth, &phones, &HashSet::new());
+        assert_eq!((missed.truth_pairs, missed.false_negatives), (1, 1));
+        let right: HashSet<(usize, u64, u32)> = [(0, 0, 0)].into_iter().collect();
+        let ok = check_sample(&s, &city, &truth, &phones, &right);
+        assert_eq!((ok.false_negatives, ok.false_positives), (0, 0));
+        let wrong: HashSet<(usize, u64, u32)> = [(0, 0, 0), (0, 1, 0)].into_iter().collect();
+        let bad = check_sample(&s, &city, &truth, &phones, &wrong);
+        assert_eq!((bad.false_positives, bad.fp_unexplained), (1, 1));
+        assert!(bad.model_disagreements >= 1);
+    }
+
+    #[test]
+    fn dates_and_percentiles() {
+        assert_eq!(date_of(18_985), "2021-12-24");
+        assert_eq!(date_of(18_877), "2021-09-07");
+        assert_eq!(percentile_f64(&[3.0, 1.0, 2.0, 4.0], 50.0), 2.0);
+        assert_eq!(percentile_u64(&[5, 1, 9], 99.0), 9);
+        assert_eq!(percentile_u64(&[], 50.0), 0);
+    }
 }

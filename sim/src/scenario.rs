@@ -81,9 +81,9 @@ fn day_number<S: serde::Serializer>(d: &Day, s: S) -> Result<S::Ok, S::Error> {
 pub const LOCAL_OFFSET_SECS: i64 = 7 * 3600;
 
 impl Scenario {
-    /// Hà Nội, 24–30 December 2021 at 1,866 cases a day (30 Dec 2021, the highest
-    /// 2021 figure found), population 8,330,800 (2021), 30 districts, 191,872
-    /// registered venues.
+    /// Hà Nội, 17–23 December 2021 at 1,774 cases a day (23 Dec 2021, the city's
+    /// record at the time; 12,277 cases over 16–23 Dec), population 8.33 M (2021),
+    /// 30 districts, 191,872 registered venues.
     pub fn hanoi_2021() -> Scenario {
         Scenario {
             name: "hanoi-2021".into(),
@@ -94,8 +94,8 @@ impl Scenario {
             registered_venues: 191_872,
             venues_in_use_2021: 14_245,
             smartphone_share: 0.745,
-            start_day: Day(18_985),
-            cases_per_day: 1_866,
+            start_day: Day(18_978),
+            cases_per_day: 1_774,
             ..Scenario::defaults()
         }
     }
@@ -132,11 +132,11 @@ impl Scenario {
             registered_venues: 461,
             venues_in_use_2021: 34,
             smartphone_share: 0.745,
-            start_day: Day(18_985),
+            start_day: Day(18_978),
             days: 2,
-            // Hà Nội's 1,866/day per 8.33 M people, times 5 so a small town has
+            // Hà Nội's 1,774/day per 8.33 M people, times 5 so a small town has
             // enough cases to test anything.
-            cases_per_day: 22,
+            cases_per_day: 21,
             sample_random: 4,
             sample_exposed: 6,
             sample_near: 3,

@@ -246,6 +246,61 @@ pub fn reported_visits(
     (reported, unreported)
 }
 
+/// Everyone's visits of one day, generated on two threads: scans per venue, the
+/// visits at venues `keep` selects (by venue), and (visits, by phone, assisted).
+#[allow(clippy::type_complexity)]
+fn scan_day(
+    s: &Scenario,
+    city: &City,
+    cases: &Cases,
+    day: u32,
+    keep: impl Fn(u32) -> bool + Sync,
+) -> (Vec<u32>, HashMap<u32, Vec<Visit>>, (u64, u64, u64)) {
+    let half = s.population / 2;
+    let part = |lo: u32, hi: u32| {
+        let mut per_venue = vec![0u32; city.venue_count() as usize];
+        let mut buckets: HashMap<u32, Vec<Visit>> = HashMap::new();
+        let mut counts = (0u64, 0u64, 0u64);
+        let mut buf = Vec::new();
+        for p in lo..hi {
+            if cases.isolating(p, day) {
+                continue;
+            }
+            buf.clear();
+            city.day_visits(p, day, weekday(s, day), &mut buf);
+            for v in &buf {
+                counts.0 += 1;
+                if v.by_phone() {
+                    counts.1 += 1;
+                    per_venue[v.venue as usize] += 1;
+                } else if v.flags & crate::city::ASSISTED != 0 {
+                    counts.2 += 1;
+                }
+                if keep(v.venue) {
+                    buckets.entry(v.venue).or_default().push(*v);
+                }
+            }
+        }
+        (per_venue, buckets, counts)
+    };
+    let (a, b) = std::thread::scope(|sc| {
+        let first = sc.spawn(|| part(0, half));
+        let second = part(half, s.population);
+        (first.join(), second)
+    });
+    let Ok(mut a) = a else {
+        return b;
+    };
+    for (x, y) in a.0.iter_mut().zip(&b.0) {
+        *x += y;
+    }
+    for (venue, mut visits) in b.1 {
+        a.1.entry(venue).or_default().append(&mut visits);
+    }
+    a.2 = (a.2.0 + b.2.0, a.2.1 + b.2.1, a.2.2 + b.2.2);
+    a
+}
+
 /// Runs phase 1: every person's every day, the ground truth and the model counts.
 pub fn compute(s: &Scenario, city: &City, cases: &Cases, reservoir_cap: usize) -> Truth {
     let mut t = Truth {
@@ -257,7 +312,6 @@ pub fn compute(s: &Scenario, city: &City, cases: &Cases, reservoir_cap: usize) -
 
     let (case_visits, unreported) = reported_visits(s, city, cases);
     t.case_visits = case_visits;
-    let mut buf = Vec::new();
     t.counts.reported_visits = t.case_visits.len() as u64;
     let mut traced: HashMap<(u32, u32), Vec<u32>> = HashMap::new();
     for cv in &t.case_visits {
@@ -271,28 +325,15 @@ pub fn compute(s: &Scenario, city: &City, cases: &Cases, reservoir_cap: usize) -
     let mut rng = SimRng::stream(s.seed, Stream::Sample, 1, 0);
     let mut exposed_people = std::collections::HashSet::new();
     for day in 0..s.visit_days() {
-        let mut per_venue = vec![0u32; city.venue_count() as usize];
-        let mut buckets: HashMap<u32, Vec<Visit>> = HashMap::new();
-        for p in 0..s.population {
-            if cases.isolating(p, day) {
-                continue;
-            }
-            buf.clear();
-            city.day_visits(p, day, weekday(s, day), &mut buf);
-            for v in &buf {
-                t.counts.visits += 1;
-                if v.by_phone() {
-                    t.counts.phone_visits += 1;
-                    per_venue[v.venue as usize] += 1;
-                } else if v.flags & crate::city::ASSISTED != 0 {
-                    t.counts.assisted_visits += 1;
-                }
-                if traced.contains_key(&(day, v.venue)) || unreported.contains_key(&(day, v.venue))
-                {
-                    buckets.entry(v.venue).or_default().push(*v);
-                }
-            }
-        }
+        let (per_venue, buckets, day_counts) = scan_day(s, city, cases, day, |v| {
+            traced.contains_key(&(day, v)) || unreported.contains_key(&(day, v))
+        });
+        t.counts.visits += day_counts.0;
+        t.counts.phone_visits += day_counts.1;
+        t.counts.assisted_visits += day_counts.2;
+        let mut buckets: Vec<(u32, Vec<Visit>)> = buckets.into_iter().collect();
+        // A fixed order, so the reservoirs (and so the sample) are reproducible.
+        buckets.sort_unstable_by_key(|b| b.0);
         for (venue, visits) in &buckets {
             if let Some(cvs) = traced.get(&(day, *venue)) {
                 for id in cvs {
