@@ -26,6 +26,10 @@ pub const CROWDNOTIFIER_BYTES_PER_KEY: u64 = 80;
 /// Local hour at which phones sync (after the HA's 20:00–21:00 publication).
 pub const SYNC_HOUR: u64 = 21;
 
+/// A peak day's sync time, keys per epoch (all, decoys included) and real hour
+/// keys per epoch (what a CrowdNotifier-style system would publish).
+type DayHistogram = (u64, HashMap<Epoch, u64>, HashMap<Epoch, u64>);
+
 /// One measured peak day.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct DayReport {
@@ -305,7 +309,7 @@ pub fn run(s: &Scenario, out: &Path, quiet: bool) -> Result<RunReport, SimError>
     let mut days: Vec<DayReport> = Vec::new();
     let mut secs_total = 0.0;
     let mut cands_total = 0u64;
-    let mut model_hist: Vec<(u64, HashMap<Epoch, u64>, HashMap<Epoch, u64>)> = Vec::new();
+    let mut model_hist: Vec<DayHistogram> = Vec::new();
     let first_day = s.warmup_days() - 1;
     for day in first_day..=s.visit_days() {
         let mut rep = DayReport {
@@ -655,7 +659,7 @@ fn model_costs(
     s: &Scenario,
     city: &City,
     cases: &Cases,
-    hist: &[(u64, HashMap<Epoch, u64>, HashMap<Epoch, u64>)],
+    hist: &[DayHistogram],
     secs_per_candidate: f64,
     days: &mut [DayReport],
 ) {

@@ -88,7 +88,7 @@ impl Scenario {
         Scenario {
             name: "hanoi-2021".into(),
             title: "Hà Nội, peak week of December 2021".into(),
-            seed: 2021_12_24,
+            seed: 20_211_217,
             population: 8_330_800,
             districts: 30,
             registered_venues: 191_872,
@@ -109,7 +109,7 @@ impl Scenario {
         Scenario {
             name: "hcmc-2021".into(),
             title: "Hồ Chí Minh City, peak week of September 2021".into(),
-            seed: 2021_09_07,
+            seed: 20_210_904,
             population,
             districts: 22,
             registered_venues: venues,
