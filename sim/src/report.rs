@@ -265,7 +265,7 @@ pub fn headline(r: &RunReport) -> String {
     let _ = writeln!(t, "| --- | --- | --- |");
     let _ = writeln!(
         t,
-        "| bulletin download per phone per day | {} | {} |",
+        "| bulletin download per phone per day (every phone of the city downloads the same) | {} | {} |",
         mb(bytes),
         mb(hour_keys * run::CROWDNOTIFIER_BYTES_PER_KEY as f64)
     );

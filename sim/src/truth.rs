@@ -325,9 +325,14 @@ pub fn compute(s: &Scenario, city: &City, cases: &Cases, reservoir_cap: usize) -
     let mut rng = SimRng::stream(s.seed, Stream::Sample, 1, 0);
     let mut exposed_people = std::collections::HashSet::new();
     for day in 0..s.visit_days() {
-        let (per_venue, buckets, day_counts) = scan_day(s, city, cases, day, |v| {
-            traced.contains_key(&(day, v)) || unreported.contains_key(&(day, v))
-        });
+        let mut keep = vec![false; city.venue_count() as usize];
+        for &(d, v) in traced.keys().chain(unreported.keys()) {
+            if d == day {
+                keep[v as usize] = true;
+            }
+        }
+        let (per_venue, buckets, day_counts) =
+            scan_day(s, city, cases, day, |v| keep[v as usize]);
         t.counts.visits += day_counts.0;
         t.counts.phone_visits += day_counts.1;
         t.counts.assisted_visits += day_counts.2;
