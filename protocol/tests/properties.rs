@@ -53,7 +53,7 @@ fn full_flow_case_report_to_notification() {
     let notice = quet_protocol::notice::ExposureNotice::build(
         &mut w.rng,
         &visit.day_keys,
-        EpochKind::Hour,
+        EpochKind::SeededHour,
         window,
         &body,
     )
@@ -76,7 +76,7 @@ fn full_flow_case_report_to_notification() {
 #[test]
 fn padding_envelope_opens_to_nothing() {
     let mut w = World::new();
-    let env = ReportEnvelope::padding(&mut w.rng, &w.descriptor).unwrap();
+    let env = ReportEnvelope::padding(&mut w.rng, &w.descriptor, UnixTime(1_790_000_000)).unwrap();
     assert!(env.open_and_verify(&w.ha, &w.descriptor).unwrap().is_none());
 }
 
@@ -92,7 +92,12 @@ fn token_is_opaque_to_code_holders_and_other_venues() {
     let e = code_a.epoch().unwrap();
     let (token, _) = EncounterToken::check_in(&mut w.rng, &code_a, t).unwrap();
     // B's venue-time key for the same epoch does not open A's token.
-    let b_secret = b.master().day_key(e.day()).venue_time_secret(e).unwrap();
+    let b_secret = b
+        .master()
+        .unwrap()
+        .day_key(e.day())
+        .venue_time_secret(e)
+        .unwrap();
     assert!(matches!(
         token.open_with(&b_secret),
         Err(Error::DecryptionFailed { .. })
@@ -108,7 +113,12 @@ fn token_is_opaque_to_code_holders_and_other_venues() {
     assert_ne!(token.ciphertext[..16], token2.ciphertext[..16]);
     assert_eq!(token.to_bytes().len(), token2.to_bytes().len());
     // Only A's own secret (the HA after a trace, or the owner) opens it.
-    let a_secret = a.master().day_key(e.day()).venue_time_secret(e).unwrap();
+    let a_secret = a
+        .master()
+        .unwrap()
+        .day_key(e.day())
+        .venue_time_secret(e)
+        .unwrap();
     assert_eq!(token.open_with(&a_secret).unwrap().venue.name, "A");
 }
 
@@ -126,7 +136,7 @@ fn token_length_is_fixed() {
     assert_eq!(t1.to_bytes().len(), t2.to_bytes().len());
     let e1 = ReportEnvelope::seal(&mut w.rng, &w.descriptor, &c1, t, t).unwrap();
     let e2 = ReportEnvelope::seal(&mut w.rng, &w.descriptor, &c2, t, t).unwrap();
-    let pad = ReportEnvelope::padding(&mut w.rng, &w.descriptor).unwrap();
+    let pad = ReportEnvelope::padding(&mut w.rng, &w.descriptor, UnixTime(1_790_000_000)).unwrap();
     assert_eq!(e1.as_bytes().len(), e2.as_bytes().len());
     assert_eq!(e1.as_bytes().len(), pad.as_bytes().len());
 }
@@ -139,7 +149,7 @@ fn notice_for_another_hour_is_unreadable_to_earlier_visitors() {
     let mut a = w.venue("A", Category::Restaurant);
     let nine = a.screen_code(&mut w.rng, at(9, 0)).unwrap();
     let (token9, rec9) = EncounterToken::check_in(&mut w.rng, &nine, at(9, 0)).unwrap();
-    let notice15 = w.notice_for(&a, at(15, 0), at(15, 30), EpochKind::Hour);
+    let notice15 = w.notice_for(&a, at(15, 0), at(15, 30), EpochKind::SeededHour);
     // Their notice secret (from the 9:00 code) does not open the 15:00 body.
     for i in 0..notice15.entries.len() {
         assert!(notice15.open_body(i, &rec9.notice_secret).is_err());
@@ -183,7 +193,7 @@ fn overlap_rule_uses_the_exact_window() {
         &rec_out,
     )
     .unwrap();
-    let notice = w.notice_for(&a, at(14, 30), at(15, 0), EpochKind::Hour);
+    let notice = w.notice_for(&a, at(14, 30), at(15, 0), EpochKind::SeededHour);
     let m = Matcher::new([
         StoredToken {
             id: 1,
@@ -284,8 +294,8 @@ fn ha_rejects_code_whose_keys_do_not_match_capsule() {
 fn bad_bulletins_are_rejected() {
     let mut w = World::new();
     let a = w.venue("A", Category::Office);
-    let n1 = w.notice_for(&a, at(9, 0), at(10, 0), EpochKind::Hour);
-    let n2 = w.notice_for(&a, at(11, 0), at(12, 0), EpochKind::Hour);
+    let n1 = w.notice_for(&a, at(9, 0), at(10, 0), EpochKind::SeededHour);
+    let n2 = w.notice_for(&a, at(11, 0), at(12, 0), EpochKind::SeededHour);
     let b1 = w.bulletin(1, [0; 32], vec![n1]);
     let b2 = w.bulletin(2, b1.hash(), vec![n2.clone()]);
     let b3 = w.bulletin(3, b2.hash(), vec![]);
@@ -374,8 +384,8 @@ fn fast_matcher_agrees_with_reference_trial_open() {
         }
     }
     let mut notices = vec![
-        w.notice_for(&venues[0], at(9, 0), at(9, 30), EpochKind::Hour),
-        w.notice_for(&venues[2], at(14, 0), at(14, 30), EpochKind::Hour),
+        w.notice_for(&venues[0], at(9, 0), at(9, 30), EpochKind::SeededHour),
+        w.notice_for(&venues[2], at(14, 0), at(14, 30), EpochKind::SeededHour),
     ];
     notices.push(quet_protocol::notice::ExposureNotice::decoy(
         &mut w.rng,
@@ -436,7 +446,12 @@ fn check_out_reseals_and_clips_to_max_stay() {
         EncounterToken::seal(&mut w.rng, &code.venue_time_public, token.epoch, &rec).unwrap();
     assert_ne!(resealed.ephemeral, token.ephemeral);
     let e = token.epoch;
-    let s = a.master().day_key(e.day()).venue_time_secret(e).unwrap();
+    let s = a
+        .master()
+        .unwrap()
+        .day_key(e.day())
+        .venue_time_secret(e)
+        .unwrap();
     assert_eq!(resealed.open_with(&s).unwrap().departure, at(7, 45));
 }
 
@@ -469,7 +484,7 @@ fn code_payload_stays_within_450_bytes_with_longest_fields() {
 fn notice_bytes_round_trip_and_rejects_truncated_or_trailing() {
     let mut w = World::new();
     let a = w.venue("A", Category::Office);
-    let n = w.notice_for(&a, at(9, 0), at(10, 0), EpochKind::Hour);
+    let n = w.notice_for(&a, at(9, 0), at(10, 0), EpochKind::SeededHour);
     let bytes = n.to_bytes().unwrap();
     assert_eq!(
         quet_protocol::notice::ExposureNotice::from_bytes(&bytes).unwrap(),
@@ -507,10 +522,10 @@ fn reused_matcher_finds_what_a_fresh_one_finds() {
             token: t,
         });
     }
-    let first = vec![w.notice_for(&a, at(9, 0), at(9, 30), EpochKind::Hour)];
+    let first = vec![w.notice_for(&a, at(9, 0), at(9, 30), EpochKind::SeededHour)];
     let second = vec![
-        w.notice_for(&b, at(14, 0), at(14, 30), EpochKind::Hour),
-        w.notice_for(&a, at(9, 0), at(9, 30), EpochKind::Hour),
+        w.notice_for(&b, at(14, 0), at(14, 30), EpochKind::SeededHour),
+        w.notice_for(&a, at(9, 0), at(9, 30), EpochKind::SeededHour),
     ];
     let reused = Matcher::new(tokens.clone());
     let ids = |m: &Matcher, n: &[quet_protocol::notice::ExposureNotice]| {

@@ -63,7 +63,14 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .unwrap();
     let envelope =
         ReportEnvelope::seal(&mut rng, &descriptor, &code, now, UnixTime(now.0 + 600)).unwrap();
-    let notice = notice_for(&master, &mut rng, now, EpochKind::Hour, 3, &body("a", "b"));
+    let notice = notice_for(
+        &master,
+        &mut rng,
+        now,
+        EpochKind::SeededHour,
+        3,
+        &body("a", "b"),
+    );
     let bulletin = BulletinDraft {
         sequence: 1,
         prev_hash: [0; 32],
@@ -74,7 +81,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     }
     .sign(&ha, &descriptor)
     .unwrap();
-    let descriptor_bytes = descriptor.sign(1, ha.signing_key(1).unwrap()).unwrap();
+    let descriptor_bytes = descriptor.sign(ha.root.as_ref().unwrap(), None).unwrap();
     Fixture {
         ha,
         descriptor,
@@ -172,7 +179,7 @@ proptest! {
 
     #[test]
     fn epochs_round_trip_and_cover_their_time(t in 0u64..u64::from(u32::MAX) * 3_600, day in any::<bool>()) {
-        let kind = if day { EpochKind::Day } else { EpochKind::Hour };
+        let kind = if day { EpochKind::LocalDay } else { EpochKind::SeededHour };
         let t = UnixTime(t);
         let e = Epoch::containing(kind, t).unwrap();
         prop_assert!(e.start() <= t && t < e.end());
@@ -263,7 +270,7 @@ proptest! {
         authority in any::<u32>(),
     ) {
         let secret = VenueTimeSecret::from_bytes(secret);
-        let kind = if poster { EpochKind::Day } else { EpochKind::Hour };
+        let kind = if poster { EpochKind::LocalDay } else { EpochKind::SeededHour };
         let epoch = Epoch::containing(kind, UnixTime(arrival)).unwrap();
         let record = TokenRecord {
             arrival: UnixTime(arrival),
@@ -302,7 +309,7 @@ proptest! {
         prop_assert_eq!(visit.code, code);
         prop_assert_eq!(visit.arrival, t);
         prop_assert_eq!(visit.departure, departure);
-        let pad = ReportEnvelope::padding(&mut rng, &f.descriptor).unwrap();
+        let pad = ReportEnvelope::padding(&mut rng, &f.descriptor, UnixTime(1_790_000_000)).unwrap();
         prop_assert_eq!(pad.as_bytes().len(), ENVELOPE_LEN);
         prop_assert!(pad.open_and_verify(&f.ha, &f.descriptor).unwrap().is_none());
     }
@@ -319,7 +326,7 @@ proptest! {
     ) {
         let f = &*FIXTURE;
         let mut rng = test_rng(seed);
-        let kind = if poster { EpochKind::Day } else { EpochKind::Hour };
+        let kind = if poster { EpochKind::LocalDay } else { EpochKind::SeededHour };
         let b = NoticeBody {
             severity: Severity::from_byte(severity).unwrap(),
             window_start: UnixTime(DAY0 + start_hour * 3600),
@@ -336,6 +343,7 @@ proptest! {
             expires_at: UnixTime(DAY0 + 86_400),
             notices: vec![notice.clone()],
             withdrawn: vec![],
+            revoked: vec![],
         }
         .sign(&f.ha, &f.descriptor)
         .unwrap();
@@ -363,7 +371,7 @@ proptest! {
         let notices = decoys
             .into_iter()
             .map(|(index, n, len)| {
-                ExposureNotice::decoy(&mut rng, Epoch { kind: EpochKind::Hour, index }, n, len)
+                ExposureNotice::decoy(&mut rng, Epoch { kind: EpochKind::SeededHour, index }, n, len)
             })
             .collect();
         let b = BulletinDraft {
@@ -590,7 +598,7 @@ fn bulletin_bytes_carry_no_venue_identifier() {
     let dk = f.master.day_key(day);
     for index in day.0 * 24..(day.0 + 1) * 24 {
         let e = Epoch {
-            kind: EpochKind::Hour,
+            kind: EpochKind::SeededHour,
             index,
         };
         assert!(!contains(&dk.venue_time_secret(e).unwrap().public()));
@@ -616,7 +624,7 @@ fn bulletin_bytes_carry_no_venue_identifier() {
 fn rejects_notice_window_beyond_max_epochs_without_enumerating_it() {
     let f = &*FIXTURE;
     let keys = [f.master.day_key(Day(0))];
-    for kind in [EpochKind::Hour, EpochKind::Day] {
+    for kind in [EpochKind::SeededHour, EpochKind::LocalDay] {
         let end = UnixTime(u64::from(u32::MAX) * kind.length_secs());
         let built = ExposureNotice::build(
             &mut test_rng(1),
@@ -639,7 +647,7 @@ fn rejects_notice_window_beyond_max_epochs_without_enumerating_it() {
     let n = ExposureNotice::build(
         &mut test_rng(1),
         &keys,
-        EpochKind::Hour,
+        EpochKind::SeededHour,
         (start, end),
         &body("a", "b"),
     )
@@ -649,7 +657,7 @@ fn rejects_notice_window_beyond_max_epochs_without_enumerating_it() {
     let built = ExposureNotice::build(
         &mut test_rng(1),
         &keys,
-        EpochKind::Hour,
+        EpochKind::SeededHour,
         (start, UnixTime(end.0 + 1)),
         &body("a", "b"),
     );
@@ -665,7 +673,7 @@ proptest! {
     /// real notice can have, and every real notice has that form.
     #[test]
     fn decoy_bodies_have_lengths_real_bodies_can_have(requested in 0usize..70_000, vi in text(1000), en in text(1000)) {
-        let first = Epoch { kind: EpochKind::Hour, index: 497_208 };
+        let first = Epoch { kind: EpochKind::SeededHour, index: 497_208 };
         let decoy = ExposureNotice::decoy(&mut test_rng(1), first, 1, requested);
         let len = decoy.sealed_body.len();
         prop_assert_eq!(len % 64, 16, "decoy body length {}", len);
@@ -673,7 +681,7 @@ proptest! {
         // Rounded up to the next real length (up to the largest, 1023 blocks + tag).
         prop_assert!(len >= requested.min(65_488) && len < requested.max(80) + 64);
         let f = &*FIXTURE;
-        let real = notice_for(&f.master, &mut test_rng(2), UnixTime(DAY0), EpochKind::Hour, 1, &body(&vi, &en));
+        let real = notice_for(&f.master, &mut test_rng(2), UnixTime(DAY0), EpochKind::SeededHour, 1, &body(&vi, &en));
         prop_assert_eq!(real.sealed_body.len() % 64, 16);
     }
 }
@@ -688,6 +696,7 @@ fn padded_bulletins_decoys_look_like_real_notices() {
         expires_at: UnixTime(DAY0 + 86_400),
         notices: f.bulletin.notices.clone(),
         withdrawn: vec![],
+        revoked: vec![],
     };
     draft.pad_with_decoys(
         &mut test_rng(3),
@@ -706,7 +715,7 @@ fn padded_bulletins_decoys_look_like_real_notices() {
 /// be: every such decoy was recognisable. Decoys of either kind stay within 14 days.
 #[test]
 fn decoys_start_within_fourteen_days_of_now() {
-    for (kind, per_day) in [(EpochKind::Hour, 24), (EpochKind::Day, 1)] {
+    for (kind, per_day) in [(EpochKind::SeededHour, 24), (EpochKind::LocalDay, 1)] {
         let around = Epoch::containing(kind, UnixTime(DAY0)).unwrap();
         let mut draft = BulletinDraft::default();
         draft.pad_with_decoys(&mut test_rng(5), 400, around, 3);
