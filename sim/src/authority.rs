@@ -100,31 +100,39 @@ pub fn durable_commit_secs(dir: &Path, n: u32) -> Result<f64, SimError> {
 }
 
 impl Ha {
-    /// Creates an authority in `dir` (`quet-server init`).
+    /// Creates an authority in `dir` as of time `init_at` (`quet-server init`; its
+    /// weekly capsule keys start with that week and run eight weeks ahead).
     pub fn create(
         dir: &Path,
+        init_at: u64,
         id: u32,
         name: &str,
         min_keys: usize,
         buffer_minutes: u32,
     ) -> Result<Ha, SimError> {
         let data = dir.join("ha");
-        keystore::init(&InitOptions {
+        keystore::init_at(
+            &InitOptions {
             data_dir: data.clone(),
             name: name.into(),
             base_url: "https://quet.soyte.example".into(),
             id: Some(id),
-        })?;
+            },
+            init_at,
+        )?;
         let authority = keystore::load(&data)?;
         let conn = quet_server::db::open(&keystore::db_path(&data))?;
         Ok(Ha {
             authority,
             conn,
             min_keys,
+            // Protocol 1.1: the bilingual template the phones know, no extra text
+            // (the compact body the HA sends by default).
             params: NoticeParams {
                 severity: "test".into(),
-                message_vi: "Bạn đã ở cùng địa điểm và thời gian với một ca bệnh. Hãy đi xét nghiệm và theo dõi sức khỏe.".into(),
-                message_en: "You were at the same place and time as a confirmed case. Please get tested and monitor your health.".into(),
+                template: Some("test".into()),
+                message_vi: String::new(),
+                message_en: String::new(),
                 buffer_minutes: u64::from(buffer_minutes),
             },
             times: HaTimes::default(),
@@ -158,10 +166,29 @@ impl Ha {
         )?;
         tx.commit()?;
         let mut store = t.elapsed();
-        let t = Instant::now();
-        let opened: Vec<Opened> =
-            reports::open_envelopes(envelopes, &self.authority.keys, &self.authority.descriptor);
-        self.times.verify += t.elapsed();
+        // The server opens an upload's envelopes off its async runtime; two uploads
+        // in flight use both cores. Here one upload's envelopes are split over two
+        // threads, and the CPU time of both is counted.
+        let since = issued.report_since;
+        let opened = {
+            let guard = self.authority.keys();
+            let (keys, descriptor) = (&*guard, &self.authority.descriptor);
+            let timed = |part: &[ReportEnvelope]| {
+                let t = Instant::now();
+                let o = reports::open_envelopes(part, keys, descriptor, since);
+                (o, t.elapsed())
+            };
+            let half = envelopes.len() / 2;
+            let ((mut opened, t1), (rest, t2)) = std::thread::scope(|sc| {
+                let second = sc.spawn(|| timed(&envelopes[half..]));
+                let first = timed(&envelopes[..half]);
+                let second = second.join().unwrap_or_else(|_| timed(&envelopes[half..]));
+                (first, second)
+            });
+            opened.extend(rest);
+            self.times.verify += t1 + t2;
+            opened
+        };
         let t = Instant::now();
         let tx = self
             .conn
@@ -245,13 +272,30 @@ impl Ha {
     }
 }
 
+/// One venue-initiated trace request.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    /// The venue's tracing sheet text.
+    pub sheet: String,
+    /// The venue shows a screen.
+    pub screen: bool,
+    /// The venue prints posters.
+    pub posters: bool,
+    /// Window start (Unix seconds).
+    pub start: u64,
+    /// Window end (Unix seconds).
+    pub end: u64,
+    /// The venue's maximum stay.
+    pub max_stay_minutes: u64,
+}
+
 impl Ha {
-    /// Queues many venue-initiated traces `(sheet, start, end, max stay minutes)` in
+    /// Queues many venue-initiated traces in
     /// one transaction (a batch of `POST /admin/v1/traces`; the sweep uses it to
     /// reach 10,000 cases a day without one disk flush per trace).
     pub fn trace_batch(
         &mut self,
-        traces: &[(String, u64, u64, u64)],
+        traces: &[Trace],
         now: u64,
     ) -> Result<Vec<String>, SimError> {
         let t = Instant::now();
@@ -259,19 +303,22 @@ impl Ha {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut ids = Vec::new();
-        for (sheet, start, end, max_stay) in traces {
+        for t in traces {
             let req = review::TraceRequest {
-                sheet: sheet.clone(),
-                start: *start,
-                end: *end,
-                max_stay_minutes: *max_stay,
+                sheet: t.sheet.clone(),
+                screen: t.screen,
+                posters: t.posters,
+                start: t.start,
+                end: t.end,
+                max_stay_minutes: t.max_stay_minutes,
                 buffer_minutes: self.params.buffer_minutes,
                 severity: Some(self.params.severity.clone()),
+                template: self.params.template.clone(),
                 message_vi: Some(self.params.message_vi.clone()),
                 message_en: Some(self.params.message_en.clone()),
             };
             ids.extend(
-                review::trace(&tx, &req, now)
+                review::trace(&tx, &req, self.authority.descriptor.utc_offset, now)
                     .map_err(|e| SimError::Server(format!("trace: {e:?}")))?,
             );
         }

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use quet_protocol::authority::AuthorityDescriptor;
-use quet_protocol::code::{CheckInCode, CodeIssuer, VenueInfo};
+use quet_protocol::code::{CheckInCode, CodeIssuer, VenueInfo, VenueUses};
 use quet_protocol::envelope::ReportEnvelope;
 use quet_protocol::matching::StoredToken;
 use quet_protocol::testing::DeterministicRng;
-use quet_protocol::time::{Day, UnixTime};
+use quet_protocol::time::UnixTime;
 use quet_protocol::token::EncounterToken;
 use quet_protocol::venue_keys::VenueMasterKey;
 use quet_server::rng::{SystemRng, system_rng};
@@ -63,7 +63,11 @@ impl Venues {
                 category: p.category,
                 max_stay_minutes: p.category.default_max_stay_minutes(),
             };
-            let issuer = CodeIssuer::new(self.master(v), info, descriptor)?;
+            let mut issuer = CodeIssuer::new(self.master(v), info, descriptor)?;
+            // Each simulated venue either shows a screen or prints posters, and its
+            // codes say so (protocol 1.1 flags), so a trace publishes only that kind.
+            let posters = city.prints_posters(v);
+            issuer.set_uses(VenueUses { screen: !posters, posters })?;
             self.issuers.insert(v, issuer);
         }
         self.issuers
@@ -86,7 +90,8 @@ impl Venues {
         let mut rng = std::mem::replace(&mut self.rng, system_rng());
         let issuer = self.issuer(city, descriptor, visit.venue)?;
         let code = if poster {
-            issuer.poster_code(&mut rng, Day((arrival / 86_400) as u32))?
+            let day = issuer.local_day(UnixTime(arrival))?;
+            issuer.poster_code(&mut rng, day)?
         } else {
             issuer.screen_code(&mut rng, UnixTime(arrival - CODE_AGE_SECS))?
         };

@@ -20,7 +20,9 @@ pub struct Written {
 }
 
 fn mb(b: f64) -> String {
-    if b >= 1e9 {
+    if b >= 1e12 {
+        format!("{:.1} TB", b / 1e12)
+    } else if b >= 1e9 {
         format!("{:.2} GB", b / 1e9)
     } else if b >= 1e6 {
         format!("{:.2} MB", b / 1e6)
@@ -567,7 +569,7 @@ fn markdown(r: &RunReport, nat: &National, command: &str, load: (String, String)
     );
     let _ = writeln!(
         m,
-        "| cores one quet-server hosting all 63 authorities needs at the peak hour | {:.2} |",
+        "| cores one quet-server hosting all 63 authorities needs at the peak hour | {:.3} |",
         nat.cores_at_peak_hour
     );
     let _ = writeln!(

@@ -8,11 +8,11 @@ use std::time::Instant;
 use quet_protocol::bulletin::{Bulletin, ChainState};
 use quet_protocol::envelope::{REPORT_ENVELOPE_COUNT, ReportEnvelope};
 use quet_protocol::matching::Matcher;
-use quet_protocol::notice::{ENTRY_LEN, ExposureNotice};
+use quet_protocol::notice::{ExposureNotice, entry_len};
 use quet_protocol::time::{Epoch, EpochKind, UnixTime};
 
 use crate::SimError;
-use crate::authority::{Ha, HaTimes};
+use crate::authority::{Ha, HaTimes, Trace};
 use crate::baselines::{self, References};
 use crate::cases::Cases;
 use crate::city::City;
@@ -197,6 +197,11 @@ fn log(quiet: bool, msg: impl AsRef<str>) {
     }
 }
 
+/// Whether an epoch kind counts days (posters).
+fn is_day(kind: EpochKind) -> bool {
+    matches!(kind, EpochKind::Day | EpochKind::LocalDay)
+}
+
 /// Where the simulated HA keeps its database: tmpfs (`/dev/shm`) when there is one,
 /// so that a week of a city's durable commits fits the run's time budget; the cost
 /// of a durable commit on the output's disk is measured separately
@@ -264,8 +269,11 @@ pub fn run(s: &Scenario, out: &Path, quiet: bool) -> Result<RunReport, SimError>
     let t = Instant::now();
     let disk_commit_secs = crate::authority::durable_commit_secs(out, 100)?;
     let work = tempfile::tempdir_in(db_base(out))?;
+    // The authority was set up a week before the first simulated day.
+    let init_at = s.local_midnight(0).saturating_sub(7 * 86_400);
     let mut ha = Ha::create(
         work.path(),
+        init_at,
         0x0000_1021,
         "Sở Y tế (mô phỏng)",
         s.min_bulletin_keys,
@@ -274,7 +282,7 @@ pub fn run(s: &Scenario, out: &Path, quiet: bool) -> Result<RunReport, SimError>
     let descriptor = ha.authority.descriptor.clone();
     let mut venues = Venues::new(s);
     let padding: Vec<ReportEnvelope> = (0..REPORT_ENVELOPE_COUNT)
-        .map(|_| ReportEnvelope::padding(&mut venues.rng, &descriptor))
+        .map(|_| ReportEnvelope::padding(&mut venues.rng, &descriptor, UnixTime(s.local_midnight(s.warmup_days()))))
         .collect::<Result<_, _>>()?;
     let phones = sample_phones(s, &city, &cases, &truth, &mut venues, &descriptor)?;
     phase_secs.push((
@@ -356,6 +364,10 @@ pub fn run(s: &Scenario, out: &Path, quiet: bool) -> Result<RunReport, SimError>
                                 a.item.id
                             ))
                         })?;
+                    for e in truth::crowdnotifier_hours(s, &city, &truth.case_visits[cv as usize]) {
+                        rep.real_hour_keys += 1;
+                        *hist_cn.entry(e).or_default() += 1;
+                    }
                     for n in &a.notices {
                         let bytes = data_encoding::HEXLOWER
                             .decode(n.as_bytes())
@@ -381,27 +393,20 @@ pub fn run(s: &Scenario, out: &Path, quiet: bool) -> Result<RunReport, SimError>
                 rep.bulletins += 1;
                 rep.bytes += stored.bytes.len() as u64;
                 for n in &b.notices {
-                    let keys = n.entries.len() as u64;
+                    let keys = n.key_count() as u64;
                     rep.keys += keys;
-                    for i in 0..n.entries.len() {
-                        if let Some(e) = n.epoch_of(i) {
-                            *hist_all.entry(e).or_default() += 1;
-                        }
+                    for (_, e, _) in n.keys() {
+                        *hist_all.entry(e).or_default() += 1;
                     }
                     if let Some(cv) = nonce_to_visit.get(&n.nonce) {
                         rep.real_notices += 1;
                         rep.real_keys += keys;
                         let venue = truth.case_visits[*cv as usize].visit.venue;
-                        if n.first_epoch.kind == EpochKind::Day && !city.prints_posters(venue) {
-                            rep.unusable_day_keys += keys;
-                        }
-                        if n.first_epoch.kind == EpochKind::Hour {
-                            rep.real_hour_keys += keys;
-                            for i in 0..n.entries.len() {
-                                if let Some(e) = n.epoch_of(i) {
-                                    *hist_cn.entry(e).or_default() += 1;
-                                }
+                        for (_, e, _) in n.keys() {
+                            if is_day(e.kind) && !city.prints_posters(venue) {
+                                rep.unusable_day_keys += 1;
                             }
+
                         }
                     } else {
                         rep.decoy_notices += 1;
@@ -621,9 +626,9 @@ fn check_sample(
                 if v.arrival < cv.visit.departure && cv.visit.arrival < v.departure {
                     truth_set.insert(key);
                 }
-                let (window, exact) = truth::published_windows(s, city, cv);
+                let (window, exact) = truth::published(s, city, cv);
                 let (a, d) = truth::unix_times(s, *day, v);
-                if truth::epoch_published(truth::token_epoch(s, city, *day, v), window)
+                if truth::epoch_published(truth::token_epoch(s, city, *day, v), &window)
                     && a < exact.1
                     && d > exact.0
                 {
@@ -681,7 +686,7 @@ fn model_costs(
             for v in buf.iter().filter(|v| v.by_phone()) {
                 let (a, _) = truth::unix_times(s, day, v);
                 let hour = Epoch {
-                    kind: EpochKind::Hour,
+                    kind: EpochKind::SeededHour,
                     index: (a / 3_600) as u32,
                 };
                 tokens.push((a, truth::token_epoch(s, city, day, v), hour));
@@ -721,6 +726,7 @@ fn sweep(
         let work = tempfile::tempdir_in(db_base(out))?;
         let mut ha = Ha::create(
             work.path(),
+            s.local_midnight(0).saturating_sub(7 * 86_400),
             0x0000_1021,
             "Sở Y tế (mô phỏng)",
             s.min_bulletin_keys,
@@ -750,6 +756,7 @@ fn sweep(
         let mut notices: Vec<ExposureNotice> = Vec::new();
         let mut real: HashSet<[u8; 16]> = HashSet::new();
         let mut chain: Option<ChainState> = None;
+        let mut hour_keys: HashMap<Epoch, u64> = HashMap::new();
         for (hour, cvs) in by_hour.iter().enumerate() {
             let now = start + (hour as u64 + 1) * 3_600;
             let mut traces = Vec::with_capacity(cvs.len());
@@ -760,12 +767,19 @@ fn sweep(
                         .category
                         .default_max_stay_minutes(),
                 );
-                traces.push((
-                    venues.master(cv.visit.venue).to_sheet_text(),
-                    a,
-                    d,
-                    max_stay,
-                ));
+                let posters = city.prints_posters(cv.visit.venue);
+                traces.push(Trace {
+                    sheet: venues.master(cv.visit.venue).to_sheet_text(),
+                    screen: !posters,
+                    posters,
+                    start: a,
+                    end: d,
+                    max_stay_minutes: max_stay,
+                });
+                for e in truth::crowdnotifier_hours(s, city, cv) {
+                    p.real_hour_keys += 1;
+                    *hour_keys.entry(e).or_default() += 1;
+                }
             }
             for id in ha.trace_batch(&traces, now)? {
                 if let Some(b) = data_encoding::HEXLOWER
@@ -790,19 +804,10 @@ fn sweep(
                 notices.extend(b.notices);
             }
         }
-        let mut hour_keys: HashMap<Epoch, u64> = HashMap::new();
         for n in &notices {
-            p.keys += n.entries.len() as u64;
+            p.keys += n.key_count() as u64;
             if real.contains(&n.nonce) {
-                p.real_keys += n.entries.len() as u64;
-                if n.first_epoch.kind == EpochKind::Hour {
-                    p.real_hour_keys += n.entries.len() as u64;
-                    for i in 0..n.entries.len() {
-                        if let Some(e) = n.epoch_of(i) {
-                            *hour_keys.entry(e).or_default() += 1;
-                        }
-                    }
-                }
+                p.real_keys += n.key_count() as u64;
             }
         }
         p.ha_secs = ha.take_times().total().as_secs_f64();
@@ -824,7 +829,7 @@ fn sweep(
                     .map(|(_, _, a)| {
                         hour_keys
                             .get(&Epoch {
-                                kind: EpochKind::Hour,
+                                kind: EpochKind::SeededHour,
                                 index: (a / 3_600) as u32,
                             })
                             .copied()
@@ -870,14 +875,8 @@ fn venue_sweep(s: &Scenario) -> Vec<VenuePoint> {
                 .case_visits
                 .iter()
                 .map(|cv| {
-                    let (w, _) = truth::published_windows(&small, &city, cv);
-                    [EpochKind::Hour, EpochKind::Day]
-                        .iter()
-                        .map(|k| {
-                            Epoch::overlapping(*k, UnixTime(w.0), UnixTime(w.1))
-                                .map_or(0, |v| v.len() as u64)
-                        })
-                        .sum::<u64>()
+                    let (segments, _) = truth::published(&small, &city, cv);
+                    segments.iter().map(|seg| seg.len() as u64).sum::<u64>()
                 })
                 .sum();
             VenuePoint {
@@ -921,9 +920,9 @@ pub fn crowdnotifier_bytes(hour_keys: u64) -> u64 {
     hour_keys * CROWDNOTIFIER_BYTES_PER_KEY
 }
 
-/// Bytes per published key on the wire, entries only (the protocol's constant).
+/// Bytes per published key on the wire for protocol 1.1 screen codes (seed and wrap).
 pub fn entry_bytes() -> u64 {
-    ENTRY_LEN as u64
+    entry_len(EpochKind::SeededHour) as u64
 }
 
 #[cfg(test)]
@@ -956,6 +955,7 @@ mod tests {
                 case: 0,
                 day: 3,
                 visit: case,
+                upload_at: s.local_midnight(4) + 9 * 3_600,
             }],
             ..Truth::default()
         };

@@ -16,8 +16,8 @@
 
 use std::collections::HashMap;
 
-use quet_protocol::notice::trace_windows;
-use quet_protocol::time::{Epoch, EpochKind, UnixTime};
+use quet_protocol::time::{Epoch, EpochKind, UnixTime, UtcOffset};
+use quet_server::review::plan_segments;
 
 use crate::cases::Cases;
 use crate::city::{City, Visit};
@@ -40,6 +40,8 @@ pub struct CaseVisit {
     pub day: u32,
     /// The visit.
     pub visit: Visit,
+    /// When the case uploaded it (the HA approves it then).
+    pub upload_at: u64,
 }
 
 /// Unix arrival and recorded departure of a visit on simulated day `day`.
@@ -51,42 +53,59 @@ pub fn unix_times(s: &Scenario, day: u32, v: &Visit) -> (u64, u64) {
     )
 }
 
-/// The epoch of the token a phone stores for visit `v` at `venue` on `day`.
+/// The local time of the simulated cities (and of the authority's descriptor).
+pub const OFFSET: UtcOffset = UtcOffset::VIETNAM;
+
+/// The epoch of the token a phone stores for visit `v` on `day`: the seeded hour of
+/// the screen code it scanned (signed `CODE_AGE_SECS` before), or the local day of
+/// the poster (protocol 1.1 codes).
 pub fn token_epoch(s: &Scenario, city: &City, day: u32, v: &Visit) -> Epoch {
     let (arrival, _) = unix_times(s, day, v);
     if city.prints_posters(v.venue) {
-        Epoch {
-            kind: EpochKind::Day,
-            index: (arrival / 86_400) as u32,
-        }
+        Epoch::containing_with(EpochKind::LocalDay, UnixTime(arrival), OFFSET)
+            .unwrap_or(Epoch { kind: EpochKind::LocalDay, index: 0 })
     } else {
-        Epoch {
-            kind: EpochKind::Hour,
-            index: ((arrival - CODE_AGE_SECS) / 3_600) as u32,
-        }
+        Epoch { kind: EpochKind::SeededHour, index: ((arrival - CODE_AGE_SECS) / 3_600) as u32 }
     }
 }
 
-/// What the HA publishes for a case visit: the epoch window and the exact window.
-pub fn published_windows(s: &Scenario, city: &City, cv: &CaseVisit) -> ((u64, u64), (u64, u64)) {
-    let (a, d) = unix_times(s, cv.day, &cv.visit);
-    let max_stay = u64::from(
-        city.profile(cv.visit.venue)
-            .category
-            .default_max_stay_minutes(),
-    ) * 60;
-    let buffer = u64::from(s.buffer_minutes) * 60;
-    // The inputs are in range by construction; a failure would be a bug.
-    let (w, exact) = trace_windows(UnixTime(a), UnixTime(d), max_stay, buffer)
-        .unwrap_or(((UnixTime(a), UnixTime(d)), (UnixTime(a), UnixTime(d))));
-    ((w.0.0, w.1.0), (exact.0.0, exact.1.0))
+/// The epoch kinds a venue's codes announce (what a trace of it publishes).
+pub fn venue_kinds(city: &City, venue: u32) -> Vec<EpochKind> {
+    if city.prints_posters(venue) {
+        vec![EpochKind::LocalDay]
+    } else {
+        vec![EpochKind::SeededHour]
+    }
 }
 
-/// Whether `epoch` is among those published for the epoch window `w`.
-pub fn epoch_published(epoch: Epoch, w: (u64, u64)) -> bool {
-    let len = epoch.kind.length_secs();
-    let start = u64::from(epoch.index) * len;
-    start < w.1 && start + len > w.0
+/// What the HA publishes for a case visit approved at its upload: the segments of
+/// epochs and the exact window, from the server's own plan
+/// (`quet_server::review::plan_segments`, i.e. `quet_protocol::notice::TracePlan`).
+pub fn published(s: &Scenario, city: &City, cv: &CaseVisit) -> (Vec<Vec<Epoch>>, (u64, u64)) {
+    let (a, d) = unix_times(s, cv.day, &cv.visit);
+    let max_stay = u64::from(city.profile(cv.visit.venue).category.default_max_stay_minutes()) * 60;
+    match plan_segments(a, d, max_stay, u64::from(s.buffer_minutes), &venue_kinds(city, cv.visit.venue), OFFSET, cv.upload_at) {
+        Ok((segments, exact)) => (segments, (exact.0.0, exact.1.0)),
+        // Inputs are in range by construction; nothing published would show up as
+        // false negatives, never hide.
+        Err(_) => (Vec::new(), (a, d)),
+    }
+}
+
+/// The (venue, hour) keys a CrowdNotifier-style system (static codes, hourly
+/// identities, no posters) would publish for the same case visit: the hours of the
+/// same plan as if the venue showed a screen.
+pub fn crowdnotifier_hours(s: &Scenario, city: &City, cv: &CaseVisit) -> Vec<Epoch> {
+    let (a, d) = unix_times(s, cv.day, &cv.visit);
+    let max_stay = u64::from(city.profile(cv.visit.venue).category.default_max_stay_minutes()) * 60;
+    plan_segments(a, d, max_stay, u64::from(s.buffer_minutes), &[EpochKind::SeededHour], OFFSET, cv.upload_at)
+        .map(|(segments, _)| segments.into_iter().flatten().collect())
+        .unwrap_or_default()
+}
+
+/// Whether `epoch` is among the published `segments`.
+pub fn epoch_published(epoch: Epoch, segments: &[Vec<Epoch>]) -> bool {
+    segments.iter().any(|seg| seg.contains(&epoch))
 }
 
 /// Why an alert without a true overlap happened.
@@ -236,6 +255,7 @@ pub fn reported_visits(
                             case: c.id,
                             day,
                             visit: *v,
+                            upload_at: up,
                         });
                     }
                     _ => unreported.entry((day, v.venue)).or_default().push(*v),
@@ -343,7 +363,7 @@ pub fn compute(s: &Scenario, city: &City, cases: &Cases, reservoir_cap: usize) -
             if let Some(cvs) = traced.get(&(day, *venue)) {
                 for id in cvs {
                     let cv = t.case_visits[*id as usize];
-                    let (window, exact) = published_windows(s, city, &cv);
+                    let (window, exact) = published(s, city, &cv);
                     let earlier: u64 = scans.iter().map(|d| u64::from(d[*venue as usize])).sum();
                     for v in visits {
                         if v.person == cv.visit.person {
@@ -359,7 +379,7 @@ pub fn compute(s: &Scenario, city: &City, cases: &Cases, reservoir_cap: usize) -
                         }
                         let epoch = token_epoch(s, city, day, v);
                         let (a, d) = unix_times(s, day, v);
-                        let can_open = epoch_published(epoch, window);
+                        let can_open = epoch_published(epoch, &window);
                         let alerted = can_open && a < exact.1 && d > exact.0;
                         if truly {
                             t.counts.exposed_pairs += 1;
@@ -396,7 +416,7 @@ pub fn compute(s: &Scenario, city: &City, cases: &Cases, reservoir_cap: usize) -
                         } else {
                             if can_open {
                                 t.counts.learners_quet += 1;
-                                if epoch.kind == EpochKind::Day {
+                                if epoch.kind == EpochKind::LocalDay {
                                     t.counts.learners_quet_poster += 1;
                                 }
                             }

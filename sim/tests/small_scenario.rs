@@ -29,7 +29,7 @@ fn small_scenario_notifies_everyone_who_shared_place_and_time_and_writes_its_rep
     assert_eq!(r.days.len(), s.days as usize);
     for d in &r.days {
         assert!(d.real_keys > 0 && d.keys >= d.real_keys, "{d:?}");
-        assert!(d.bytes as usize > d.keys as usize * quet_protocol::notice::ENTRY_LEN);
+        assert!(d.bytes as usize > d.keys as usize * quet_sim::run::entry_bytes() as usize);
         assert_eq!(
             d.match_secs.len(),
             r.sample.phones.iter().map(|p| p.1).sum::<usize>()
