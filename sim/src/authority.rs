@@ -113,10 +113,10 @@ impl Ha {
         let data = dir.join("ha");
         keystore::init_at(
             &InitOptions {
-            data_dir: data.clone(),
-            name: name.into(),
-            base_url: "https://quet.soyte.example".into(),
-            id: Some(id),
+                data_dir: data.clone(),
+                name: name.into(),
+                base_url: "https://quet.soyte.example".into(),
+                id: Some(id),
             },
             init_at,
         )?;
@@ -293,11 +293,7 @@ impl Ha {
     /// Queues many venue-initiated traces in
     /// one transaction (a batch of `POST /admin/v1/traces`; the sweep uses it to
     /// reach 10,000 cases a day without one disk flush per trace).
-    pub fn trace_batch(
-        &mut self,
-        traces: &[Trace],
-        now: u64,
-    ) -> Result<Vec<String>, SimError> {
+    pub fn trace_batch(&mut self, traces: &[Trace], now: u64) -> Result<Vec<String>, SimError> {
         let t = Instant::now();
         let tx = self
             .conn

@@ -67,7 +67,10 @@ impl Venues {
             // Each simulated venue either shows a screen or prints posters, and its
             // codes say so (protocol 1.1 flags), so a trace publishes only that kind.
             let posters = city.prints_posters(v);
-            issuer.set_uses(VenueUses { screen: !posters, posters })?;
+            issuer.set_uses(VenueUses {
+                screen: !posters,
+                posters,
+            })?;
             self.issuers.insert(v, issuer);
         }
         self.issuers

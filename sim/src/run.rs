@@ -282,7 +282,13 @@ pub fn run(s: &Scenario, out: &Path, quiet: bool) -> Result<RunReport, SimError>
     let descriptor = ha.authority.descriptor.clone();
     let mut venues = Venues::new(s);
     let padding: Vec<ReportEnvelope> = (0..REPORT_ENVELOPE_COUNT)
-        .map(|_| ReportEnvelope::padding(&mut venues.rng, &descriptor, UnixTime(s.local_midnight(s.warmup_days()))))
+        .map(|_| {
+            ReportEnvelope::padding(
+                &mut venues.rng,
+                &descriptor,
+                UnixTime(s.local_midnight(s.warmup_days())),
+            )
+        })
         .collect::<Result<_, _>>()?;
     let phones = sample_phones(s, &city, &cases, &truth, &mut venues, &descriptor)?;
     phase_secs.push((
@@ -406,7 +412,6 @@ pub fn run(s: &Scenario, out: &Path, quiet: bool) -> Result<RunReport, SimError>
                             if is_day(e.kind) && !city.prints_posters(venue) {
                                 rep.unusable_day_keys += 1;
                             }
-
                         }
                     } else {
                         rep.decoy_notices += 1;

@@ -62,10 +62,15 @@ pub const OFFSET: UtcOffset = UtcOffset::VIETNAM;
 pub fn token_epoch(s: &Scenario, city: &City, day: u32, v: &Visit) -> Epoch {
     let (arrival, _) = unix_times(s, day, v);
     if city.prints_posters(v.venue) {
-        Epoch::containing_with(EpochKind::LocalDay, UnixTime(arrival), OFFSET)
-            .unwrap_or(Epoch { kind: EpochKind::LocalDay, index: 0 })
+        Epoch::containing_with(EpochKind::LocalDay, UnixTime(arrival), OFFSET).unwrap_or(Epoch {
+            kind: EpochKind::LocalDay,
+            index: 0,
+        })
     } else {
-        Epoch { kind: EpochKind::SeededHour, index: ((arrival - CODE_AGE_SECS) / 3_600) as u32 }
+        Epoch {
+            kind: EpochKind::SeededHour,
+            index: ((arrival - CODE_AGE_SECS) / 3_600) as u32,
+        }
     }
 }
 
@@ -83,8 +88,20 @@ pub fn venue_kinds(city: &City, venue: u32) -> Vec<EpochKind> {
 /// (`quet_server::review::plan_segments`, i.e. `quet_protocol::notice::TracePlan`).
 pub fn published(s: &Scenario, city: &City, cv: &CaseVisit) -> (Vec<Vec<Epoch>>, (u64, u64)) {
     let (a, d) = unix_times(s, cv.day, &cv.visit);
-    let max_stay = u64::from(city.profile(cv.visit.venue).category.default_max_stay_minutes()) * 60;
-    match plan_segments(a, d, max_stay, u64::from(s.buffer_minutes), &venue_kinds(city, cv.visit.venue), OFFSET, cv.upload_at) {
+    let max_stay = u64::from(
+        city.profile(cv.visit.venue)
+            .category
+            .default_max_stay_minutes(),
+    ) * 60;
+    match plan_segments(
+        a,
+        d,
+        max_stay,
+        u64::from(s.buffer_minutes),
+        &venue_kinds(city, cv.visit.venue),
+        OFFSET,
+        cv.upload_at,
+    ) {
         Ok((segments, exact)) => (segments, (exact.0.0, exact.1.0)),
         // Inputs are in range by construction; nothing published would show up as
         // false negatives, never hide.
@@ -97,10 +114,22 @@ pub fn published(s: &Scenario, city: &City, cv: &CaseVisit) -> (Vec<Vec<Epoch>>,
 /// same plan as if the venue showed a screen.
 pub fn crowdnotifier_hours(s: &Scenario, city: &City, cv: &CaseVisit) -> Vec<Epoch> {
     let (a, d) = unix_times(s, cv.day, &cv.visit);
-    let max_stay = u64::from(city.profile(cv.visit.venue).category.default_max_stay_minutes()) * 60;
-    plan_segments(a, d, max_stay, u64::from(s.buffer_minutes), &[EpochKind::SeededHour], OFFSET, cv.upload_at)
-        .map(|(segments, _)| segments.into_iter().flatten().collect())
-        .unwrap_or_default()
+    let max_stay = u64::from(
+        city.profile(cv.visit.venue)
+            .category
+            .default_max_stay_minutes(),
+    ) * 60;
+    plan_segments(
+        a,
+        d,
+        max_stay,
+        u64::from(s.buffer_minutes),
+        &[EpochKind::SeededHour],
+        OFFSET,
+        cv.upload_at,
+    )
+    .map(|(segments, _)| segments.into_iter().flatten().collect())
+    .unwrap_or_default()
 }
 
 /// Whether `epoch` is among the published `segments`.
@@ -351,8 +380,7 @@ pub fn compute(s: &Scenario, city: &City, cases: &Cases, reservoir_cap: usize) -
                 keep[v as usize] = true;
             }
         }
-        let (per_venue, buckets, day_counts) =
-            scan_day(s, city, cases, day, |v| keep[v as usize]);
+        let (per_venue, buckets, day_counts) = scan_day(s, city, cases, day, |v| keep[v as usize]);
         t.counts.visits += day_counts.0;
         t.counts.phone_visits += day_counts.1;
         t.counts.assisted_visits += day_counts.2;
