@@ -777,8 +777,11 @@ fn sweep(
                     sheet: venues.master(cv.visit.venue).to_sheet_text(),
                     screen: !posters,
                     posters,
-                    start: a,
-                    end: d,
+                    start: a.min(now),
+                    // The trace endpoint refuses a window reaching past `now` (a
+                    // phone that did not check out records up to the maximum stay,
+                    // which may end after the upload); staff enter the window up to now.
+                    end: d.min(now),
                     max_stay_minutes: max_stay,
                 });
                 for e in truth::crowdnotifier_hours(s, city, cv) {
