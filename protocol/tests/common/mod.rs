@@ -132,7 +132,6 @@ impl World {
             notices,
             withdrawn: vec![],
             revoked: vec![],
-            revoked: vec![],
         }
         .sign(&self.ha, &self.descriptor)
         .unwrap()
