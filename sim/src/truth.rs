@@ -102,7 +102,7 @@ pub fn published(s: &Scenario, city: &City, cv: &CaseVisit) -> (Vec<Vec<Epoch>>,
         OFFSET,
         cv.upload_at,
     ) {
-        Ok((segments, exact)) => (segments, (exact.0.0, exact.1.0)),
+        Ok(plan) => (plan.segments, (plan.exact.0.0, plan.exact.1.0)),
         // Inputs are in range by construction; nothing published would show up as
         // false negatives, never hide.
         Err(_) => (Vec::new(), (a, d)),
@@ -128,7 +128,7 @@ pub fn crowdnotifier_hours(s: &Scenario, city: &City, cv: &CaseVisit) -> Vec<Epo
         OFFSET,
         cv.upload_at,
     )
-    .map(|(segments, _)| segments.into_iter().flatten().collect())
+    .map(|plan| plan.segments.into_iter().flatten().collect())
     .unwrap_or_default()
 }
 
