@@ -862,7 +862,7 @@ impl NoticeShape {
         let windows = trace_windows(arrival, departure, max_stay, 1_800)?;
         let mut segments = Vec::with_capacity(2);
         let mut kinds = vec![EpochKind::SeededHour];
-        if rng.next_u32() % 3 == 0 {
+        if rng.next_u32().is_multiple_of(3) {
             kinds.push(EpochKind::LocalDay);
         }
         for kind in kinds {

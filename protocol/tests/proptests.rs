@@ -689,8 +689,13 @@ fn rejects_notice_window_beyond_max_epochs_without_enumerating_it() {
     let keys: Vec<_> = (20_717..20_717 + 21)
         .map(|d| f.master.day_key(Day(d)))
         .collect();
-    let n = ExposureNotice::build(&mut test_rng(1), &keys, &[segment.clone()], &body("a", "b"))
-        .unwrap();
+    let n = ExposureNotice::build(
+        &mut test_rng(1),
+        &keys,
+        std::slice::from_ref(&segment),
+        &body("a", "b"),
+    )
+    .unwrap();
     assert_eq!(n.key_count(), 504);
     // 505 is not (over both segments together, too).
     let mut longer = segment.clone();
