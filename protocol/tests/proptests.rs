@@ -777,8 +777,22 @@ fn padding_reaches_a_key_bucket_with_decoys_in_real_shapes() {
         .unwrap();
     assert!(added > 0);
     assert!(draft.key_count() >= quet_protocol::bulletin::key_bucket(3, 100));
+    // Every decoy is a real shape within the jitter: same kinds and body length,
+    // hour count within one, age within 12 hours.
     for n in &draft.notices {
-        assert!(shapes.contains(&n.shape(issued, UtcOffset::VIETNAM)));
+        let got = n.shape(issued, UtcOffset::VIETNAM);
+        assert!(
+            shapes.iter().any(|s| {
+                s.sealed_body_len == got.sealed_body_len
+                    && s.segments.len() == got.segments.len()
+                    && s.segments.iter().zip(&got.segments).all(|(a, b)| {
+                        a.kind == b.kind
+                            && a.count.abs_diff(b.count) <= 1
+                            && a.ends_before.abs_diff(b.ends_before) <= 12 * 3_600 + 3_600
+                    })
+            }),
+            "{got:?}"
+        );
     }
     // Without any real shape to copy, the prior is used: still never the future.
     let mut empty = BulletinDraft {

@@ -55,9 +55,39 @@ impl Authority {
             "https://quet.example",
         ]);
         assert!(out.contains("fingerprint"));
-        let token = cli(&["staff", "add", "alice", "--data", data.to_str().unwrap()])
+        let added = cli(&[
+            "staff",
+            "add",
+            "alice",
+            "--role",
+            "tracer,publisher,administrator",
+            "--data",
+            data.to_str().unwrap(),
+        ]);
+        let token = added
+            .lines()
+            .find_map(|l| l.strip_prefix("api token: "))
+            .unwrap()
             .trim()
             .to_owned();
+        Authority { dir, token }
+    }
+
+    /// An authority created (capsule keys starting) at `start`, through the library.
+    pub fn new_at(start: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("ha");
+        quet_server::keystore::init_at(
+            &quet_server::InitOptions {
+                data_dir: data.clone(),
+                name: "Sở Y tế Hà Nội".into(),
+                base_url: "https://quet.example".into(),
+                id: None,
+            },
+            start,
+        )
+        .unwrap();
+        let token = quet_server::add_staff(&data, "alice").unwrap();
         Authority { dir, token }
     }
 
@@ -285,7 +315,7 @@ pub fn envelopes(
         codes.push(code);
     }
     while out.len() < REPORT_ENVELOPE_COUNT {
-        let env = ReportEnvelope::padding(rng, d).unwrap();
+        let env = ReportEnvelope::padding(rng, d, UnixTime(t)).unwrap();
         out.push(data_encoding::BASE64.encode(env.as_bytes()));
     }
     (out, codes)
