@@ -920,27 +920,54 @@ fn check_decoy(f: &Fields, all: &BTreeMap<String, Fields>, cx: &Ctx) {
     let bytes = f.hex("bytes");
     let t = f.num("issued_at");
     let offset: i16 = f.get("utc_offset").parse().unwrap();
-    let mut segs = Vec::new();
-    let mut i = 0;
-    while let Some(s) = f.opt(&format!("shape.{i}")) {
-        let p: Vec<u64> = s.split(' ').map(|x| x.parse().unwrap()).collect();
-        segs.push((p[0] as u8, p[1] as u16, p[2]));
-        i += 1;
-    }
-    let shape = (segs, f.num("shape.sealed_body_len") as usize);
-    // Redraw it (README: a u64 for the model shape, then the decoy).
+    let read_shape = |label: &str| {
+        let mut segs = Vec::new();
+        let mut i = 0;
+        while let Some(s) = f.opt(&format!("{label}.{i}")) {
+            let p: Vec<u64> = s.split(' ').map(|x| x.parse().unwrap()).collect();
+            segs.push((p[0] as u8, p[1] as u16, p[2]));
+            i += 1;
+        }
+        (segs, f.num(&format!("{label}.sealed_body_len")) as usize)
+    };
+    let model = read_shape("model");
+    let jittered = read_shape("jittered");
+    let shape = read_shape("shape");
+    // The model is the real notice's shape.
+    let real = spec::read_notice(&mut spec::Rd::new(&all["notice.txt"].hex("bytes"))).unwrap();
+    assert_eq!(spec::shape(&real, t, offset), model);
+    // Redraw it (README: a u64 for the model, two u32s for the jitter, the decoy).
     let mut rng = TestRng::new(vector_gen::SEED_BULLETIN_2);
     let _ = rng.u64();
-    assert_eq!(spec::decoy(&mut rng, &shape, t, offset), bytes);
-    // It has the real notice's shape and parses like one.
+    let mut peek = TestRng::new(vector_gen::SEED_BULLETIN_2);
+    peek.skip(8);
+    assert_eq!(f.get("jitter"), format!("{} {}", peek.u32(), peek.u32()));
+    assert_eq!(spec::jitter(&mut rng, &model), jittered);
+    assert_eq!(spec::decoy(&mut rng, &jittered, t, offset), bytes);
+    // It has the jittered kinds, counts and body length, an age within an epoch of
+    // the jittered one, and parses like a real notice.
+    for (j, o) in jittered.0.iter().zip(&shape.0) {
+        assert_eq!((j.0, j.1), (o.0, o.1));
+        assert!(
+            o.2 <= j.2
+                && j.2 - o.2
+                    < Ep {
+                        kind: j.0,
+                        index: 0
+                    }
+                    .len()
+        );
+    }
     let mut r = spec::Rd::new(&bytes);
     let n = spec::read_notice(&mut r).expect("parses");
     assert_eq!(spec::shape(&n, t, offset), shape);
-    let real = spec::read_notice(&mut spec::Rd::new(&all["notice.txt"].hex("bytes"))).unwrap();
-    assert_eq!(spec::shape(&real, t, offset), shape);
+    assert_eq!(
+        n.segments.iter().map(|s| s.0.kind).collect::<Vec<_>>(),
+        vec![3, 4]
+    );
     let crate_decoy = ExposureNotice::from_bytes(&bytes).expect("crate parses");
     assert_eq!(crate_decoy.to_bytes().unwrap(), bytes);
-    // It covers the same epochs as the real notice, and no visitor can open it.
+    // No visitor of the epochs it covers can open it.
     for (i, (e, _, _)) in n.entries.iter().enumerate() {
         let ns = spec::notice_secret(&cx.master, *e);
         assert_eq!(spec::open_body(&n, i, &ns).unwrap_err(), "DecryptionFailed");
@@ -962,7 +989,7 @@ fn redraw_decoys(seed: u8, real: &[spec::Notice], t: u64, min: usize) -> Vec<Vec
             spec::prior(&mut rng, t, 420)
         } else {
             let i = (rng.u64() % shapes.len() as u64) as usize;
-            shapes[i].clone()
+            spec::jitter(&mut rng, &shapes[i])
         };
         let d = spec::decoy(&mut rng, &shape, t, 420);
         have += shape

@@ -1068,6 +1068,32 @@ pub fn prior(rng: &mut TestRng, t: u64, offset: i16) -> (Vec<SegShape>, usize) {
     (segs, 48)
 }
 
+/// §14 a model shape jittered, drawing two `u32`s from `rng`: the age moves by
+/// `(u32 mod 86401) − 43200` seconds (not below 0), an hour segment's count by
+/// `u32 mod 3 − 1` (not below 1).
+pub fn jitter(rng: &mut TestRng, shape: &(Vec<SegShape>, usize)) -> (Vec<SegShape>, usize) {
+    const SPREAD: u64 = 12 * 3_600;
+    let shift = u64::from(rng.u32()) % (2 * SPREAD + 1);
+    let step = rng.u32() % 3;
+    let segs = shape
+        .0
+        .iter()
+        .map(|(kind, count, ends_before)| {
+            let count = if *kind == 1 || *kind == 3 {
+                match step {
+                    0 => count.saturating_sub(1).max(1),
+                    1 => *count,
+                    _ => count + 1,
+                }
+            } else {
+                *count
+            };
+            (*kind, count, (ends_before + shift).saturating_sub(SPREAD))
+        })
+        .collect();
+    (segs, shape.1)
+}
+
 /// §14 a decoy of a shape, drawing from `rng`: its encoding.
 pub fn decoy(rng: &mut TestRng, shape: &(Vec<SegShape>, usize), t: u64, offset: i16) -> Vec<u8> {
     let nonce = rng.bytes(16);

@@ -1531,27 +1531,39 @@ pub fn generate() -> Vec<Vector> {
     let first_decoy = draft2.notices[1].clone();
     let b2 = draft2.sign(&w.ha, &w.descriptor).expect("bulletin 2");
     // The decoy vector: the first decoy of bulletin 2, redrawn the way pad_with_decoys
-    // draws it (a u64 to pick the model shape, then the decoy itself).
+    // draws it (a u64 to pick the model shape, two u32s to jitter it, then the decoy).
     let _ = decoy_rng.next_u64();
-    let redrawn =
-        ExposureNotice::decoy_like(&mut decoy_rng, &shape, UnixTime(T_B2), OFFSET).expect("decoy");
+    let mut peek = decoy_rng.clone();
+    let (shift, step) = (peek.next_u32(), peek.next_u32());
+    let jittered = shape.jittered(&mut decoy_rng);
+    let redrawn = ExposureNotice::decoy_like(&mut decoy_rng, &jittered, UnixTime(T_B2), OFFSET)
+        .expect("decoy");
     assert_eq!(redrawn, first_decoy);
+    let observed = first_decoy.shape(UnixTime(T_B2), OFFSET);
     let mut v = Vector::new(
         "decoy",
         "decoy",
         "success",
-        "The first decoy of bulletin 2, in the shape of its real notice (notice.txt): \
-         test_rng(13) gives a u64 (which shape), then nonce, each entry's seed and wrap, \
-         and the sealed body.",
+        "The first decoy of bulletin 2, modelled on its real notice (notice.txt): \
+         test_rng(13) gives a u64 (which model), two u32s (the jitter: age shift and \
+         hour-count step), then the nonce, each entry's seed and wrap, and the sealed body. \
+         `shape` is what anyone sees of the decoy (ages fall on epoch boundaries).",
     );
     v.kv("issued_at", T_B2).kv("utc_offset", OFFSET.0);
-    for (i, s) in shape.segments.iter().enumerate() {
-        v.kv(
-            &format!("shape.{i}"),
-            format!("{} {} {}", s.kind.to_byte(), s.count, s.ends_before),
-        );
+    for (label, sh) in [
+        ("model", &shape),
+        ("jittered", &jittered),
+        ("shape", &observed),
+    ] {
+        for (i, s) in sh.segments.iter().enumerate() {
+            v.kv(
+                &format!("{label}.{i}"),
+                format!("{} {} {}", s.kind.to_byte(), s.count, s.ends_before),
+            );
+        }
+        v.kv(&format!("{label}.sealed_body_len"), sh.sealed_body_len);
     }
-    v.kv("shape.sealed_body_len", shape.sealed_body_len)
+    v.kv("jitter", format!("{shift} {step}"))
         .kv("decoys_in_bulletin", decoys)
         .hex("bytes", &first_decoy.to_bytes().expect("encode"));
     v.outcome::<()>(&Ok(()));
