@@ -1440,7 +1440,7 @@ pub fn accept(v: &mut View, b: &[u8], d: &Desc, h: &Head, now: u64) -> R<()> {
             return Err("BulletinOutOfOrder");
         }
         if x.prev != hash {
-            return Err("BulletinChainBroken");
+            return Err("ForkDetected");
         }
     }
     if x.sequence > h.latest.0 {

@@ -1920,6 +1920,19 @@ pub fn generate() -> Vec<Vector> {
         &w,
     ));
 
+    out.push(sync_vector(
+        "sync-fork-previous-hash",
+        "ForkDetected",
+        "The phone holds bulletin 1; a head (signed) names a bulletin 2 whose previous \
+         hash is not bulletin 1's: a signed statement of another history for sequence 1, \
+         so a split view (ForkDetected for 1), not a transport error.",
+        &view_b1,
+        &h2_fork,
+        &[("bulletin-chain-broken.txt", &broken)],
+        now_h2,
+        &w,
+    ));
+
     // --- Checkpoints --------------------------------------------------------------------
     let view_b3 = ChainView {
         last: Some(b3.chain_state()),
