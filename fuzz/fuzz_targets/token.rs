@@ -1,6 +1,7 @@
 //! Fuzzes encounter tokens: the stored-bytes parser (must re-encode to its input),
 //! trial-opening, and the record parser behind the AEAD, reached by sealing the
-//! fuzzed bytes as a record with the spec's token KDF written independently here.
+//! fuzzed bytes as a record with the spec's token KDF written independently here,
+//! under an epoch whose kind (1–4) the first byte picks.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -24,9 +25,10 @@ fuzz_target!(|data: &[u8]| {
     // The record: fuzzed bytes (padded/cut to 192) sealed as the spec says.
     let mut plain = data.to_vec();
     plain.resize(RECORD_LEN, 0);
+    let kind = EpochKind::ALL[usize::from(data.first().copied().unwrap_or(0) % 4)];
     let epoch = Epoch {
-        kind: EpochKind::Hour,
-        index: 497_208,
+        kind,
+        index: 497_217,
     };
     let e = epoch.to_bytes();
     let key: [u8; 32] = hkdf(&EPHEMERAL, &SHARED, TOKEN_LABEL, &e);

@@ -240,7 +240,9 @@ impl ChainView {
     /// Accepts the next bulletin of a plan from `head` (already checked): verifies
     /// its signature, that it has not expired, and that it extends the chain, or
     /// anchors it exactly where the head says; the head's latest bulletin must have
-    /// exactly the head's latest hash. On success the view's `last` advances.
+    /// exactly the head's latest hash. A signed bulletin whose previous hash is not
+    /// the accepted one's is [`Error::ForkDetected`] (for the accepted sequence). On
+    /// success the view's `last` advances.
     pub fn accept_bulletin(
         &mut self,
         bytes: &[u8],
@@ -290,9 +292,12 @@ impl ChainView {
                     found: b.sequence,
                 });
             }
+            // The bulletin is signed (checked above), so a previous hash other than
+            // the one accepted is the authority's own statement of another history
+            // for `last`: a split view, not a transport error.
             if !ct_eq_bytes(&b.prev_hash, &last.hash) {
-                return Err(Error::BulletinChainBroken {
-                    sequence: b.sequence,
+                return Err(Error::ForkDetected {
+                    sequence: last.sequence,
                 });
             }
         }

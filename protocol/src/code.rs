@@ -1,6 +1,6 @@
 //! The rotating check-in code a venue shows, and its verification by phones.
 //!
-//! Version 2 layout (all integers big-endian; see `spec/protocol.md` §7):
+//! Version 2 layout (all integers big-endian; see `spec/protocol.md` §9):
 //!
 //! ```text
 //! u8  version = 2        u8  kind (1 screen, 2 poster)      u8 flags
