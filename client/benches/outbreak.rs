@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use quet_client::transport::{Response, Transport};
-use quet_client::{Client, ClientError, LocalKey, MemoryStore, SqliteStore, UnixTime};
+use quet_client::{Client, ClientError, MemoryStore, SqliteStore, UnixTime};
 use quet_protocol::authority::{AuthorityId, AuthorityKeys};
 use quet_protocol::bulletin::BulletinDraft;
 use quet_protocol::category::Category;
@@ -105,11 +105,7 @@ fn main() {
     let mut sqlite: Client<SqliteStore> =
         Client::open_dir_with_rng(dir.path(), Box::new(test_rng(2))).unwrap();
     sqlite.pin_authority(&descriptor_bytes).unwrap();
-    let mut memory = Client::new(
-        MemoryStore::new(),
-        LocalKey::from_bytes([3; 32]),
-        Box::new(test_rng(3)),
-    );
+    let mut memory = Client::new(MemoryStore::new(), Box::new(test_rng(3)));
     memory.pin_authority(&descriptor_bytes).unwrap();
     let mut visits = Vec::new(); // (venue index, arrival)
     let mut t_sql = Vec::new();
@@ -209,11 +205,7 @@ fn main() {
     let base_store = memory.store().clone();
     let mut runs = Vec::new();
     for i in 0..5 {
-        let mut c = Client::new(
-            base_store.clone(),
-            LocalKey::from_bytes([3; 32]),
-            Box::new(test_rng(50 + i)),
-        );
+        let mut c = Client::new(base_store.clone(), Box::new(test_rng(50 + i)));
         let t = Instant::now();
         let r = c.sync(&transport, now, &mut |_| {}).unwrap();
         runs.push(t.elapsed());

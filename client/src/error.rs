@@ -6,7 +6,7 @@ use core::fmt;
 use quet_protocol::Error as ProtocolError;
 use quet_protocol::code::SCREEN_FRESHNESS_SECS;
 
-use crate::text::{Bilingual, format_time};
+use crate::text::{Bilingual, LocalZone};
 
 /// Process exit codes of the `quet` command (also in `--help` and the README).
 pub mod exit {
@@ -26,12 +26,15 @@ pub mod exit {
     pub const AUTH_CODE: i32 = 6;
     /// The server is rate-limiting or busy: try again later.
     pub const TRY_LATER: i32 = 7;
-    /// Local storage failed (disk, database, key file).
+    /// Local storage failed (disk, database).
     pub const STORAGE: i32 = 8;
     /// The user declined a confirmation.
     pub const CANCELLED: i32 = 9;
     /// The request names something that does not exist (check-in id, authority).
     pub const NOT_FOUND: i32 = 10;
+    /// The diary is locked: a passphrase is needed, was wrong, or attempts are
+    /// paused after too many wrong ones.
+    pub const LOCKED: i32 = 11;
 }
 
 /// Everything that can go wrong in the client.
@@ -104,6 +107,26 @@ pub enum ClientError {
     NothingToReport,
     /// The user declined.
     Cancelled,
+    /// Reading the diary or alert details needs the unlock (PIN, passphrase or
+    /// passkey).
+    Locked,
+    /// The passphrase or PIN (or passkey output) did not open the diary key.
+    WrongPassphrase {
+        /// Consecutive failures so far.
+        failures: u32,
+        /// When the next attempt will be allowed, if attempts are now paused.
+        retry_at: Option<u64>,
+    },
+    /// Too many wrong attempts: the next one is allowed at `retry_at`.
+    UnlockThrottled {
+        /// Unix time of the next allowed attempt.
+        retry_at: u64,
+    },
+    /// No diary key exists yet (nothing to unlock).
+    NotSetUp,
+    /// The data directory was written by an older version with a key file next to
+    /// the database; it must be migrated with a new passphrase first.
+    MigrationNeeded,
 }
 
 impl ClientError {
@@ -128,6 +151,11 @@ impl ClientError {
             ClientError::Image(_) => exit::BAD_CODE,
             ClientError::InvalidSetting(_) => exit::USAGE,
             ClientError::Cancelled => exit::CANCELLED,
+            ClientError::Locked
+            | ClientError::WrongPassphrase { .. }
+            | ClientError::UnlockThrottled { .. }
+            | ClientError::MigrationNeeded => exit::LOCKED,
+            ClientError::NotSetUp => exit::NOT_FOUND,
         }
     }
 
@@ -166,13 +194,25 @@ impl ClientError {
             ClientError::InvalidSetting(_) => "invalid_setting",
             ClientError::NothingToReport => "nothing_to_report",
             ClientError::Cancelled => "cancelled",
+            ClientError::Locked => "locked",
+            ClientError::WrongPassphrase { .. } => "wrong_passphrase",
+            ClientError::UnlockThrottled { .. } => "unlock_throttled",
+            ClientError::NotSetUp => "not_set_up",
+            ClientError::MigrationNeeded => "migration_needed",
         }
     }
 
-    /// The explanation for a person, in Vietnamese and English.
+    /// The explanation for a person, in Vietnamese and English, with times in
+    /// Vietnam's time zone.
     pub fn explain(&self) -> Bilingual {
+        self.explain_in(&LocalZone::vietnam())
+    }
+
+    /// The explanation for a person, with times in `zone`.
+    pub fn explain_in(&self, zone: &LocalZone) -> Bilingual {
+        let format_time = |t: u64| zone.format(t);
         match self {
-            ClientError::Code(e) => explain_code(e),
+            ClientError::Code(e) => explain_code(e, zone),
             ClientError::Bulletin {
                 authority,
                 sequence,
@@ -275,11 +315,49 @@ impl ClientError {
                 "No check-ins fall in the period the health authority asks for; nothing was sent.",
             ),
             ClientError::Cancelled => Bilingual::new("Đã hủy.", "Cancelled."),
+            ClientError::Locked => Bilingual::new(
+                "Nhật ký đang khóa: hãy mở khóa bằng mã PIN hoặc cụm mật khẩu.",
+                "The diary is locked: unlock it with your PIN or passphrase.",
+            ),
+            ClientError::WrongPassphrase { failures, retry_at } => {
+                let wait = retry_at.map_or_else(
+                    || (String::new(), String::new()),
+                    |t| {
+                        (
+                            format!(" Thử lại sau {}.", format_time(t)),
+                            format!(" Try again after {}.", format_time(t)),
+                        )
+                    },
+                );
+                Bilingual::new(
+                    format!("Mã PIN hoặc cụm mật khẩu sai (lần {failures}).{}", wait.0),
+                    format!("Wrong PIN or passphrase (attempt {failures}).{}", wait.1),
+                )
+            }
+            ClientError::UnlockThrottled { retry_at } => Bilingual::new(
+                format!(
+                    "Đã nhập sai quá nhiều lần; hãy thử lại sau {}.",
+                    format_time(*retry_at)
+                ),
+                format!(
+                    "Too many wrong attempts; try again after {}.",
+                    format_time(*retry_at)
+                ),
+            ),
+            ClientError::NotSetUp => Bilingual::new(
+                "Chưa có nhật ký nào để mở khóa.",
+                "There is no diary to unlock yet.",
+            ),
+            ClientError::MigrationNeeded => Bilingual::new(
+                "Dữ liệu từ phiên bản cũ cần chuyển đổi: hãy đặt cụm mật khẩu (chạy quet ở terminal, hoặc dùng --passphrase-file).",
+                "Data from an older version must be migrated: choose a passphrase (run quet in a terminal, or use --passphrase-file).",
+            ),
         }
     }
 }
 
-fn explain_code(e: &ProtocolError) -> Bilingual {
+fn explain_code(e: &ProtocolError, zone: &LocalZone) -> Bilingual {
+    let format_time = |t: u64| zone.format(t);
     match e {
         ProtocolError::NotAQuetCode
         | ProtocolError::Truncated { .. }

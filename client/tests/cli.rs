@@ -9,13 +9,21 @@ use std::process::{Command, Output};
 use common::*;
 use quet_protocol::category::Category;
 
+/// Runs `quet` on data directory `data` (its passphrase is in `data`.pass, a file
+/// beside the directory, as a script would keep it).
 fn quet(data: &std::path::Path, now: quet_protocol::time::UnixTime, args: &[&str]) -> Output {
+    let pass = data.with_extension("pass");
+    if !pass.exists() {
+        std::fs::write(&pass, "cli test passphrase\n").unwrap();
+    }
     Command::new(env!("CARGO_BIN_EXE_quet"))
         .arg("--data")
         .arg(data)
         .args(["--now", &now.0.to_string()])
         .args(args)
         .env("LANG", "C")
+        .env("QUET_PASSPHRASE_FILE", &pass)
+        .env_remove("TZ")
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap()
@@ -52,7 +60,8 @@ fn full_journey_through_the_cli() {
             .insert(code.replace('-', ""), (at(0, 0).0, at(23, 0).0));
     }
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let data = dir.path().join("data");
+    let d = data.as_path();
     let mut venue = w.venue("Phở Thìn", Category::Restaurant);
 
     // Unknown authority before pinning: exit 3 with a hint.

@@ -1,5 +1,6 @@
-//! The SQLite store: encryption at rest (no plaintext venue data in the file), the
-//! 0600 key file, schema migrations, persistence across reopen, and atomic batches.
+//! The SQLite store: nothing but the database in the data directory, schema
+//! migrations, persistence across reopen, atomic batches, and the migration of a
+//! directory written with the old `local.key` file.
 
 mod common;
 
@@ -16,63 +17,32 @@ fn open(dir: &std::path::Path, seed: u8) -> Client<SqliteStore> {
     Client::open_dir_with_rng(dir, Box::new(test_rng(seed))).unwrap()
 }
 
-fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        out.extend(std::fs::read(e.unwrap().path()).unwrap());
-    }
-    out
-}
-
 #[test]
-fn no_plaintext_venue_data_on_disk() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut w = World::new(BASE);
-    let mut venue = w.venue("Quán Bia Hơi Đặc Biệt", Category::BarKaraoke);
-    let mut c = open(dir.path(), 1);
-    c.pin_authority(&w.descriptor_bytes()).unwrap();
-    let url = w.code_url(&mut venue, at(19, 0));
-    c.check_in(&url, at(19, 0)).unwrap();
-    c.check_out(None, at(20, 0)).unwrap();
-    drop(c);
-    let bytes = all_bytes(dir.path());
-    for needle in ["Quán Bia Hơi Đặc Biệt", "Tràng Tiền", "bar-karaoke"] {
-        assert!(
-            !bytes.windows(needle.len()).any(|x| x == needle.as_bytes()),
-            "{needle} found in plaintext"
-        );
-    }
-    // The diary still decrypts after reopening.
-    let mut c = open(dir.path(), 2);
-    let d = c.diary(at(20, 1)).unwrap();
-    assert_eq!(d[0].venue_name, "Quán Bia Hơi Đặc Biệt");
-    assert_eq!(d[0].departure, at(20, 0).0);
-}
-
-#[cfg(unix)]
-#[test]
-fn key_file_is_private() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    drop(open(dir.path(), 1));
-    let meta = std::fs::metadata(dir.path().join(quet_client::native::KEY_FILE)).unwrap();
-    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-    assert_eq!(meta.len(), 32);
-}
-
-#[test]
-fn wrong_key_cannot_read_the_diary() {
+fn no_key_file_next_to_the_database_and_the_directory_is_private() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = World::new(BASE);
     let mut venue = w.venue("Phở Thìn", Category::Restaurant);
     let mut c = open(dir.path(), 1);
+    c.set_argon2_settings(quet_client::Argon2Settings::MINIMUM);
+    c.set_up_with_passphrase(b"correct horse").unwrap();
     c.pin_authority(&w.descriptor_bytes()).unwrap();
     let url = w.code_url(&mut venue, at(12, 0));
     c.check_in(&url, at(12, 0)).unwrap();
     drop(c);
-    std::fs::write(dir.path().join(quet_client::native::KEY_FILE), [0u8; 32]).unwrap();
-    let c = open(dir.path(), 1);
-    assert_eq!(c.diary_at_rest().unwrap_err().kind(), "local_decrypt");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| n.starts_with("quet.db")),
+        "only the database (and its WAL) lives in the directory: {names:?}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
 }
 
 #[test]
@@ -120,6 +90,8 @@ fn failed_batch_leaves_nothing_and_committed_data_survives() {
         Op::InsertExposure(quet_client::store::ExposureRow {
             check_in: 77,
             nonce: [1; 16],
+            severity: 2,
+            found_at: 1,
             blob: vec![1],
         }),
     ]);

@@ -70,13 +70,17 @@ fn sync_matches_once_and_shows_message() {
     assert_eq!(steps.last(), Some(&(2, 2)), "progress reaches the end");
     assert_eq!(r.authorities[0].accepted, 2);
     assert_eq!(r.new_alerts.len(), 1);
-    let a = &r.new_alerts[0];
+    assert_eq!(r.new_alerts[0].severity, "test");
+    assert_eq!(s.client.alert_summaries().unwrap(), r.new_alerts);
+    let alerts = s.client.alerts().unwrap();
+    let a = &alerts[0];
+    assert_eq!(alerts.len(), 1);
     assert_eq!(a.venue_name, "Phở Thìn");
     assert_eq!(a.severity, "test");
     assert_eq!(a.severity_vi, "Đi xét nghiệm");
     assert!(a.message_vi.contains("xét nghiệm"));
     assert!(a.message_en.contains("get tested"));
-    assert_eq!(s.client.alerts().unwrap(), r.new_alerts);
+    assert_eq!(a.notice, r.new_alerts[0].notice);
 
     // Re-sync: nothing new, no duplicate alert.
     let r = sync(&mut s.client).unwrap();

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use quet_client::{Client, LocalKey, MemoryStore};
+use quet_client::{Argon2Settings, Client, MemoryStore};
 use quet_protocol::authority::{AuthorityDescriptor, AuthorityId, AuthorityKeys};
 use quet_protocol::bulletin::{Bulletin, BulletinDraft};
 use quet_protocol::category::Category;
@@ -146,13 +146,15 @@ impl World {
     }
 }
 
-/// A client over an in-memory store with a deterministic RNG.
+/// A client over an in-memory store with a deterministic RNG, and the cheapest
+/// Argon2id parameters a slot may carry (tests set PINs often).
 pub fn memory_client(seed: u8) -> Client<MemoryStore> {
-    Client::new(
+    let mut c = Client::new(
         MemoryStore::new(),
-        LocalKey::from_bytes([seed; 32]),
         Box::new(test_rng(seed.wrapping_add(100))),
-    )
+    );
+    c.set_argon2_settings(Argon2Settings::MINIMUM);
+    c
 }
 
 /// A client with `world`'s authority pinned.
