@@ -321,3 +321,78 @@ fn index_of_another_authority_is_refused() {
         None
     );
 }
+
+/// The browser's way: the core says which request to make, the caller fetches it
+/// (here with ureq standing in for `fetch`) and hands the answer back; nothing is
+/// fetched by the core itself, and a session dropped midway keeps what it
+/// committed.
+#[test]
+fn sync_steps_can_be_driven_by_the_caller() {
+    use quet_client::{Method, Transport};
+    let mut s = setup();
+    let notice = s.world.notice_for(&s.venue, at(12, 30), at(13, 30));
+    let chain = s.world.chain(vec![
+        (vec![], vec![]),
+        (vec![notice], vec![]),
+        (vec![], vec![]),
+    ]);
+    s.server.serve_chain(&chain);
+    let http = UreqTransport::default();
+
+    let mut session = s.client.sync_start(at(21, 0)).unwrap();
+    let first = session.next_request().unwrap();
+    assert_eq!(first.method, Method::Get);
+    assert_eq!(
+        first.url,
+        format!("{}/v1/bulletins/index.json", s.server.base)
+    );
+    assert!(
+        s.server.requests().is_empty(),
+        "the core fetched nothing itself"
+    );
+    let index = http.execute(&first).unwrap();
+    assert_eq!(s.client.sync_receive(&mut session, index).unwrap(), None);
+    let mut urls = Vec::new();
+    // Fetch two bulletins, then stop (the page was closed).
+    for _ in 0..2 {
+        let req = session.next_request().unwrap();
+        urls.push(req.url.clone());
+        let resp = http.execute(&req).unwrap();
+        let p = s.client.sync_receive(&mut session, resp).unwrap().unwrap();
+        assert_eq!(p.total, 3);
+    }
+    assert_eq!(
+        urls,
+        vec![
+            format!("{}/v1/bulletins/1", s.server.base),
+            format!("{}/v1/bulletins/2", s.server.base)
+        ]
+    );
+    assert_eq!(session.report().new_alerts.len(), 1);
+    drop(session);
+    assert_eq!(
+        s.client.last_bulletin(s.world.descriptor.id.0).unwrap(),
+        Some(2)
+    );
+    assert_eq!(s.client.alert_summaries().unwrap().len(), 1);
+
+    // A new session resumes at bulletin 3 and ends.
+    let mut session = s.client.sync_start(at(21, 5)).unwrap();
+    let mut fetched = Vec::new();
+    while let Some(req) = session.next_request() {
+        fetched.push(req.url.clone());
+        let resp = http.execute(&req).unwrap();
+        s.client.sync_receive(&mut session, resp).unwrap();
+    }
+    assert_eq!(
+        fetched.last().unwrap(),
+        &format!("{}/v1/bulletins/3", s.server.base)
+    );
+    let report = session.finish();
+    assert_eq!(report.authorities[0].accepted, 1);
+    assert_eq!(report.authorities[0].sequence, 3);
+    // A request serializes for JavaScript as method, url, body text and a bound.
+    let json = serde_json::to_value(&first).unwrap();
+    assert_eq!(json["method"], "GET");
+    assert_eq!(json["body"], "");
+}
