@@ -6,8 +6,9 @@
 //! - `Client::sync` = fetch (in-memory transport) + verify signature and chain +
 //!   match + store, timed; the budget is ≤ 1 s on this machine.
 //!
-//! Also times check-in (verify code + seal token + seal envelope + encrypt + store)
-//! and the constant-time X25519 rate in the same run, so every figure is a ratio.
+//! Also times check-in (verify code + seal token + seal envelope + seal the diary
+//! entry + store), the diary unlock (one Argon2id of the default parameters), and
+//! the constant-time X25519 rate in the same run, so every figure is a ratio.
 //! Run: `cargo bench -p quet-client --bench outbreak`.
 
 use std::collections::BTreeMap;
@@ -248,5 +249,28 @@ fn main() {
         ci_mem.as_secs_f64() * 1e6,
         ci_mem.as_secs_f64() * 1e6 / 200.0,
         ci_mem.as_secs_f64() * x25519
+    );
+
+    // Unlock: one Argon2id of the default parameters (what every PIN guess costs).
+    let settings = quet_client::Argon2Settings::DEFAULT;
+    let mut locked = Client::new(MemoryStore::new(), Box::new(test_rng(90)));
+    locked.set_passphrase(b"482916").unwrap();
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        locked.lock();
+        let t = Instant::now();
+        locked.unlock_with_passphrase(b"482916", now).unwrap();
+        runs.push(t.elapsed());
+    }
+    let unlock = median(runs);
+    println!(
+        "unlock (Argon2id {} MiB, t={}, p={}), median of 5: {:.0} ms = {:.0} X25519-equivalents; \
+         all 10^6 six-digit PINs on one core: {:.1} days",
+        settings.memory_kib / 1024,
+        settings.iterations,
+        settings.parallelism,
+        unlock.as_secs_f64() * 1e3,
+        unlock.as_secs_f64() * x25519,
+        unlock.as_secs_f64() * 1e6 / 86_400.0
     );
 }
