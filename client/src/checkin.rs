@@ -11,9 +11,13 @@ use quet_protocol::envelope::ReportEnvelope;
 use quet_protocol::time::UnixTime;
 use quet_protocol::token::{EncounterToken, TokenRecord};
 
+use quet_protocol::certificate::Registration;
+use quet_protocol::chain::CheckpointVerdict;
+
 use crate::client::Client;
 use crate::error::{ClientError, Result};
-use crate::model::{ActiveStay, CheckIn, DiaryEntry};
+use crate::feed::{AlarmKind, ChainAlarm};
+use crate::model::{ActiveStay, CheckIn, CheckpointCheck, DiaryEntry};
 use crate::store::{CheckInRow, Op, Store};
 use crate::vault::{DIARY_LABEL, DiaryPublicKey};
 
@@ -33,6 +37,16 @@ impl<S: Store> Client<S> {
         let authorities = self.authorities()?;
         let (code, authority) =
             CheckInCode::parse_and_verify(bytes, now, &authorities).map_err(ClientError::Code)?;
+        let today = now.day().map_err(ClientError::Code)?;
+        let revoked = self.revocations()?;
+        code.check_not_revoked(|key| {
+            revoked
+                .iter()
+                .any(|r| r.authority == code.authority.0 && &r.venue_key == key && r.until >= today)
+        })
+        .map_err(ClientError::Code)?;
+        let registered_with = registered_with(&code, authority, today);
+        let chain_check = self.check_checkpoint(&code, now)?;
         let (token, record) =
             EncounterToken::check_in(&mut *self.rng, &code, now).map_err(ClientError::Code)?;
         let envelope =
@@ -52,7 +66,8 @@ impl<S: Store> Client<S> {
         }
 
         let id = self.next_id()?;
-        let entry = DiaryEntry::for_code(&code, record.arrival.0, record.departure.0);
+        let mut entry = DiaryEntry::for_code(&code, record.arrival.0, record.departure.0);
+        entry.registered_with = registered_with;
         let stay = ActiveStay {
             arrival: record.arrival.0,
             departure: record.departure.0,
@@ -73,7 +88,58 @@ impl<S: Store> Client<S> {
         ));
         ops.push(Op::PutCheckIn(row));
         self.store.apply(ops)?;
-        Ok(entry.view(id, true))
+        let mut view = entry.view(id, true);
+        view.chain_check = chain_check;
+        Ok(view)
+    }
+
+    /// Compares a code's chain checkpoint with what this phone verified; a
+    /// conflict is recorded as an alarm (re-checked at the next sync).
+    fn check_checkpoint(
+        &mut self,
+        code: &CheckInCode,
+        now: UnixTime,
+    ) -> Result<Option<CheckpointCheck>> {
+        let Some(cp) = code.checkpoint else {
+            return Ok(None);
+        };
+        let view = self.chain_view(code.authority.0)?;
+        let verdict = view.check_checkpoint(&cp);
+        if verdict == CheckpointVerdict::Conflict {
+            let seq = u64::from(cp.sequence);
+            let ours = view
+                .last
+                .filter(|l| l.sequence == seq)
+                .map(|l| l.hash)
+                .or(view.head.map(|h| h.latest_hash))
+                .unwrap_or([0; 32]);
+            self.record_alarm(ChainAlarm {
+                authority: code.authority.0,
+                kind: AlarmKind::CheckpointConflict,
+                sequence: seq,
+                ours,
+                other_prefix: cp.hash_prefix,
+                at: now.0,
+            })?;
+        }
+        Ok(Some(match verdict {
+            CheckpointVerdict::Consistent => CheckpointCheck::Consistent,
+            CheckpointVerdict::Ahead => CheckpointCheck::Ahead,
+            CheckpointVerdict::Unknown => CheckpointCheck::Unknown,
+            CheckpointVerdict::Conflict => CheckpointCheck::Conflict,
+        }))
+    }
+
+    /// The diary entry a stay leaves (venue, times, registration).
+    pub(crate) fn stay_entry(&self, stay: &ActiveStay) -> Result<DiaryEntry> {
+        let code = stay.code()?;
+        let mut entry = DiaryEntry::for_code(&code, stay.arrival, stay.departure);
+        if let Ok(authority) = self.authority(code.authority.0)
+            && let Ok(day) = UnixTime(stay.arrival).day()
+        {
+            entry.registered_with = registered_with(&code, &authority, day);
+        }
+        Ok(entry)
     }
 
     /// Seals a diary entry of check-in `id` to the diary key.
@@ -126,7 +192,7 @@ impl<S: Store> Client<S> {
             let Some(active) = &row.active else { continue };
             let stay = ActiveStay::from_bytes(active)?;
             if stay.departure <= now.0 {
-                ended.push(stay.entry()?.view(row.id, false));
+                ended.push(self.stay_entry(&stay)?.view(row.id, false));
             }
         }
         let ops = self.expire_ops(now)?;
@@ -144,7 +210,7 @@ impl<S: Store> Client<S> {
             let Some(active) = &row.active else { continue };
             let stay = ActiveStay::from_bytes(active)?;
             if stay.departure > now.0 && best.as_ref().is_none_or(|b| b.id < row.id) {
-                best = Some(stay.entry()?.view(row.id, true));
+                best = Some(self.stay_entry(&stay)?.view(row.id, true));
             }
         }
         Ok(best)
@@ -177,7 +243,10 @@ impl<S: Store> Client<S> {
             record.departure,
         )
         .map_err(ClientError::Code)?;
-        let entry = DiaryEntry::for_code(&code, record.arrival.0, record.departure.0);
+        let entry = self.stay_entry(&ActiveStay {
+            departure: record.departure.0,
+            ..stay.clone()
+        })?;
         let new = CheckInRow {
             id: row.id,
             epoch_kind: row.epoch_kind,
@@ -251,5 +320,18 @@ impl<S: Store> Client<S> {
         )?;
         self.store.apply(vec![Op::PutCheckIn(new)])?;
         Ok(entry.view(row.id, !finish))
+    }
+}
+
+/// The name of the authority the code's venue is registered with on `day`, if
+/// its certificate is genuine and names exactly the details the code shows.
+fn registered_with(
+    code: &CheckInCode,
+    authority: &quet_protocol::authority::AuthorityDescriptor,
+    day: quet_protocol::time::Day,
+) -> Option<String> {
+    match code.registration(authority, day) {
+        Registration::Registered { .. } => Some(authority.name.clone()),
+        Registration::Unregistered(_) => None,
     }
 }

@@ -35,6 +35,9 @@ pub mod exit {
     /// The diary is locked: a passphrase is needed, was wrong, or attempts are
     /// paused after too many wrong ones.
     pub const LOCKED: i32 = 11;
+    /// `quet sync`: alerts may be out of date (no valid signed head from an
+    /// authority); what could be verified was stored.
+    pub const STALE: i32 = 12;
 }
 
 /// Everything that can go wrong in the client.
@@ -54,6 +57,15 @@ pub enum ClientError {
     },
     /// An authority descriptor could not be decoded or verified.
     Descriptor(ProtocolError),
+    /// The feed of `authority` was refused: its signed head is expired, older than
+    /// one already seen, contradicts an accepted bulletin (a fork), or would skip
+    /// bulletins without signed evidence that they expired. Nothing was stored.
+    Feed {
+        /// The authority's id.
+        authority: u32,
+        /// Why.
+        source: ProtocolError,
+    },
     /// The server lists fewer bulletins than this phone already accepted (rollback).
     ChainRollback {
         /// The authority's id.
@@ -134,9 +146,9 @@ impl ClientError {
     pub fn exit_code(&self) -> i32 {
         match self {
             ClientError::Code(_) => exit::BAD_CODE,
-            ClientError::Bulletin { .. } | ClientError::ChainRollback { .. } => {
-                exit::BULLETIN_REJECTED
-            }
+            ClientError::Bulletin { .. }
+            | ClientError::ChainRollback { .. }
+            | ClientError::Feed { .. } => exit::BULLETIN_REJECTED,
             ClientError::Descriptor(_) => exit::BAD_CODE,
             ClientError::UnknownAuthority(_)
             | ClientError::NoSuchCheckIn(_)
@@ -175,6 +187,13 @@ impl ClientError {
                 _ => "malformed_code",
             },
             ClientError::Bulletin { .. } => "bulletin_rejected",
+            ClientError::Feed { source, .. } => match source {
+                ProtocolError::ForkDetected { .. } => "fork_detected",
+                ProtocolError::HeadExpired { .. } => "head_expired",
+                ProtocolError::HeadRollback { .. } => "head_rollback",
+                ProtocolError::ChainGap { .. } => "chain_gap",
+                _ => "head_rejected",
+            },
             ClientError::Descriptor(_) => "bad_descriptor",
             ClientError::ChainRollback { .. } => "chain_rollback",
             ClientError::UnknownAuthority(_) => "unknown_authority",
@@ -223,6 +242,14 @@ impl ClientError {
                 ),
                 format!(
                     "Bulletin {sequence} from health authority {authority:08x} was rejected ({source}); nothing was stored. Try syncing again later."
+                ),
+            ),
+            ClientError::Feed { authority, source } => Bilingual::new(
+                format!(
+                    "Bản tin của cơ quan y tế {authority:08x} bị từ chối ({source}): máy chủ hoặc bản sao có thể đang giả mạo hay chặn cập nhật. Không lưu gì; cảnh báo có thể chưa cập nhật."
+                ),
+                format!(
+                    "The feed of health authority {authority:08x} was refused ({source}): the server or a mirror may be forging or withholding updates. Nothing was stored; alerts may be out of date."
                 ),
             ),
             ClientError::Descriptor(e) => Bilingual::new(

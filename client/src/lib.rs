@@ -42,6 +42,7 @@ mod checkin;
 mod client;
 mod diary;
 mod error;
+pub mod feed;
 pub mod legacy;
 mod model;
 mod report;
@@ -65,7 +66,8 @@ pub mod sqlite;
 
 pub use client::{Client, Rng};
 pub use error::{ClientError, Result, exit};
-pub use model::{Alert, AlertSummary, CheckIn};
+pub use feed::{AlarmKind, ChainAlarm, FeedStatus};
+pub use model::{Alert, AlertSummary, CheckIn, CheckpointCheck};
 pub use quet_protocol::time::UnixTime;
 pub use report::{ReportDraft, ReportPlan, ReportReceipt};
 pub use retention::{DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS};

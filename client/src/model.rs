@@ -29,6 +29,10 @@ pub(crate) struct DiaryEntry {
     /// When this check-in was sent in a case report, if it was.
     #[serde(default)]
     pub reported_at: Option<u64>,
+    /// The authority the venue is registered with (its code carried a valid
+    /// certificate for exactly these details), or `None`: an unregistered venue.
+    #[serde(default)]
+    pub registered_with: Option<String>,
 }
 
 impl DiaryEntry {
@@ -44,6 +48,7 @@ impl DiaryEntry {
             arrival,
             departure,
             reported_at: None,
+            registered_with: None,
         }
     }
 
@@ -69,6 +74,8 @@ impl DiaryEntry {
             departure: self.departure,
             checked_in: active,
             reported: self.reported_at.is_some(),
+            registered_with: self.registered_with.clone(),
+            chain_check: None,
         }
     }
 }
@@ -115,6 +122,27 @@ pub struct CheckIn {
     pub checked_in: bool,
     /// Whether this check-in was sent in a case report (it then raises no alert).
     pub reported: bool,
+    /// "Registered with <authority>": the name of the authority whose certificate
+    /// the code carried; `None` for an unregistered venue (show a warning).
+    pub registered_with: Option<String>,
+    /// At check-in only: how the code's chain checkpoint compared with this
+    /// phone's view of the feed (`None`: the code carries none).
+    pub chain_check: Option<CheckpointCheck>,
+}
+
+/// How a venue code's chain checkpoint compared with what the phone verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckpointCheck {
+    /// The same bulletin.
+    Consistent,
+    /// The venue saw a newer bulletin: sync later (at a random time, not now).
+    Ahead,
+    /// The venue saw an older bulletin the phone no longer holds.
+    Unknown,
+    /// Different bulletins for the same sequence: recorded as an alarm, re-checked
+    /// over another path at the next sync; tell the user.
+    Conflict,
 }
 
 /// An exposure alert in full: a match between a check-in and a published notice.
@@ -238,14 +266,5 @@ impl ActiveStay {
     pub fn code(&self) -> Result<CheckInCode> {
         CheckInCode::parse_signed(&self.code)
             .map_err(|_| ClientError::Storage("corrupt active stay code".into()))
-    }
-
-    /// The diary entry this stay will leave.
-    pub fn entry(&self) -> Result<DiaryEntry> {
-        Ok(DiaryEntry::for_code(
-            &self.code()?,
-            self.arrival,
-            self.departure,
-        ))
     }
 }

@@ -160,8 +160,10 @@ impl<S: Store> Client<S> {
             envelopes.push(BASE64.encode(&row.envelope));
         }
         while envelopes.len() < REPORT_ENVELOPE_COUNT {
-            let pad =
-                ReportEnvelope::padding(&mut *self.rng, &descriptor).map_err(ClientError::Code)?;
+            // Sealed to the capsule key in force now (the HA can open it; the
+            // network sees only TLS).
+            let pad = ReportEnvelope::padding(&mut *self.rng, &descriptor, now)
+                .map_err(ClientError::Code)?;
             envelopes.push(BASE64.encode(pad.as_bytes()));
         }
         let body = serde_json::json!({
@@ -205,7 +207,7 @@ impl<S: Store> Client<S> {
             }
             row.token = dummy_token(&mut *self.rng, &row.token)?;
             let mut entry = match &row.active {
-                Some(a) => ActiveStay::from_bytes(a)?.entry()?,
+                Some(a) => self.stay_entry(&ActiveStay::from_bytes(a)?)?,
                 None => Self::open_entry(&secret, &row)?,
             };
             entry.reported_at = Some(plan.prepared_at);

@@ -5,7 +5,7 @@
 //! snapshot = "QUETSNAP" ‖ u8 version (1)
 //!          ‖ u32 n ‖ n × (bytes key ‖ bytes value)                       meta
 //!          ‖ u32 n ‖ n × (u32 id ‖ bytes descriptor)                     authorities
-//!          ‖ u32 n ‖ n × (u32 id ‖ u64 sequence ‖ [32] hash)             chain states
+//!          ‖ u32 n ‖ n × (u32 id ‖ bytes chain state)                   chain states
 //!          ‖ u32 n ‖ n × (u64 id ‖ u8 epoch kind ‖ u32 epoch index
 //!                         ‖ bytes token ‖ bytes envelope ‖ bytes diary
 //!                         ‖ u8 0 | u8 1 ‖ bytes active)                   check-ins
@@ -138,8 +138,7 @@ impl MemoryStore {
         w.count(s.chains.len());
         for (id, c) in &s.chains {
             w.u32(*id);
-            w.u64(c.sequence);
-            w.0.extend_from_slice(&c.hash);
+            w.bytes(&c.state);
         }
         w.count(s.check_ins.len());
         for r in s.check_ins.values() {
@@ -195,10 +194,7 @@ impl MemoryStore {
         }
         for _ in 0..r.u32()? {
             let id = r.u32()?;
-            let row = ChainRow {
-                sequence: r.u64()?,
-                hash: r.array()?,
-            };
+            let row = ChainRow { state: r.bytes()? };
             insert_new(&mut s.chains, id, row, "duplicate chain state")?;
         }
         for _ in 0..r.u32()? {

@@ -40,6 +40,12 @@ pub const MIGRATIONS: &[&str] = &[
     // `Client::migrate_local_key` (the legacy local key file).
     "ALTER TABLE exposure ADD COLUMN severity INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE exposure ADD COLUMN found_at INTEGER NOT NULL DEFAULT 0;",
+    // 3: protocol 1.1. The chain state is the protocol's chain view (last bulletin
+    // with its expiry, newest verified head), encoded by the core. A 1.0 chain
+    // position cannot be carried over (1.0 bulletins do not verify under 1.1):
+    // the next sync anchors on the head's oldest live bulletin.
+    "DROP TABLE chain;
+     CREATE TABLE chain_state (authority INTEGER PRIMARY KEY, state BLOB NOT NULL);",
 ];
 
 /// The schema version this build writes.
@@ -127,12 +133,12 @@ fn apply_op(tx: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
         }
         Op::RemoveAuthority(id) => {
             tx.execute("DELETE FROM authority WHERE id = ?1", params![id])?;
-            tx.execute("DELETE FROM chain WHERE authority = ?1", params![id])?;
+            tx.execute("DELETE FROM chain_state WHERE authority = ?1", params![id])?;
         }
         Op::PutChain(id, row) => {
             tx.execute(
-                "INSERT OR REPLACE INTO chain (authority, sequence, hash) VALUES (?1, ?2, ?3)",
-                params![id, i(row.sequence)?, &row.hash[..]],
+                "INSERT OR REPLACE INTO chain_state (authority, state) VALUES (?1, ?2)",
+                params![id, row.state],
             )?;
         }
         Op::PutCheckIn(r) => {
@@ -243,22 +249,14 @@ impl Store for SqliteStore {
     }
 
     fn chain(&self, authority: u32) -> Result<Option<ChainRow>> {
-        let row: Option<(i64, Vec<u8>)> = self
-            .conn
+        self.conn
             .query_row(
-                "SELECT sequence, hash FROM chain WHERE authority = ?1",
+                "SELECT state FROM chain_state WHERE authority = ?1",
                 params![authority],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok(ChainRow { state: r.get(0)? }),
             )
             .optional()
-            .map_err(db)?;
-        row.map(|(sequence, hash)| {
-            Ok(ChainRow {
-                sequence: u(sequence)?,
-                hash: array(hash)?,
-            })
-        })
-        .transpose()
+            .map_err(db)
     }
 
     fn check_ins(&self) -> Result<Vec<CheckInRow>> {

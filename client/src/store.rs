@@ -52,13 +52,13 @@ pub struct ExposureRow {
     pub blob: Vec<u8>,
 }
 
-/// What a client remembers of an authority's bulletin chain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a client remembers of an authority's bulletin feed: the protocol's chain
+/// view (last bulletin accepted, newest head verified), encoded by the core
+/// (`feed.rs`); public data, opaque to the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainRow {
-    /// Sequence of the last accepted bulletin.
-    pub sequence: u64,
-    /// Its hash.
-    pub hash: [u8; 32],
+    /// The encoded chain view.
+    pub state: Vec<u8>,
 }
 
 /// One write in an atomic batch.
@@ -207,7 +207,7 @@ impl Store for MemoryStore {
     }
 
     fn chain(&self, authority: u32) -> Result<Option<ChainRow>> {
-        Ok(self.state.chains.get(&authority).copied())
+        Ok(self.state.chains.get(&authority).cloned())
     }
 
     fn check_ins(&self) -> Result<Vec<CheckInRow>> {

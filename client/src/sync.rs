@@ -1,38 +1,57 @@
-//! Bulletin sync and private matching, as steps a caller drives.
+//! Bulletin sync and private matching (protocol 1.1), as steps a caller drives.
 //!
 //! The core never does network I/O. [`Client::sync_start`] returns a
-//! [`SyncSession`]; [`SyncSession::next_request`] says what to fetch next;
-//! the caller fetches it (a browser with `fetch`, natively a blocking
-//! [`Transport`]) and hands the answer to [`Client::sync_receive`], which verifies
-//! it and commits what it accepts. [`Client::sync`] is the blocking loop over the
-//! same steps.
+//! [`SyncSession`]; [`SyncSession::next_request`] says what to fetch next; the
+//! caller fetches it (a browser with `fetch`, natively a blocking [`Transport`])
+//! and hands the answer to [`Client::sync_receive`], which verifies it and commits
+//! what it accepts. [`Client::sync`] is the blocking loop over the same steps.
 //!
-//! Each accepted bulletin is verified (`Bulletin::verify_next`: signature under
-//! the pinned key, expiry, sequence and previous hash), matched against every
-//! stored token, and committed with its alerts, withdrawals and the new chain
-//! state in **one** batch, so an interrupted sync resumes at the next bulletin.
+//! Per pinned authority, the rules are the protocol's one implementation
+//! (`quet_protocol::chain`), applied to the stored chain view:
+//!
+//! 1. `GET /v1/bulletins/head`, verified by `ChainView::check_head` (signature, not
+//!    expired, no rollback, no fork, descriptor serial). A head signed under a
+//!    newer descriptor makes the client fetch `GET /v1/descriptor`, accept it only
+//!    as an update of the pinned one (higher serial, signed by the pinned root),
+//!    and check the same head again. `index.json` is never read.
+//! 2. The bulletins the head's plan names, in order, each accepted by
+//!    `ChainView::accept_bulletin` (chain, or re-anchoring exactly where the head
+//!    says on signed evidence that the skipped bulletins expired), matched against
+//!    every stored token, and committed with its alerts, withdrawals, revocations
+//!    and the new chain view in **one** batch, so an interrupted sync resumes.
+//! 3. The head is recorded once its plan is complete; the feed is then fresh until
+//!    the head expires ([`Client::feed_status`]).
+//! 4. A venue checkpoint that conflicted with this phone's view is re-checked: the
+//!    bulletin of that sequence is fetched again with a cache-busting query (so a
+//!    CDN in the way forwards it to the origin) and compared with both hashes.
+//!
 //! Matching needs no unlock: alert details are sealed to the diary public key.
+//! An error for one authority is returned at once; the caller may keep driving the
+//! session, which moves on to the next authority.
 
 use std::collections::{BTreeSet, VecDeque};
 
 use data_encoding::HEXLOWER;
 use quet_protocol::authority::AuthorityDescriptor;
-use quet_protocol::bulletin::{Bulletin, ChainState, MAX_BULLETIN_LEN};
+use quet_protocol::bulletin::{Bulletin, MAX_BULLETIN_LEN};
+use quet_protocol::chain::{ChainView, SyncPlan};
+use quet_protocol::head::{BulletinHead, HEAD_LEN};
 use quet_protocol::matching::{Matcher, StoredToken};
 use quet_protocol::time::UnixTime;
 use quet_protocol::token::EncounterToken;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::answers::{parse_json, server_error};
+use crate::answers::server_error;
 use crate::client::Client;
 use crate::error::{ClientError, Result};
+use crate::feed::{AlarmKind, ChainAlarm, RevokedKey, encode_view};
 use crate::model::{ALERT_PAD, Alert, AlertSummary, padded_json, severity_slug};
-use crate::store::{ChainRow, ExposureRow, Op, Store};
+use crate::store::{ExposureRow, Op, Store};
 use crate::transport::{Request, Response, Transport, join};
 use crate::vault::ALERT_LABEL;
 
-/// Largest index answer read.
-const MAX_INDEX_LEN: usize = 4 << 20;
+/// Largest descriptor answer read.
+const MAX_DESCRIPTOR_LEN: usize = 64 * 1024;
 
 /// Progress of a sync, for a progress bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -54,9 +73,14 @@ pub struct AuthoritySync {
     pub accepted: u64,
     /// The last accepted sequence number afterwards (0 if none).
     pub sequence: u64,
-    /// Whether the chain had to be re-anchored because bulletins expired while the
-    /// phone was offline.
+    /// Whether the chain was (re-)anchored at the head's oldest live bulletin
+    /// (first contact, or signed evidence that the bulletins in between expired).
     pub reanchored: bool,
+    /// Whether the pinned descriptor was updated (the head named a newer serial).
+    pub descriptor_updated: bool,
+    /// The feed is current until this time (the verified head's expiry), if the
+    /// sync of this authority completed.
+    pub fresh_until: Option<u64>,
 }
 
 /// The outcome of a sync.
@@ -84,31 +108,27 @@ pub struct IngestReport {
     pub withdrawn: usize,
 }
 
-#[derive(Deserialize)]
-struct IndexJson {
-    #[serde(default)]
-    authority: Option<String>,
-    first: u64,
-    latest: u64,
-}
-
 /// What the session waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Awaiting {
-    Index,
+    Head,
+    Descriptor,
     Bulletin(u64),
+    Recheck(u64),
+    Done,
 }
 
 /// One authority's part of a sync.
 struct AuthorityRun {
     descriptor: AuthorityDescriptor,
-    /// The next bulletin to fetch and the last one listed (after the index).
-    next: u64,
+    view: ChainView,
+    head_bytes: Vec<u8>,
+    head: Option<BulletinHead>,
     latest: u64,
-    last: Option<ChainState>,
     total: u64,
     result: AuthoritySync,
     awaiting: Awaiting,
+    rechecks: Vec<ChainAlarm>,
 }
 
 /// A sync in progress: which request comes next, and what was done so far. Drive
@@ -117,9 +137,10 @@ struct AuthorityRun {
 pub struct SyncSession {
     now: UnixTime,
     matcher: Matcher,
-    queue: VecDeque<AuthorityDescriptor>,
+    queue: VecDeque<(AuthorityDescriptor, ChainView, Vec<ChainAlarm>)>,
     current: Option<AuthorityRun>,
     report: SyncReport,
+    nonce: u64,
 }
 
 impl core::fmt::Debug for SyncSession {
@@ -136,39 +157,56 @@ impl SyncSession {
     pub fn next_request(&mut self) -> Option<Request> {
         loop {
             if self.current.is_none() {
-                let descriptor = self.queue.pop_front()?;
+                let (descriptor, view, rechecks) = self.queue.pop_front()?;
                 let id = descriptor.id.0;
                 self.current = Some(AuthorityRun {
                     descriptor,
-                    next: 0,
-                    latest: 0,
-                    last: None,
-                    total: 0,
                     result: AuthoritySync {
                         authority: id,
                         accepted: 0,
-                        sequence: 0,
+                        sequence: view.last.map_or(0, |l| l.sequence),
                         reanchored: false,
+                        descriptor_updated: false,
+                        fresh_until: None,
                     },
-                    awaiting: Awaiting::Index,
+                    view,
+                    head_bytes: Vec::new(),
+                    head: None,
+                    latest: 0,
+                    total: 0,
+                    awaiting: Awaiting::Head,
+                    rechecks,
                 });
             }
             let run = self.current.as_mut()?;
-            let base = &run.descriptor.base_url;
+            let base = run.descriptor.base_url.clone();
             match run.awaiting {
-                Awaiting::Index => {
+                Awaiting::Head => {
+                    return Some(Request::get(join(&base, "/v1/bulletins/head"), HEAD_LEN));
+                }
+                Awaiting::Descriptor => {
                     return Some(Request::get(
-                        join(base, "/v1/bulletins/index.json"),
-                        MAX_INDEX_LEN,
+                        join(&base, "/v1/descriptor"),
+                        MAX_DESCRIPTOR_LEN,
                     ));
                 }
-                Awaiting::Bulletin(seq) if seq <= run.latest => {
+                Awaiting::Bulletin(seq) => {
                     return Some(Request::get(
-                        join(base, &format!("/v1/bulletins/{seq}")),
+                        join(&base, &format!("/v1/bulletins/{seq}")),
                         MAX_BULLETIN_LEN,
                     ));
                 }
-                Awaiting::Bulletin(_) => {
+                Awaiting::Recheck(seq) => {
+                    self.nonce = self.nonce.wrapping_add(1);
+                    return Some(Request::get(
+                        join(
+                            &base,
+                            &format!("/v1/bulletins/{seq}?recheck={}-{}", self.now.0, self.nonce),
+                        ),
+                        MAX_BULLETIN_LEN,
+                    ));
+                }
+                Awaiting::Done => {
                     if let Some(run) = self.current.take() {
                         self.report.authorities.push(run.result);
                     }
@@ -192,6 +230,16 @@ impl SyncSession {
     }
 }
 
+impl AuthorityRun {
+    /// After the head's plan (and the re-checks): done.
+    fn after_plan(&mut self) {
+        self.awaiting = self
+            .rechecks
+            .first()
+            .map_or(Awaiting::Done, |a| Awaiting::Recheck(a.sequence));
+    }
+}
+
 impl<S: Store> Client<S> {
     /// A matcher over every stored token.
     fn matcher(&self) -> Result<Matcher> {
@@ -209,23 +257,50 @@ impl<S: Store> Client<S> {
     pub fn sync_start(&mut self, now: UnixTime) -> Result<SyncSession> {
         self.auto_check_out(now)?;
         self.purge(now)?;
+        let alarms = self.alarms()?;
+        let mut queue = VecDeque::new();
+        for d in self.authorities()? {
+            let view = self.chain_view(d.id.0)?;
+            let rechecks = alarms
+                .iter()
+                .filter(|a| a.authority == d.id.0 && a.kind == AlarmKind::CheckpointConflict)
+                .copied()
+                .collect();
+            queue.push_back((d, view, rechecks));
+        }
         Ok(SyncSession {
             now,
             matcher: self.matcher()?,
-            queue: self.authorities()?.into(),
+            queue,
             current: None,
             report: SyncReport {
                 authorities: Vec::new(),
                 new_alerts: Vec::new(),
                 withdrawn: 0,
             },
+            nonce: 0,
         })
     }
 
     /// Hands the answer to the session's last request to the client: verifies and
     /// commits what it accepts. Returns the progress after a bulletin. An error
-    /// stops the sync (drop the session); what was committed before stays.
+    /// ends this authority's part (what was committed stays); the session moves on
+    /// to the next authority if the caller keeps driving it.
     pub fn sync_receive(
+        &mut self,
+        session: &mut SyncSession,
+        response: Response,
+    ) -> Result<Option<SyncProgress>> {
+        let result = self.receive(session, response);
+        if result.is_err()
+            && let Some(run) = session.current.take()
+        {
+            session.report.authorities.push(run.result);
+        }
+        result
+    }
+
+    fn receive(
         &mut self,
         session: &mut SyncSession,
         response: Response,
@@ -235,85 +310,202 @@ impl<S: Store> Client<S> {
             .current
             .as_mut()
             .ok_or_else(|| ClientError::InvalidSetting("no request is pending".into()))?;
-        if response.status != 200 {
-            return Err(server_error(&response));
-        }
         let id = run.descriptor.id.0;
         match run.awaiting {
-            Awaiting::Index => {
-                let index: IndexJson = parse_json(&response, "bad_index")?;
-                // spec/api.md: "authority": "<8 hex>"; anything else is not checked.
-                if let Some(a) = index.authority.as_deref()
-                    && a.len() == 8
-                    && u32::from_str_radix(a, 16).is_ok_and(|a| a != id)
-                {
-                    return Err(ClientError::Server {
-                        status: response.status,
-                        kind: "wrong_authority".into(),
-                        message: format!("index is for authority {a}, expected {id:08x}"),
-                    });
+            Awaiting::Head => {
+                if response.status != 200 {
+                    return Err(server_error(&response));
                 }
-                let chain = self.store.chain(id)?;
-                run.last = chain.map(|c| ChainState {
-                    sequence: c.sequence,
-                    hash: c.hash,
-                });
-                run.result.sequence = chain.map_or(0, |c| c.sequence);
-                let start = match run.last {
-                    Some(c) if c.sequence > index.latest => {
-                        return Err(ClientError::ChainRollback {
-                            authority: id,
-                            have: c.sequence,
-                            latest: index.latest,
-                        });
-                    }
-                    Some(c) if c.sequence.saturating_add(1) < index.first => {
-                        // Bulletins expired while offline: their notices are past
-                        // the retention period; anchor again on the first live one.
-                        run.last = None;
-                        run.result.reanchored = true;
-                        index.first
-                    }
-                    Some(c) => c.sequence.saturating_add(1),
-                    None => index.first.max(1),
-                };
-                run.next = start;
-                run.latest = if index.latest == 0 { 0 } else { index.latest };
-                run.total = run.latest.saturating_add(1).saturating_sub(start);
-                run.awaiting = Awaiting::Bulletin(start);
+                run.head_bytes = response.body;
+                self.plan_from_head(run, now)?;
+                Ok(None)
+            }
+            Awaiting::Descriptor => {
+                if response.status != 200 {
+                    return Err(server_error(&response));
+                }
+                let updated = run
+                    .descriptor
+                    .verify_update(&response.body)
+                    .map_err(ClientError::Descriptor)?;
+                self.store
+                    .apply(vec![Op::PutAuthority(id, response.body.clone())])?;
+                run.descriptor = updated;
+                run.result.descriptor_updated = true;
+                self.plan_from_head(run, now)?;
                 Ok(None)
             }
             Awaiting::Bulletin(seq) => {
-                let r = self.ingest(
-                    &run.descriptor,
-                    &session.matcher,
-                    &response.body,
-                    run.last.as_ref(),
-                    seq,
-                    now,
-                )?;
+                if response.status != 200 {
+                    return Err(server_error(&response));
+                }
+                let head = run
+                    .head
+                    .clone()
+                    .ok_or_else(|| ClientError::InvalidSetting("no verified head".into()))?;
+                let bulletin =
+                    match run
+                        .view
+                        .accept_bulletin(&response.body, &run.descriptor, &head, now)
+                    {
+                        Ok(b) => b,
+                        Err(source) => {
+                            if let quet_protocol::Error::ForkDetected { sequence } = source {
+                                self.record_alarm(ChainAlarm {
+                                    authority: id,
+                                    kind: AlarmKind::Fork,
+                                    sequence,
+                                    ours: head.latest.hash,
+                                    other_prefix: [0; 16],
+                                    at: now.0,
+                                })?;
+                            }
+                            return Err(ClientError::Bulletin {
+                                authority: id,
+                                sequence: seq,
+                                source,
+                            });
+                        }
+                    };
+                let complete = bulletin.sequence >= run.latest;
+                if complete {
+                    run.view
+                        .record_head(&head)
+                        .map_err(|source| ClientError::Bulletin {
+                            authority: id,
+                            sequence: seq,
+                            source,
+                        })?;
+                    run.result.fresh_until = Some(head.expires_at.0);
+                }
+                let r = self.ingest(id, &session.matcher, &bulletin, &run.view, now)?;
                 session.report.new_alerts.extend(r.new_alerts);
                 session.report.withdrawn += r.withdrawn;
-                run.last = self.store.chain(id)?.map(|c| ChainState {
-                    sequence: c.sequence,
-                    hash: c.hash,
-                });
                 run.result.accepted += 1;
                 run.result.sequence = r.sequence;
-                run.awaiting = Awaiting::Bulletin(seq.saturating_add(1));
+                if complete {
+                    run.after_plan();
+                } else {
+                    run.awaiting = Awaiting::Bulletin(seq.saturating_add(1));
+                }
                 Ok(Some(SyncProgress {
                     authority: id,
                     done: run.result.accepted,
                     total: run.total,
                 }))
             }
+            Awaiting::Recheck(seq) => {
+                let pending = run.rechecks.remove(0);
+                let verdict = if response.status == 200 {
+                    quet_protocol::bulletin::Bulletin::decode_and_verify_signature(
+                        &response.body,
+                        &run.descriptor,
+                    )
+                    .ok()
+                    .map(|b| b.hash())
+                    .and_then(|hash| {
+                        if hash.get(..16) == Some(&pending.other_prefix[..]) && hash != pending.ours
+                        {
+                            Some(AlarmKind::ForkConfirmed)
+                        } else if hash == pending.ours {
+                            Some(AlarmKind::VenueDisagrees)
+                        } else {
+                            None
+                        }
+                    })
+                } else {
+                    None
+                };
+                if let Some(kind) = verdict {
+                    let mut all = self.alarms()?;
+                    for a in &mut all {
+                        if a.authority == id
+                            && a.sequence == seq
+                            && a.kind == AlarmKind::CheckpointConflict
+                        {
+                            a.kind = kind;
+                            a.at = now.0;
+                        }
+                    }
+                    self.store.apply(vec![Self::alarms_op(&all)])?;
+                }
+                run.after_plan();
+                Ok(None)
+            }
+            Awaiting::Done => Err(ClientError::InvalidSetting("no request is pending".into())),
+        }
+    }
+
+    /// Checks the run's head bytes against its view and plans the fetches.
+    fn plan_from_head(&mut self, run: &mut AuthorityRun, now: UnixTime) -> Result<()> {
+        let id = run.descriptor.id.0;
+        match run.view.check_head(&run.head_bytes, &run.descriptor, now) {
+            Ok((head, plan)) => {
+                match plan {
+                    SyncPlan::UpToDate => {
+                        run.view
+                            .record_head(&head)
+                            .map_err(|source| ClientError::Feed {
+                                authority: id,
+                                source,
+                            })?;
+                        self.store
+                            .apply(vec![Op::PutChain(id, encode_view(&run.view))])?;
+                        run.result.fresh_until = Some(head.expires_at.0);
+                        run.after_plan();
+                    }
+                    SyncPlan::Fetch {
+                        first,
+                        last,
+                        reanchor,
+                    } => {
+                        run.latest = last;
+                        run.total = last.saturating_add(1).saturating_sub(first);
+                        run.result.reanchored = reanchor;
+                        run.awaiting = Awaiting::Bulletin(first);
+                    }
+                }
+                run.head = Some(head);
+                Ok(())
+            }
+            Err(quet_protocol::Error::DescriptorOutdated { .. })
+                if !run.result.descriptor_updated =>
+            {
+                run.awaiting = Awaiting::Descriptor;
+                Ok(())
+            }
+            Err(source) => {
+                if let quet_protocol::Error::ForkDetected { sequence } = source {
+                    let ours = run
+                        .view
+                        .last
+                        .filter(|l| l.sequence == sequence)
+                        .map(|l| l.hash)
+                        .or(run.view.head.map(|h| h.latest_hash))
+                        .unwrap_or([0; 32]);
+                    self.record_alarm(ChainAlarm {
+                        authority: id,
+                        kind: AlarmKind::Fork,
+                        sequence,
+                        ours,
+                        other_prefix: [0; 16],
+                        at: now.0,
+                    })?;
+                }
+                Err(ClientError::Feed {
+                    authority: id,
+                    source,
+                })
+            }
         }
     }
 
     /// Downloads, verifies and matches every bulletin this phone lacks from every
     /// pinned authority: the blocking loop over [`Client::sync_start`],
-    /// [`SyncSession::next_request`] and [`Client::sync_receive`]. The first error
-    /// stops the sync; everything accepted before it stays.
+    /// [`SyncSession::next_request`] and [`Client::sync_receive`]. Every authority
+    /// is tried; the first error is returned after the others were synced
+    /// (everything accepted stays). Whether alerts are current is
+    /// [`Client::feed_status`].
     pub fn sync(
         &mut self,
         transport: &dyn Transport,
@@ -321,62 +513,44 @@ impl<S: Store> Client<S> {
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<SyncReport> {
         let mut session = self.sync_start(now)?;
+        let mut first_error = None;
         while let Some(request) = session.next_request() {
-            let response = transport.execute(&request)?;
-            if let Some(p) = self.sync_receive(&mut session, response)? {
-                progress(p);
+            let outcome = transport
+                .execute(&request)
+                .and_then(|response| self.sync_receive(&mut session, response));
+            match outcome {
+                Ok(Some(p)) => progress(p),
+                Ok(None) => {}
+                Err(e) => {
+                    if let Some(run) = session.current.take() {
+                        session.report.authorities.push(run.result);
+                    }
+                    first_error.get_or_insert(e);
+                }
             }
         }
-        Ok(session.finish())
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(session.finish()),
+        }
     }
 
     /// The sequence of the last bulletin accepted from `authority` (`None` before
     /// the first sync).
     pub fn last_bulletin(&self, authority: u32) -> Result<Option<u64>> {
-        Ok(self.store.chain(authority)?.map(|c| c.sequence))
+        Ok(self.chain_view(authority)?.last.map(|l| l.sequence))
     }
 
-    /// Verifies one bulletin of `authority` against the stored chain (or anchors the
-    /// chain on it if there is none), matches its notices, and stores the alerts,
-    /// withdrawals and new chain state in one transaction.
-    pub fn ingest_bulletin(
-        &mut self,
-        authority: u32,
-        bytes: &[u8],
-        now: UnixTime,
-    ) -> Result<IngestReport> {
-        let descriptor = self.authority(authority)?;
-        let last = self.store.chain(authority)?.map(|c| ChainState {
-            sequence: c.sequence,
-            hash: c.hash,
-        });
-        let expected = last.map_or(0, |c| c.sequence.saturating_add(1));
-        let matcher = self.matcher()?;
-        self.ingest(&descriptor, &matcher, bytes, last.as_ref(), expected, now)
-    }
-
+    /// Matches an accepted bulletin and commits its alerts, withdrawals,
+    /// revocations and the new chain view in one batch.
     fn ingest(
         &mut self,
-        descriptor: &AuthorityDescriptor,
+        authority: u32,
         matcher: &Matcher,
-        bytes: &[u8],
-        last: Option<&ChainState>,
-        expected: u64,
+        bulletin: &Bulletin,
+        view: &ChainView,
         now: UnixTime,
     ) -> Result<IngestReport> {
-        let authority = descriptor.id.0;
-        let reject = |source| ClientError::Bulletin {
-            authority,
-            sequence: expected,
-            source,
-        };
-        let bulletin = Bulletin::verify_next(bytes, descriptor, last, now).map_err(reject)?;
-        if expected != 0 && bulletin.sequence != expected {
-            return Err(reject(quet_protocol::Error::BulletinOutOfOrder {
-                expected,
-                found: bulletin.sequence,
-            }));
-        }
         let (pk, mut ops) = self.ensure_diary_key()?;
         let known: BTreeSet<(u64, [u8; 16])> = self
             .store
@@ -439,14 +613,17 @@ impl<S: Store> Client<S> {
                 .iter()
                 .map(|n| Op::DeleteExposuresByNonce(*n)),
         );
-        let state = bulletin.chain_state();
-        ops.push(Op::PutChain(
-            authority,
-            ChainRow {
-                sequence: state.sequence,
-                hash: state.hash,
-            },
-        ));
+        if !bulletin.revoked.is_empty() {
+            let mut keys = self.revocations()?;
+            keys.extend(bulletin.revoked.iter().map(|r| RevokedKey {
+                authority,
+                venue_key: r.venue_key,
+                until: r.until,
+            }));
+            let today = now.day().map_err(ClientError::Code)?;
+            ops.push(self.revocations_op(keys, today));
+        }
+        ops.push(Op::PutChain(authority, encode_view(view)));
         self.store.apply(ops)?;
         Ok(IngestReport {
             sequence: bulletin.sequence,

@@ -91,7 +91,11 @@ fn case_flow_upload_review_approve_publish_gives_verifiable_chain() {
         .iter()
         .map(|n| n.as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(nonces.len(), 2, "an hour notice and a day notice");
+    assert_eq!(
+        nonces.len(),
+        1,
+        "one notice: a segment of hours and one of local days"
+    );
     assert_eq!(
         admin(
             &s,
@@ -152,18 +156,15 @@ fn case_flow_upload_review_approve_publish_gives_verifiable_chain() {
         .iter()
         .filter(|n| nonces.contains(&hex(&n.nonce)))
         .collect();
-    assert_eq!(ours.len(), 2);
-    // The hour notice publishes the venue-time secret of the visit's epoch.
+    // One notice per check-in, with a segment per kind of code the venue uses.
+    assert_eq!(ours.len(), 1);
+    let hour = ours[0];
+    assert_eq!(hour.segments[0].first.kind, EpochKind::SeededHour);
+    // The hour segment publishes the seed of the venue-time secret of the visit's
+    // epoch: expanded, it is the key the code showed.
     let epoch = codes[0].epoch().unwrap();
-    let hour = ours
-        .iter()
-        .find(|n| n.first_epoch.kind == EpochKind::Hour)
-        .unwrap();
-    let i = (epoch.index - hour.first_epoch.index) as usize;
-    let secret = hour.entries[i].venue_time_secret;
-    let public =
-        x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(secret)).to_bytes();
-    assert_eq!(public, codes[0].venue_time_public);
+    let (i, _, entry) = hour.keys().find(|(_, e, _)| *e == epoch).unwrap();
+    assert_eq!(entry.key.secret(epoch).public(), codes[0].venue_time_public);
     // Visitors of that hour can read the message.
     let body = hour.open_body(i, &codes[0].notice_secret).unwrap();
     assert_eq!(body.message_en, "Please get tested");
@@ -505,9 +506,21 @@ fn venue_trace_from_tracing_sheet_and_withdrawal() {
         .filter(|e| e["kind"] == "hour")
         .map(|e| e["index"].as_u64().unwrap())
         .collect();
-    let first = (t - 3600) / 3600;
+    // Screen codes: one maximum stay before, plus the 120 s freshness slack each side.
+    let first = (t - 3600 - 120) / 3600;
     assert_eq!(hours.first().copied(), Some(first));
-    assert_eq!(hours.last().copied(), Some((t + 3600) / 3600));
+    assert_eq!(hours.last().copied(), Some((t + 3600 + 120) / 3600));
+    // A window reaching into the future is refused.
+    let mut future = req.clone();
+    future["end"] = (now() + 7200).into();
+    admin(
+        &s,
+        &ha.token,
+        "POST",
+        "/admin/v1/traces/preview",
+        Some(future),
+    )
+    .assert_error(400, "bad_request");
 
     let mut bad = req.clone();
     bad["sheet"] = "AAAA-BBBB".into();
@@ -543,16 +556,13 @@ fn venue_trace_from_tracing_sheet_and_withdrawal() {
     let hour = b1
         .notices
         .iter()
-        .find(|n| {
-            data_encoding::HEXLOWER.encode(&n.nonce) == nonces[0]
-                || data_encoding::HEXLOWER.encode(&n.nonce) == nonces[1]
-        })
+        .find(|n| data_encoding::HEXLOWER.encode(&n.nonce) == nonces[0])
         .unwrap();
-    let e0 = hour.first_epoch;
+    let e0 = hour.segments[0].first;
     let dk = master.day_key(e0.day());
     assert_eq!(
-        hour.entries[0].venue_time_secret,
-        *dk.venue_time_secret(e0).unwrap().expose()
+        hour.segments[0].entries[0].key.secret(e0),
+        dk.venue_time_secret(e0).unwrap()
     );
 
     // Withdraw the published notice: the next bulletin lists it.
