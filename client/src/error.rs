@@ -136,6 +136,14 @@ pub enum ClientError {
     },
     /// No diary key exists yet (nothing to unlock).
     NotSetUp,
+    /// No valid signed head from `authority` since `since` (0: never): alerts may
+    /// be out of date.
+    Stale {
+        /// The authority.
+        authority: u32,
+        /// Issue time of the newest verified head (0 if none was ever verified).
+        since: u64,
+    },
     /// The data directory was written by an older version with a key file next to
     /// the database; it must be migrated with a new passphrase first.
     MigrationNeeded,
@@ -146,6 +154,10 @@ impl ClientError {
     pub fn exit_code(&self) -> i32 {
         match self {
             ClientError::Code(_) => exit::BAD_CODE,
+            ClientError::Feed {
+                source: ProtocolError::HeadExpired { .. },
+                ..
+            } => exit::STALE,
             ClientError::Bulletin { .. }
             | ClientError::ChainRollback { .. }
             | ClientError::Feed { .. } => exit::BULLETIN_REJECTED,
@@ -168,6 +180,7 @@ impl ClientError {
             | ClientError::UnlockThrottled { .. }
             | ClientError::MigrationNeeded => exit::LOCKED,
             ClientError::NotSetUp => exit::NOT_FOUND,
+            ClientError::Stale { .. } => exit::STALE,
         }
     }
 
@@ -184,6 +197,7 @@ impl ClientError {
                     "unknown_authority"
                 }
                 ProtocolError::UnsupportedVersion { .. } => "unsupported_version",
+                ProtocolError::VenueRevoked => "venue_revoked",
                 _ => "malformed_code",
             },
             ClientError::Bulletin { .. } => "bulletin_rejected",
@@ -218,6 +232,7 @@ impl ClientError {
             ClientError::UnlockThrottled { .. } => "unlock_throttled",
             ClientError::NotSetUp => "not_set_up",
             ClientError::MigrationNeeded => "migration_needed",
+            ClientError::Stale { .. } => "alerts_out_of_date",
         }
     }
 
@@ -375,6 +390,27 @@ impl ClientError {
                 "Chưa có nhật ký nào để mở khóa.",
                 "There is no diary to unlock yet.",
             ),
+            ClientError::Stale {
+                authority,
+                since: 0,
+            } => Bilingual::new(
+                format!(
+                    "Chưa nhận được bản tin đã ký nào của cơ quan y tế {authority:08x}: cảnh báo có thể chưa cập nhật. Hãy đồng bộ khi có mạng."
+                ),
+                format!(
+                    "No signed bulletin head from health authority {authority:08x} yet: alerts may be out of date. Sync when online."
+                ),
+            ),
+            ClientError::Stale { authority, since } => Bilingual::new(
+                format!(
+                    "Cảnh báo có thể chưa cập nhật từ {} (cơ quan y tế {authority:08x}). Hãy đồng bộ lại khi có mạng.",
+                    format_time(*since)
+                ),
+                format!(
+                    "Alerts may be out of date since {} (health authority {authority:08x}). Sync again when online.",
+                    format_time(*since)
+                ),
+            ),
             ClientError::MigrationNeeded => Bilingual::new(
                 "Dữ liệu từ phiên bản cũ cần chuyển đổi: hãy đặt cụm mật khẩu (chạy quet ở terminal, hoặc dùng --passphrase-file).",
                 "Data from an older version must be migrated: choose a passphrase (run quet in a terminal, or use --passphrase-file).",
@@ -433,6 +469,10 @@ fn explain_code(e: &ProtocolError, zone: &LocalZone) -> Bilingual {
         ProtocolError::UnknownKeyId { .. } => Bilingual::new(
             "Mã dùng khóa mà cơ quan y tế chưa công bố. Hãy cập nhật cơ quan y tế (quet authority add <URL>).",
             "The code uses a key the health authority has not published. Update the authority (quet authority add <URL>).",
+        ),
+        ProtocolError::VenueRevoked => Bilingual::new(
+            "Cơ quan y tế đã thu hồi mã của địa điểm này (mã giả hoặc địa điểm không còn đăng ký). Không check-in; hãy báo nhân viên địa điểm.",
+            "The health authority has revoked this venue's code (a forgery, or the venue is no longer registered). Not checked in; tell the venue's staff.",
         ),
         ProtocolError::UnsupportedVersion { version, .. } => Bilingual::new(
             format!("Mã dùng phiên bản {version} chưa hỗ trợ: hãy cập nhật ứng dụng."),

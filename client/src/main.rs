@@ -31,6 +31,7 @@ Exit codes / Mã thoát:
   9  cancelled by the user / người dùng hủy
   10 not found (check-in, authority, nothing to report) / không tìm thấy
   11 locked: passphrase needed, wrong, or too many attempts / nhật ký khóa: cần cụm mật khẩu
+  12 sync: alerts may be out of date (no valid signed head) / cảnh báo có thể chưa cập nhật
 
 Environment / Biến môi trường:
   QUET_DATA             data directory / thư mục dữ liệu
@@ -237,6 +238,56 @@ impl Ui {
             state.replace("\n  ", " / "),
             reported
         );
+        let registration = match &c.registered_with {
+            Some(name) => self.lang.pick(
+                &format!("đã đăng ký với {name}"),
+                &format!("registered with {name}"),
+            ),
+            None => self.lang.pick(
+                "⚠ địa điểm chưa đăng ký: cơ quan y tế chưa xác nhận mã này (có thể là mã tự làm)",
+                "⚠ unregistered venue: no health authority vouches for this code (it may be self-made)",
+            ),
+        };
+        println!("    {}", registration.replace("\n  ", " / "));
+    }
+
+    fn alarm(&self, a: &quet_client::ChainAlarm) {
+        use quet_client::AlarmKind;
+        let (vi, en) = match a.kind {
+            AlarmKind::Fork | AlarmKind::ForkConfirmed => (
+                format!(
+                    "⚠ Cơ quan y tế {:08x} đã ký hai bản tin khác nhau cho số {}: có người đang thấy lịch sử khác. Hãy báo cơ quan y tế.",
+                    a.authority, a.sequence
+                ),
+                format!(
+                    "⚠ Health authority {:08x} signed two different bulletins numbered {}: someone is shown another history. Tell the health authority.",
+                    a.authority, a.sequence
+                ),
+            ),
+            AlarmKind::CheckpointConflict => (
+                format!(
+                    "⚠ Một địa điểm thấy bản tin số {} khác với điện thoại này; sẽ kiểm tra lại ở lần đồng bộ sau.",
+                    a.sequence
+                ),
+                format!(
+                    "⚠ A venue saw a different bulletin {} than this phone; the next sync re-checks it.",
+                    a.sequence
+                ),
+            ),
+            AlarmKind::VenueDisagrees => (
+                format!(
+                    "Một địa điểm thấy bản tin số {} khác, nhưng máy chủ gốc khớp với điện thoại này: màn hình của địa điểm có thể sai.",
+                    a.sequence
+                ),
+                format!(
+                    "A venue saw a different bulletin {}, but the origin matches this phone: the venue's display may be wrong.",
+                    a.sequence
+                ),
+            ),
+        };
+        if !self.json {
+            eprintln!("{}", self.lang.pick(&vi, &en));
+        }
     }
 
     fn alert(&self, a: &Alert) {
@@ -484,6 +535,11 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
     let http = UreqTransport::default();
     match &cli.command {
         Command::Authority(AuthorityCmd::Add { url, file, yes }) => {
+            if !quet_protocol::authority::base_url_allowed(url) {
+                return Err(ClientError::InvalidSetting(format!(
+                    "{url}: an authority is reached over https:// (http:// only on this machine's loopback)"
+                )));
+            }
             let bytes = match file {
                 Some(f) => std::fs::read(f).map_err(|e| ClientError::Storage(e.to_string()))?,
                 None => {
@@ -573,6 +629,12 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
             if !ui.json {
                 ui.say("Đã check-in:", "Checked in:");
                 ui.check_in(&c);
+                if c.chain_check == Some(quet_client::CheckpointCheck::Conflict) {
+                    ui.say(
+                        "⚠ Màn hình của địa điểm thấy một chuỗi bản tin khác với điện thoại này (có thể bị chia rẽ thông tin). Check-in vẫn được lưu; lần đồng bộ sau sẽ kiểm tra lại qua đường khác.",
+                        "⚠ The venue's display saw a different bulletin history than this phone (a possible split view). The check-in is stored; the next sync re-checks over another path.",
+                    );
+                }
             }
         }
         Command::CheckOut { id } => {
@@ -624,8 +686,26 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
                     progress_bar(p);
                 }
             };
-            let report = client.sync(&http, now, &mut bar)?;
-            ui.json(&report);
+            let result = client.sync(&http, now, &mut bar);
+            let status = client.feed_status(now)?;
+            let stale = status
+                .iter()
+                .find_map(|f| f.stale_since.map(|since| (f.authority, since)));
+            for f in &status {
+                for a in &f.alarms {
+                    ui.alarm(a);
+                }
+            }
+            let report = match result {
+                Ok(report) => report,
+                Err(e) => {
+                    if let Some((authority, since)) = stale {
+                        ui.error(&ClientError::Stale { authority, since });
+                    }
+                    return Err(e);
+                }
+            };
+            ui.json(&serde_json::json!({"report": report, "feeds": status}));
             if !ui.json {
                 for a in &report.authorities {
                     println!(
@@ -674,6 +754,9 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
                         ),
                     );
                 }
+            }
+            if let Some((authority, since)) = stale {
+                return Err(ClientError::Stale { authority, since });
             }
         }
         Command::Passphrase => {

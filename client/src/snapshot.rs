@@ -16,7 +16,8 @@
 //!
 //! Integers are big-endian. The snapshot holds exactly what the store holds (no
 //! secret the store does not have); parsing never panics and rejects trailing
-//! bytes, duplicate keys and a meta key that is not UTF-8.
+//! bytes, keys out of order (each table strictly ascending, so a store has one
+//! encoding) and a meta key that is not UTF-8.
 
 use crate::store::{ChainRow, CheckInRow, ExposureRow, MemoryState, MemoryStore};
 
@@ -107,15 +108,18 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn insert_new<K: Ord, V>(
+/// Inserts in canonical order: each key strictly after the previous one (what
+/// [`MemoryStore::snapshot`] writes), so one store has exactly one snapshot.
+fn insert_new<K: Ord + Clone, V>(
     map: &mut std::collections::BTreeMap<K, V>,
     key: K,
     value: V,
     what: &'static str,
 ) -> Res<()> {
-    if map.insert(key, value).is_some() {
+    if map.last_key_value().is_some_and(|(last, _)| *last >= key) {
         return Err(SnapshotError::Invalid(what));
     }
+    map.insert(key, value);
     Ok(())
 }
 
@@ -185,17 +189,17 @@ impl MemoryStore {
             let k =
                 String::from_utf8(r.bytes()?).map_err(|_| SnapshotError::Invalid("meta key"))?;
             let v = r.bytes()?;
-            insert_new(&mut s.meta, k, v, "duplicate meta key")?;
+            insert_new(&mut s.meta, k, v, "meta key order")?;
         }
         for _ in 0..r.u32()? {
             let id = r.u32()?;
             let d = r.bytes()?;
-            insert_new(&mut s.authorities, id, d, "duplicate authority")?;
+            insert_new(&mut s.authorities, id, d, "authority order")?;
         }
         for _ in 0..r.u32()? {
             let id = r.u32()?;
             let row = ChainRow { state: r.bytes()? };
-            insert_new(&mut s.chains, id, row, "duplicate chain state")?;
+            insert_new(&mut s.chains, id, row, "chain state order")?;
         }
         for _ in 0..r.u32()? {
             let id = r.u64()?;
@@ -212,7 +216,7 @@ impl MemoryStore {
                     _ => return Err(SnapshotError::Invalid("active flag")),
                 },
             };
-            insert_new(&mut s.check_ins, id, row, "duplicate check-in")?;
+            insert_new(&mut s.check_ins, id, row, "check-in order")?;
         }
         for _ in 0..r.u32()? {
             let row = ExposureRow {
@@ -226,7 +230,7 @@ impl MemoryStore {
                 &mut s.exposures,
                 (row.check_in, row.nonce),
                 row,
-                "duplicate exposure",
+                "exposure order",
             )?;
         }
         if !r.0.is_empty() {

@@ -106,36 +106,16 @@ fn scene() -> Scene {
 }
 
 fn publish_notice(s: &mut Scene) {
-    let mut notice = s.world.notice_for(&s.venue, at(12, 10), at(12, 50));
-    // Re-build the notice with a marked message (notice_for's text is generic).
-    let (epochs, exact) = quet_protocol::notice::trace_windows(
+    let notice = s.world.notice_with(
+        &s.venue,
         at(12, 10),
         at(12, 50),
-        s.venue.venue().max_stay_secs(),
-        0,
-    )
-    .unwrap();
-    let day = at(12, 0).day().unwrap();
-    let keys: Vec<_> = [day.prev().unwrap(), day, day.next().unwrap()]
-        .iter()
-        .map(|d| s.venue.master().day_key(*d))
-        .collect();
-    notice = quet_protocol::notice::ExposureNotice::build(
-        &mut s.world.rng,
-        &keys,
-        quet_protocol::time::EpochKind::Hour,
-        epochs,
-        &quet_protocol::notice::NoticeBody {
-            severity: quet_protocol::notice::Severity::Isolate,
-            window_start: exact.0,
-            window_end: exact.1,
-            message_vi: "Cách ly ALERTMARKER".into(),
-            message_en: "Isolate ALERTMARKER".into(),
-        },
-    )
-    .unwrap_or(notice);
+        quet_protocol::notice::Severity::Isolate,
+        "Cách ly ALERTMARKER",
+        "Isolate ALERTMARKER",
+    );
     let chain = s.world.chain(vec![(vec![notice], vec![])]);
-    s.server.serve_chain(&chain);
+    s.server.serve_chain(&s.world, &chain);
 }
 
 fn sqlite_phone(dir: &std::path::Path, seed: u8) -> Client<SqliteStore> {

@@ -183,7 +183,7 @@ fn the_reporting_phone_is_not_alerted_by_its_own_report() {
     // The HA publishes the case's stay.
     let notice = w.notice_for(&venue, at(12, 0), at(12, 40));
     let chain = w.chain(vec![(vec![notice], vec![])]);
-    server.serve_chain(&chain);
+    server.serve_chain(&w, &chain);
     let r = case.sync(&http, at(21, 0), &mut |_| {}).unwrap();
     assert!(r.new_alerts.is_empty(), "no alert from its own report");
     assert!(case.alerts().unwrap().is_empty());

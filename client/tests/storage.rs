@@ -69,24 +69,12 @@ fn failed_batch_leaves_nothing_and_committed_data_survives() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("quet.db");
     let mut s = SqliteStore::open(&path).unwrap();
-    s.apply(vec![Op::PutChain(
-        1,
-        ChainRow {
-            sequence: 4,
-            hash: [4; 32],
-        },
-    )])
-    .unwrap();
+    s.apply(vec![Op::PutChain(1, ChainRow { state: vec![4; 8] })])
+        .unwrap();
     // A batch whose second op fails (exposure for a missing check-in violates the
     // foreign key) must not apply its first op.
     let r = s.apply(vec![
-        Op::PutChain(
-            1,
-            ChainRow {
-                sequence: 5,
-                hash: [5; 32],
-            },
-        ),
+        Op::PutChain(1, ChainRow { state: vec![5; 8] }),
         Op::InsertExposure(quet_client::store::ExposureRow {
             check_in: 77,
             nonce: [1; 16],
@@ -96,16 +84,10 @@ fn failed_batch_leaves_nothing_and_committed_data_survives() {
         }),
     ]);
     assert!(r.is_err());
-    assert_eq!(s.chain(1).unwrap().unwrap().sequence, 4);
+    assert_eq!(s.chain(1).unwrap().unwrap().state, vec![4; 8]);
     drop(s);
     let s = SqliteStore::open(&path).unwrap();
-    assert_eq!(
-        s.chain(1).unwrap(),
-        Some(ChainRow {
-            sequence: 4,
-            hash: [4; 32]
-        })
-    );
+    assert_eq!(s.chain(1).unwrap(), Some(ChainRow { state: vec![4; 8] }));
 }
 
 /// A directory written by the previous version: rows encrypted under a key in
