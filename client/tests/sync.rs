@@ -415,7 +415,7 @@ fn skipping_needs_signed_evidence_that_the_skipped_bulletins_expired() {
     let mut s = setup();
     let b1 = s.world.bulletin_at(1, [0; 32], vec![], vec![], at(8, 0));
     let b2 = s.world.bulletin_at(2, b1.hash(), vec![], vec![], at(9, 0));
-    s.server.serve_chain(&s.world, &[b1.clone()]);
+    s.server.serve_chain(&s.world, std::slice::from_ref(&b1));
     sync(&mut s.client).unwrap();
     // A lying mirror: the genuine head of a later day whose oldest is bulletin 3
     // cannot exist while 2 is live; an old-style skip is refused.

@@ -16,7 +16,7 @@ use quet_protocol::code::{CodeIssuer, VenueInfo};
 use quet_protocol::head::{BulletinHead, ChainPoint, DEFAULT_HEAD_LIFETIME_SECS, HeadDraft};
 use quet_protocol::notice::{ExposureNotice, NoticeBody, Severity, TEMPLATE_TEST, TracePlan};
 use quet_protocol::testing::{DeterministicRng, test_rng};
-use quet_protocol::time::{EpochKind, UnixTime, UtcOffset};
+use quet_protocol::time::{UnixTime, UtcOffset};
 use quet_protocol::venue_keys::VenueMasterKey;
 
 /// 2026-09-21 00:00 UTC.
