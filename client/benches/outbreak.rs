@@ -3,25 +3,29 @@
 //! - a phone with 200 check-ins spread over 14 days (SQLite store in a temp dir);
 //! - one bulletin with 100,000 published venue-time keys: three real notices that
 //!   must match, the rest decoys over the same 14 days;
-//! - `Client::sync` = fetch (in-memory transport) + verify signature and chain +
-//!   match + store, timed; the budget is ≤ 1 s on this machine.
+//! - `Client::sync` = fetch (in-memory transport) the signed head and the bulletin +
+//!   verify head, signature and chain + match + store, timed; the budget is ≤ 1 s on this machine.
 //!
-//! Also times check-in (verify code + seal token + seal envelope + encrypt + store)
-//! and the constant-time X25519 rate in the same run, so every figure is a ratio.
+//! Also times check-in (verify code + seal token + seal envelope + seal the diary
+//! entry + store), the diary unlock (one Argon2id of the default parameters), and
+//! the constant-time X25519 rate in the same run, so every figure is a ratio.
 //! Run: `cargo bench -p quet-client --bench outbreak`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use quet_client::transport::{Response, Transport};
-use quet_client::{Client, ClientError, LocalKey, MemoryStore, SqliteStore, UnixTime};
+use quet_client::{Client, ClientError, MemoryStore, SqliteStore, UnixTime};
 use quet_protocol::authority::{AuthorityId, AuthorityKeys};
 use quet_protocol::bulletin::BulletinDraft;
 use quet_protocol::category::Category;
 use quet_protocol::code::{CodeIssuer, VenueInfo};
-use quet_protocol::notice::{ExposureNotice, NoticeBody, Severity, trace_windows};
+use quet_protocol::head::{BulletinHead, ChainPoint, HeadDraft};
+use quet_protocol::notice::{
+    ExposureNotice, NoticeBody, NoticeShape, Severity, TEMPLATE_TEST, TracePlan,
+};
 use quet_protocol::testing::test_rng;
-use quet_protocol::time::{Epoch, EpochKind};
+use quet_protocol::time::{Epoch, EpochKind, UtcOffset};
 use quet_protocol::venue_keys::VenueMasterKey;
 
 const BASE: &str = "https://quet.bench.example";
@@ -75,12 +79,7 @@ fn main() {
     let mut rng = test_rng(1);
     let ha = AuthorityKeys::generate(&mut rng);
     let descriptor = ha.descriptor(AuthorityId(0x0100_0001), "Sở Y tế Hà Nội", BASE);
-    let descriptor_bytes = descriptor
-        .sign(
-            descriptor.current_signing_key,
-            ha.signing_key(descriptor.current_signing_key).unwrap(),
-        )
-        .unwrap();
+    let descriptor_bytes = ha.sign_descriptor(&descriptor).unwrap();
     let mut venues: Vec<CodeIssuer> = (0..40)
         .map(|i| {
             let cat = Category::ALL[i % Category::ALL.len()];
@@ -105,11 +104,7 @@ fn main() {
     let mut sqlite: Client<SqliteStore> =
         Client::open_dir_with_rng(dir.path(), Box::new(test_rng(2))).unwrap();
     sqlite.pin_authority(&descriptor_bytes).unwrap();
-    let mut memory = Client::new(
-        MemoryStore::new(),
-        LocalKey::from_bytes([3; 32]),
-        Box::new(test_rng(3)),
-    );
+    let mut memory = Client::new(MemoryStore::new(), Box::new(test_rng(3)));
     memory.pin_authority(&descriptor_bytes).unwrap();
     let mut visits = Vec::new(); // (venue index, arrival)
     let mut t_sql = Vec::new();
@@ -133,43 +128,49 @@ fn main() {
     }
     let now = UnixTime(DAY0 + 14 * 86_400 + 3600);
 
-    // Three real cases at venues this phone visited, the rest decoys.
+    // Three real cases at venues this phone visited, the rest decoys in the shapes
+    // of real traces (protocol 1.1 decoys).
     let mut notices = Vec::new();
     for &(v, arrival) in [visits[20], visits[100], visits[190]].iter() {
         let venue = &venues[v];
-        let (epoch_window, exact) = trace_windows(
+        let plan = TracePlan::new(
             arrival,
             UnixTime(arrival.0 + 1800),
             venue.venue().max_stay_secs(),
             1800,
+            &venue.uses().epoch_kinds(),
+            UtcOffset::VIETNAM,
+            now,
         )
         .unwrap();
-        let day = arrival.day().unwrap();
-        let day_keys: Vec<_> = [day.prev().unwrap(), day, day.next().unwrap()]
-            .iter()
-            .map(|d| venue.master().day_key(*d))
-            .collect();
+        let master = venue.master().unwrap();
+        let day_keys: Vec<_> = plan.days().iter().map(|d| master.day_key(*d)).collect();
         let body = NoticeBody {
             severity: Severity::Isolate,
-            window_start: exact.0,
-            window_end: exact.1,
+            window_start: plan.exact.0,
+            window_end: plan.exact.1,
+            template: TEMPLATE_TEST,
             message_vi: "Hãy cách ly và đi xét nghiệm.".into(),
             message_en: "Isolate and get tested.".into(),
         };
-        notices.push(
-            ExposureNotice::build(&mut rng, &day_keys, EpochKind::Hour, epoch_window, &body)
-                .unwrap(),
-        );
+        notices.push(ExposureNotice::build(&mut rng, &day_keys, &plan.segments, &body).unwrap());
     }
+    let issued = UnixTime(now.0 - 600);
+    let pool: Vec<NoticeShape> = (0..2_000)
+        .map(|_| NoticeShape::prior(&mut rng, issued, UtcOffset::VIETNAM).unwrap())
+        .collect();
     let mut draft = BulletinDraft {
         sequence: 1,
         prev_hash: [0; 32],
-        issued_at: UnixTime(now.0 - 600),
+        issued_at: issued,
         expires_at: UnixTime(now.0 + 14 * 86_400),
         notices,
         withdrawn: vec![],
+        revoked: vec![],
     };
-    draft.pad_with_decoys(&mut rng, KEYS, Epoch::hour_of(now).unwrap(), 6);
+    draft
+        .pad_with_decoys(&mut rng, KEYS, &pool, UtcOffset::VIETNAM)
+        .unwrap();
     let bulletin = draft.sign(&ha, &descriptor).unwrap();
     let keys = bulletin.key_count();
 
@@ -177,23 +178,41 @@ fn main() {
     let mut per_epoch: BTreeMap<Epoch, usize> = BTreeMap::new();
     for (_, arrival) in &visits {
         *per_epoch
-            .entry(Epoch::hour_of(*arrival).unwrap())
+            .entry(
+                Epoch::containing_with(EpochKind::SeededHour, *arrival, UtcOffset::VIETNAM)
+                    .unwrap(),
+            )
             .or_default() += 1;
     }
     let candidates: usize = bulletin
         .notices
         .iter()
-        .flat_map(|n| (0..n.entries.len()).filter_map(|i| n.epoch_of(i)))
+        .flat_map(|n| n.keys().map(|(_, e, _)| e).collect::<Vec<_>>())
         .map(|e| per_epoch.get(&e).copied().unwrap_or(0))
         .sum();
 
     let mut objects = BTreeMap::new();
+    let head = BulletinHead::sign(
+        &HeadDraft {
+            descriptor_serial: descriptor.serial,
+            latest: ChainPoint {
+                sequence: 1,
+                hash: bulletin.hash(),
+            },
+            oldest: ChainPoint {
+                sequence: 1,
+                hash: bulletin.hash(),
+            },
+            issued_at: issued,
+            expires_at: UnixTime(issued.0 + 6 * 3600),
+        },
+        &ha,
+        &descriptor,
+    )
+    .unwrap();
     objects.insert(
-        format!("{BASE}/v1/bulletins/index.json"),
-        serde_json::json!({"authority": "01000001", "first": 1, "latest": 1,
-            "bulletins": [{"sequence": 1, "sha256": "", "size": bulletin.as_bytes().len()}]})
-        .to_string()
-        .into_bytes(),
+        format!("{BASE}/v1/bulletins/head"),
+        head.as_bytes().to_vec(),
     );
     objects.insert(
         format!("{BASE}/v1/bulletins/1"),
@@ -209,11 +228,7 @@ fn main() {
     let base_store = memory.store().clone();
     let mut runs = Vec::new();
     for i in 0..5 {
-        let mut c = Client::new(
-            base_store.clone(),
-            LocalKey::from_bytes([3; 32]),
-            Box::new(test_rng(50 + i)),
-        );
+        let mut c = Client::new(base_store.clone(), Box::new(test_rng(50 + i)));
         let t = Instant::now();
         let r = c.sync(&transport, now, &mut |_| {}).unwrap();
         runs.push(t.elapsed());
@@ -256,5 +271,28 @@ fn main() {
         ci_mem.as_secs_f64() * 1e6,
         ci_mem.as_secs_f64() * 1e6 / 200.0,
         ci_mem.as_secs_f64() * x25519
+    );
+
+    // Unlock: one Argon2id of the default parameters (what every PIN guess costs).
+    let settings = quet_client::Argon2Settings::DEFAULT;
+    let mut locked = Client::new(MemoryStore::new(), Box::new(test_rng(90)));
+    locked.set_passphrase(b"482916").unwrap();
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        locked.lock();
+        let t = Instant::now();
+        locked.unlock_with_passphrase(b"482916", now).unwrap();
+        runs.push(t.elapsed());
+    }
+    let unlock = median(runs);
+    println!(
+        "unlock (Argon2id {} MiB, t={}, p={}), median of 5: {:.0} ms = {:.0} X25519-equivalents; \
+         all 10^6 six-digit PINs on one core: {:.1} days",
+        settings.memory_kib / 1024,
+        settings.iterations,
+        settings.parallelism,
+        unlock.as_secs_f64() * 1e3,
+        unlock.as_secs_f64() * x25519,
+        unlock.as_secs_f64() * 1e6 / 86_400.0
     );
 }

@@ -6,7 +6,7 @@ use core::fmt;
 use quet_protocol::Error as ProtocolError;
 use quet_protocol::code::SCREEN_FRESHNESS_SECS;
 
-use crate::text::{Bilingual, format_time};
+use crate::text::{Bilingual, LocalZone};
 
 /// Process exit codes of the `quet` command (also in `--help` and the README).
 pub mod exit {
@@ -26,12 +26,18 @@ pub mod exit {
     pub const AUTH_CODE: i32 = 6;
     /// The server is rate-limiting or busy: try again later.
     pub const TRY_LATER: i32 = 7;
-    /// Local storage failed (disk, database, key file).
+    /// Local storage failed (disk, database).
     pub const STORAGE: i32 = 8;
     /// The user declined a confirmation.
     pub const CANCELLED: i32 = 9;
     /// The request names something that does not exist (check-in id, authority).
     pub const NOT_FOUND: i32 = 10;
+    /// The diary is locked: a passphrase is needed, was wrong, or attempts are
+    /// paused after too many wrong ones.
+    pub const LOCKED: i32 = 11;
+    /// `quet sync`: alerts may be out of date (no valid signed head from an
+    /// authority); what could be verified was stored.
+    pub const STALE: i32 = 12;
 }
 
 /// Everything that can go wrong in the client.
@@ -51,6 +57,15 @@ pub enum ClientError {
     },
     /// An authority descriptor could not be decoded or verified.
     Descriptor(ProtocolError),
+    /// The feed of `authority` was refused: its signed head is expired, older than
+    /// one already seen, contradicts an accepted bulletin (a fork), or would skip
+    /// bulletins without signed evidence that they expired. Nothing was stored.
+    Feed {
+        /// The authority's id.
+        authority: u32,
+        /// Why.
+        source: ProtocolError,
+    },
     /// The server lists fewer bulletins than this phone already accepted (rollback).
     ChainRollback {
         /// The authority's id.
@@ -104,6 +119,34 @@ pub enum ClientError {
     NothingToReport,
     /// The user declined.
     Cancelled,
+    /// Reading the diary or alert details needs the unlock (PIN, passphrase or
+    /// passkey).
+    Locked,
+    /// The passphrase or PIN (or passkey output) did not open the diary key.
+    WrongPassphrase {
+        /// Consecutive failures so far.
+        failures: u32,
+        /// When the next attempt will be allowed, if attempts are now paused.
+        retry_at: Option<u64>,
+    },
+    /// Too many wrong attempts: the next one is allowed at `retry_at`.
+    UnlockThrottled {
+        /// Unix time of the next allowed attempt.
+        retry_at: u64,
+    },
+    /// No diary key exists yet (nothing to unlock).
+    NotSetUp,
+    /// No valid signed head from `authority` since `since` (0: never): alerts may
+    /// be out of date.
+    Stale {
+        /// The authority.
+        authority: u32,
+        /// Issue time of the newest verified head (0 if none was ever verified).
+        since: u64,
+    },
+    /// The data directory was written by an older version with a key file next to
+    /// the database; it must be migrated with a new passphrase first.
+    MigrationNeeded,
 }
 
 impl ClientError {
@@ -111,9 +154,13 @@ impl ClientError {
     pub fn exit_code(&self) -> i32 {
         match self {
             ClientError::Code(_) => exit::BAD_CODE,
-            ClientError::Bulletin { .. } | ClientError::ChainRollback { .. } => {
-                exit::BULLETIN_REJECTED
-            }
+            ClientError::Feed {
+                source: ProtocolError::HeadExpired { .. },
+                ..
+            } => exit::STALE,
+            ClientError::Bulletin { .. }
+            | ClientError::ChainRollback { .. }
+            | ClientError::Feed { .. } => exit::BULLETIN_REJECTED,
             ClientError::Descriptor(_) => exit::BAD_CODE,
             ClientError::UnknownAuthority(_)
             | ClientError::NoSuchCheckIn(_)
@@ -128,6 +175,12 @@ impl ClientError {
             ClientError::Image(_) => exit::BAD_CODE,
             ClientError::InvalidSetting(_) => exit::USAGE,
             ClientError::Cancelled => exit::CANCELLED,
+            ClientError::Locked
+            | ClientError::WrongPassphrase { .. }
+            | ClientError::UnlockThrottled { .. }
+            | ClientError::MigrationNeeded => exit::LOCKED,
+            ClientError::NotSetUp => exit::NOT_FOUND,
+            ClientError::Stale { .. } => exit::STALE,
         }
     }
 
@@ -144,9 +197,17 @@ impl ClientError {
                     "unknown_authority"
                 }
                 ProtocolError::UnsupportedVersion { .. } => "unsupported_version",
+                ProtocolError::VenueRevoked => "venue_revoked",
                 _ => "malformed_code",
             },
             ClientError::Bulletin { .. } => "bulletin_rejected",
+            ClientError::Feed { source, .. } => match source {
+                ProtocolError::ForkDetected { .. } => "fork_detected",
+                ProtocolError::HeadExpired { .. } => "head_expired",
+                ProtocolError::HeadRollback { .. } => "head_rollback",
+                ProtocolError::ChainGap { .. } => "chain_gap",
+                _ => "head_rejected",
+            },
             ClientError::Descriptor(_) => "bad_descriptor",
             ClientError::ChainRollback { .. } => "chain_rollback",
             ClientError::UnknownAuthority(_) => "unknown_authority",
@@ -166,13 +227,26 @@ impl ClientError {
             ClientError::InvalidSetting(_) => "invalid_setting",
             ClientError::NothingToReport => "nothing_to_report",
             ClientError::Cancelled => "cancelled",
+            ClientError::Locked => "locked",
+            ClientError::WrongPassphrase { .. } => "wrong_passphrase",
+            ClientError::UnlockThrottled { .. } => "unlock_throttled",
+            ClientError::NotSetUp => "not_set_up",
+            ClientError::MigrationNeeded => "migration_needed",
+            ClientError::Stale { .. } => "alerts_out_of_date",
         }
     }
 
-    /// The explanation for a person, in Vietnamese and English.
+    /// The explanation for a person, in Vietnamese and English, with times in
+    /// Vietnam's time zone.
     pub fn explain(&self) -> Bilingual {
+        self.explain_in(&LocalZone::vietnam())
+    }
+
+    /// The explanation for a person, with times in `zone`.
+    pub fn explain_in(&self, zone: &LocalZone) -> Bilingual {
+        let format_time = |t: u64| zone.format(t);
         match self {
-            ClientError::Code(e) => explain_code(e),
+            ClientError::Code(e) => explain_code(e, zone),
             ClientError::Bulletin {
                 authority,
                 sequence,
@@ -183,6 +257,14 @@ impl ClientError {
                 ),
                 format!(
                     "Bulletin {sequence} from health authority {authority:08x} was rejected ({source}); nothing was stored. Try syncing again later."
+                ),
+            ),
+            ClientError::Feed { authority, source } => Bilingual::new(
+                format!(
+                    "Bản tin của cơ quan y tế {authority:08x} bị từ chối ({source}): máy chủ hoặc bản sao có thể đang giả mạo hay chặn cập nhật. Không lưu gì; cảnh báo có thể chưa cập nhật."
+                ),
+                format!(
+                    "The feed of health authority {authority:08x} was refused ({source}): the server or a mirror may be forging or withholding updates. Nothing was stored; alerts may be out of date."
                 ),
             ),
             ClientError::Descriptor(e) => Bilingual::new(
@@ -275,11 +357,70 @@ impl ClientError {
                 "No check-ins fall in the period the health authority asks for; nothing was sent.",
             ),
             ClientError::Cancelled => Bilingual::new("Đã hủy.", "Cancelled."),
+            ClientError::Locked => Bilingual::new(
+                "Nhật ký đang khóa: hãy mở khóa bằng mã PIN hoặc cụm mật khẩu.",
+                "The diary is locked: unlock it with your PIN or passphrase.",
+            ),
+            ClientError::WrongPassphrase { failures, retry_at } => {
+                let wait = retry_at.map_or_else(
+                    || (String::new(), String::new()),
+                    |t| {
+                        (
+                            format!(" Thử lại sau {}.", format_time(t)),
+                            format!(" Try again after {}.", format_time(t)),
+                        )
+                    },
+                );
+                Bilingual::new(
+                    format!("Mã PIN hoặc cụm mật khẩu sai (lần {failures}).{}", wait.0),
+                    format!("Wrong PIN or passphrase (attempt {failures}).{}", wait.1),
+                )
+            }
+            ClientError::UnlockThrottled { retry_at } => Bilingual::new(
+                format!(
+                    "Đã nhập sai quá nhiều lần; hãy thử lại sau {}.",
+                    format_time(*retry_at)
+                ),
+                format!(
+                    "Too many wrong attempts; try again after {}.",
+                    format_time(*retry_at)
+                ),
+            ),
+            ClientError::NotSetUp => Bilingual::new(
+                "Chưa có nhật ký nào để mở khóa.",
+                "There is no diary to unlock yet.",
+            ),
+            ClientError::Stale {
+                authority,
+                since: 0,
+            } => Bilingual::new(
+                format!(
+                    "Chưa nhận được bản tin đã ký nào của cơ quan y tế {authority:08x}: cảnh báo có thể chưa cập nhật. Hãy đồng bộ khi có mạng."
+                ),
+                format!(
+                    "No signed bulletin head from health authority {authority:08x} yet: alerts may be out of date. Sync when online."
+                ),
+            ),
+            ClientError::Stale { authority, since } => Bilingual::new(
+                format!(
+                    "Cảnh báo có thể chưa cập nhật từ {} (cơ quan y tế {authority:08x}). Hãy đồng bộ lại khi có mạng.",
+                    format_time(*since)
+                ),
+                format!(
+                    "Alerts may be out of date since {} (health authority {authority:08x}). Sync again when online.",
+                    format_time(*since)
+                ),
+            ),
+            ClientError::MigrationNeeded => Bilingual::new(
+                "Dữ liệu từ phiên bản cũ cần chuyển đổi: hãy đặt cụm mật khẩu (chạy quet ở terminal, hoặc dùng --passphrase-file).",
+                "Data from an older version must be migrated: choose a passphrase (run quet in a terminal, or use --passphrase-file).",
+            ),
         }
     }
 }
 
-fn explain_code(e: &ProtocolError) -> Bilingual {
+fn explain_code(e: &ProtocolError, zone: &LocalZone) -> Bilingual {
+    let format_time = |t: u64| zone.format(t);
     match e {
         ProtocolError::NotAQuetCode
         | ProtocolError::Truncated { .. }
@@ -328,6 +469,10 @@ fn explain_code(e: &ProtocolError) -> Bilingual {
         ProtocolError::UnknownKeyId { .. } => Bilingual::new(
             "Mã dùng khóa mà cơ quan y tế chưa công bố. Hãy cập nhật cơ quan y tế (quet authority add <URL>).",
             "The code uses a key the health authority has not published. Update the authority (quet authority add <URL>).",
+        ),
+        ProtocolError::VenueRevoked => Bilingual::new(
+            "Cơ quan y tế đã thu hồi mã của địa điểm này (mã giả hoặc địa điểm không còn đăng ký). Không check-in; hãy báo nhân viên địa điểm.",
+            "The health authority has revoked this venue's code (a forgery, or the venue is no longer registered). Not checked in; tell the venue's staff.",
         ),
         ProtocolError::UnsupportedVersion { version, .. } => Bilingual::new(
             format!("Mã dùng phiên bản {version} chưa hỗ trợ: hãy cập nhật ứng dụng."),

@@ -9,12 +9,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use quet_client::text::{Bilingual, format_time};
+use quet_client::text::{Bilingual, LocalZone};
 use quet_client::{
-    Alert, CheckIn, Client, ClientError, Lang, SqliteStore, SyncProgress, UnixTime, UreqTransport,
-    exit,
+    Alert, AlertSummary, CheckIn, Client, ClientError, Lang, SqliteStore, SyncProgress, UnixTime,
+    UreqTransport, exit,
 };
 use serde::Serialize;
+use zeroize::Zeroizing;
 
 const EXIT_CODES: &str = "\
 Exit codes / Mã thoát:
@@ -28,23 +29,35 @@ Exit codes / Mã thoát:
   7  rate limited or server busy: try later / quá nhiều yêu cầu hoặc máy chủ bận
   8  local storage error / lỗi lưu trữ
   9  cancelled by the user / người dùng hủy
-  10 not found (check-in, authority, nothing to report) / không tìm thấy";
+  10 not found (check-in, authority, nothing to report) / không tìm thấy
+  11 locked: passphrase needed, wrong, or too many attempts / nhật ký khóa: cần cụm mật khẩu
+  12 sync: alerts may be out of date (no valid signed head) / cảnh báo có thể chưa cập nhật
+
+Environment / Biến môi trường:
+  QUET_DATA             data directory / thư mục dữ liệu
+  QUET_PASSPHRASE_FILE  file whose first line is the passphrase (scripts) / tệp chứa cụm mật khẩu
+  TZ                    time zone for times shown (default Asia/Ho_Chi_Minh) / múi giờ";
 
 /// Quét: check in at venues privately and learn about exposures.
 /// Quét: check-in địa điểm riêng tư và nhận cảnh báo phơi nhiễm.
 #[derive(Parser, Debug)]
 #[command(name = "quet", version, after_help = EXIT_CODES)]
 struct Cli {
-    /// Data directory (database and local key) / Thư mục dữ liệu.
+    /// Data directory (the database) / Thư mục dữ liệu.
     #[arg(long, env = "QUET_DATA", global = true)]
     data: Option<PathBuf>,
+    /// Read the diary passphrase from the first line of FILE instead of asking /
+    /// Đọc cụm mật khẩu từ tệp.
+    #[arg(long, env = "QUET_PASSPHRASE_FILE", global = true)]
+    passphrase_file: Option<PathBuf>,
     /// Language: vi, en or both (default from LANG) / Ngôn ngữ.
     #[arg(long, global = true)]
     lang: Option<String>,
     /// Machine-readable JSON output / Xuất JSON cho script.
     #[arg(long, global = true)]
     json: bool,
-    /// Override the clock (Unix seconds), for tests / Đặt giờ (kiểm thử).
+    /// Override the clock (Unix seconds): debug builds only, for tests.
+    #[cfg(debug_assertions)]
     #[arg(long, env = "QUET_NOW", global = true, hide = true)]
     now: Option<u64>,
     #[command(subcommand)]
@@ -56,11 +69,11 @@ enum Command {
     /// Pinned health authorities / Cơ quan y tế đã ghim.
     #[command(subcommand)]
     Authority(AuthorityCmd),
-    /// Check in from a code URL, its payload, or a PNG photo of the QR / Check-in.
+    /// Check in from a code URL, its payload, or a photo of the QR / Check-in.
     CheckIn {
         /// The code's URL or payload / URL hoặc nội dung mã.
         code: Option<String>,
-        /// A PNG photo or screenshot of the QR / Ảnh PNG của mã QR.
+        /// A photo or screenshot of the QR (JPEG or PNG) / Ảnh JPEG hoặc PNG của mã QR.
         #[arg(long, conflicts_with = "code")]
         image: Option<PathBuf>,
     },
@@ -78,15 +91,17 @@ enum Command {
         #[arg(long)]
         id: Option<u64>,
     },
-    /// Your check-in diary (decrypted on this device) / Nhật ký check-in.
+    /// Your check-in diary (asks for the passphrase) / Nhật ký check-in.
     Diary {
         #[command(subcommand)]
         action: Option<DiaryCmd>,
     },
     /// Download and verify bulletins, then match privately / Đồng bộ và đối chiếu.
     Sync,
-    /// Show exposure alerts / Xem cảnh báo phơi nhiễm.
+    /// Show exposure alerts (asks for the passphrase) / Xem cảnh báo phơi nhiễm.
     Exposures,
+    /// Change the diary passphrase / Đổi cụm mật khẩu nhật ký.
+    Passphrase,
     /// Report a positive test with the HA's authorization code / Báo cáo dương tính.
     Report {
         /// The authorization code (XXXX-XXXX-XXXX-XXXX) / Mã xác nhận.
@@ -154,6 +169,7 @@ fn parse_hex_id(s: &str) -> Result<u32, String> {
 struct Ui {
     lang: Lang,
     json: bool,
+    zone: LocalZone,
 }
 
 impl Ui {
@@ -170,6 +186,10 @@ impl Ui {
                 serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into())
             );
         }
+    }
+
+    fn time(&self, unix: u64) -> String {
+        self.zone.format(unix)
     }
 
     fn confirm(&self, vi: &str, en: &str) -> bool {
@@ -189,24 +209,85 @@ impl Ui {
         let cat = self.lang.pick(&c.category_vi, &c.category_en);
         let state = if c.checked_in {
             self.lang.pick(
-                &format!("đang ở, tự check-out lúc {}", format_time(c.departure)),
-                &format!("checked in, auto check-out at {}", format_time(c.departure)),
+                &format!("đang ở, tự check-out lúc {}", self.time(c.departure)),
+                &format!("checked in, auto check-out at {}", self.time(c.departure)),
             )
         } else {
             self.lang.pick(
-                &format!("rời đi {}", format_time(c.departure)),
-                &format!("left {}", format_time(c.departure)),
+                &format!("rời đi {}", self.time(c.departure)),
+                &format!("left {}", self.time(c.departure)),
             )
         };
+        let reported = if c.reported {
+            format!(
+                " | {}",
+                self.lang
+                    .pick("đã gửi báo cáo", "reported")
+                    .replace("\n  ", " / ")
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "#{} {} ({}) — {}\n    {} | {}",
+            "#{} {} ({}) — {}\n    {} | {}{}",
             c.id,
             c.venue_name,
             cat.replace('\n', " / ").replace("  ", ""),
             c.venue_address,
-            format_time(c.arrival),
-            state.replace("\n  ", " / ")
+            self.time(c.arrival),
+            state.replace("\n  ", " / "),
+            reported
         );
+        let registration = match &c.registered_with {
+            Some(name) => self.lang.pick(
+                &format!("đã đăng ký với {name}"),
+                &format!("registered with {name}"),
+            ),
+            None => self.lang.pick(
+                "⚠ địa điểm chưa đăng ký: cơ quan y tế chưa xác nhận mã này (có thể là mã tự làm)",
+                "⚠ unregistered venue: no health authority vouches for this code (it may be self-made)",
+            ),
+        };
+        println!("    {}", registration.replace("\n  ", " / "));
+    }
+
+    fn alarm(&self, a: &quet_client::ChainAlarm) {
+        use quet_client::AlarmKind;
+        let (vi, en) = match a.kind {
+            AlarmKind::Fork | AlarmKind::ForkConfirmed => (
+                format!(
+                    "⚠ Cơ quan y tế {:08x} đã ký hai bản tin khác nhau cho số {}: có người đang thấy lịch sử khác. Hãy báo cơ quan y tế.",
+                    a.authority, a.sequence
+                ),
+                format!(
+                    "⚠ Health authority {:08x} signed two different bulletins numbered {}: someone is shown another history. Tell the health authority.",
+                    a.authority, a.sequence
+                ),
+            ),
+            AlarmKind::CheckpointConflict => (
+                format!(
+                    "⚠ Một địa điểm thấy bản tin số {} khác với điện thoại này; sẽ kiểm tra lại ở lần đồng bộ sau.",
+                    a.sequence
+                ),
+                format!(
+                    "⚠ A venue saw a different bulletin {} than this phone; the next sync re-checks it.",
+                    a.sequence
+                ),
+            ),
+            AlarmKind::VenueDisagrees => (
+                format!(
+                    "Một địa điểm thấy bản tin số {} khác, nhưng máy chủ gốc khớp với điện thoại này: màn hình của địa điểm có thể sai.",
+                    a.sequence
+                ),
+                format!(
+                    "A venue saw a different bulletin {}, but the origin matches this phone: the venue's display may be wrong.",
+                    a.sequence
+                ),
+            ),
+        };
+        if !self.json {
+            eprintln!("{}", self.lang.pick(&vi, &en));
+        }
     }
 
     fn alert(&self, a: &Alert) {
@@ -216,11 +297,106 @@ impl Ui {
             "⚠ {} — {}\n    {} → {}\n    {}\n    {}",
             a.venue_name,
             a.venue_address,
-            format_time(a.arrival),
-            format_time(a.departure),
+            self.time(a.arrival),
+            self.time(a.departure),
             severity,
             message
         );
+    }
+
+    fn alert_summary(&self, a: &AlertSummary) {
+        let severity = self.lang.pick(&a.severity_vi, &a.severity_en);
+        println!(
+            "⚠ {}\n    {}",
+            severity,
+            self.lang.pick(
+                &format!(
+                    "phát hiện lúc {}; mở khóa để xem nơi và giờ: quet exposures",
+                    self.time(a.found_at)
+                ),
+                &format!(
+                    "found {}; unlock to see where and when: quet exposures",
+                    self.time(a.found_at)
+                )
+            )
+        );
+    }
+
+    fn error(&self, e: &ClientError) {
+        let text = e.explain_in(&self.zone);
+        if self.json {
+            self.json(&serde_json::json!({
+                "error": e.kind(),
+                "exit_code": e.exit_code(),
+                "message_vi": text.vi,
+                "message_en": text.en,
+            }));
+        } else {
+            eprintln!("{}", text.in_lang(self.lang));
+        }
+    }
+}
+
+/// Where the passphrase comes from: a file (scripts, tests) or the terminal.
+struct Secrets {
+    file: Option<PathBuf>,
+}
+
+impl Secrets {
+    fn in_file(&self) -> Result<Option<Zeroizing<String>>, ClientError> {
+        let Some(path) = &self.file else {
+            return Ok(None);
+        };
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+            ClientError::InvalidSetting(format!("passphrase file {}: {e}", path.display()))
+        })?);
+        let first = text.lines().next().unwrap_or("");
+        Ok(Some(Zeroizing::new(first.to_string())))
+    }
+
+    fn interactive() -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
+    fn prompt(ui: &Ui, vi: &str, en: &str) -> Result<Zeroizing<String>, ClientError> {
+        let p = rpassword::prompt_password(format!("{}: ", ui.lang.pick(vi, en)))
+            .map_err(|e| ClientError::InvalidSetting(format!("reading the passphrase: {e}")))?;
+        Ok(Zeroizing::new(p))
+    }
+
+    /// The passphrase to unlock with, or `None` when there is no way to ask.
+    fn existing(&self, ui: &Ui) -> Result<Option<Zeroizing<String>>, ClientError> {
+        if let Some(p) = self.in_file()? {
+            return Ok(Some(p));
+        }
+        if Self::interactive() {
+            return Self::prompt(ui, "Cụm mật khẩu nhật ký", "Diary passphrase").map(Some);
+        }
+        Ok(None)
+    }
+
+    /// A new passphrase (asked twice on a terminal).
+    fn new_one(&self, ui: &Ui) -> Result<Zeroizing<String>, ClientError> {
+        if let Some(p) = self.in_file()? {
+            return Ok(p);
+        }
+        if !Self::interactive() {
+            return Err(ClientError::InvalidSetting(
+                "choose a diary passphrase: run quet in a terminal, or give --passphrase-file / QUET_PASSPHRASE_FILE".into(),
+            ));
+        }
+        ui.say(
+            "Chọn cụm mật khẩu bảo vệ nhật ký (tên, địa chỉ, giờ). Check-in không cần nó; xem nhật ký và cảnh báo thì cần.",
+            "Choose a passphrase to protect the diary (names, addresses, times). Checking in never needs it; reading the diary and alerts does.",
+        );
+        let a = Self::prompt(ui, "Cụm mật khẩu mới", "New passphrase")?;
+        let b = Self::prompt(ui, "Nhập lại", "Repeat it")?;
+        if *a != *b {
+            return Err(ClientError::InvalidSetting(
+                "the two passphrases differ".into(),
+            ));
+        }
+        Ok(a)
     }
 }
 
@@ -265,40 +441,105 @@ fn main() -> ExitCode {
         .as_deref()
         .and_then(Lang::parse)
         .unwrap_or_else(|| Lang::from_locale(std::env::var("LANG").ok().as_deref()));
+    let (zone, tz_problem) = LocalZone::from_env();
     let ui = Ui {
         lang,
         json: cli.json,
+        zone,
     };
+    if let Some(problem) = tz_problem {
+        eprintln!(
+            "{}",
+            ui.lang.pick(
+                &format!("Không hiểu múi giờ ({problem}); dùng giờ Việt Nam."),
+                &format!("Unknown time zone ({problem}); using Vietnam time.")
+            )
+        );
+    }
     match run(&cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let text = e.explain();
-            if ui.json {
-                ui.json(&serde_json::json!({
-                    "error": e.kind(),
-                    "exit_code": e.exit_code(),
-                    "message_vi": text.vi,
-                    "message_en": text.en,
-                }));
-            } else {
-                eprintln!("{}", text.in_lang(ui.lang));
-            }
+            ui.error(&e);
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }
     }
 }
 
-fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
-    let now = UnixTime(cli.now.unwrap_or_else(|| {
+/// The clock: the system's, or `--now`/`QUET_NOW` in debug builds (tests).
+fn clock(cli: &Cli) -> UnixTime {
+    #[cfg(debug_assertions)]
+    if let Some(now) = cli.now {
+        return UnixTime(now);
+    }
+    let _ = cli;
+    UnixTime(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    }));
+            .map_or(0, |d| d.as_secs()),
+    )
+}
+
+/// Opens the data directory: migrates a legacy one (asks for a new passphrase
+/// once), and makes sure the diary key is protected by a passphrase before any
+/// command that stores a check-in (so the CLI never keeps it unprotected).
+fn open_client(
+    dir: &std::path::Path,
+    cli: &Cli,
+    ui: &Ui,
+    secrets: &Secrets,
+) -> Result<Client<SqliteStore>, ClientError> {
+    let mut client = match Client::open_dir(dir) {
+        Err(ClientError::MigrationNeeded) => {
+            ui.say(
+                "Dữ liệu từ phiên bản cũ: khóa nằm cạnh cơ sở dữ liệu. Chuyển sang nhật ký khóa bằng cụm mật khẩu.",
+                "Data from an older version keeps its key next to the database. Moving to a diary locked by a passphrase.",
+            );
+            let pass = secrets.new_one(ui)?;
+            let (client, n) = Client::migrate_dir(dir, pass.as_bytes())?;
+            ui.say(
+                &format!("Đã chuyển {n} lượt check-in; tệp khóa cũ đã bị xóa."),
+                &format!("Migrated {n} check-ins; the old key file was erased."),
+            );
+            client
+        }
+        other => other?,
+    };
+    let needs_setup = !matches!(cli.command, Command::Authority(_));
+    let p = client.protection()?;
+    if needs_setup && (!p.set_up || p.unprotected) {
+        let pass = secrets.new_one(ui)?;
+        client.set_passphrase(pass.as_bytes())?;
+    }
+    client.lock();
+    Ok(client)
+}
+
+/// Unlocks the diary with the passphrase from the file or the terminal.
+fn unlock(
+    client: &mut Client<SqliteStore>,
+    ui: &Ui,
+    secrets: &Secrets,
+    now: UnixTime,
+) -> Result<(), ClientError> {
+    let pass = secrets.existing(ui)?.ok_or(ClientError::Locked)?;
+    client.unlock_with_passphrase(pass.as_bytes(), now)
+}
+
+fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
+    let now = clock(cli);
     let dir = cli.data.clone().unwrap_or_else(default_data_dir);
-    let mut client: Client<SqliteStore> = Client::open_dir(&dir)?;
+    let secrets = Secrets {
+        file: cli.passphrase_file.clone(),
+    };
+    let mut client = open_client(&dir, cli, ui, &secrets)?;
     let http = UreqTransport::default();
     match &cli.command {
         Command::Authority(AuthorityCmd::Add { url, file, yes }) => {
+            if !quet_protocol::authority::base_url_allowed(url) {
+                return Err(ClientError::InvalidSetting(format!(
+                    "{url}: an authority is reached over https:// (http:// only on this machine's loopback)"
+                )));
+            }
             let bytes = match file {
                 Some(f) => std::fs::read(f).map_err(|e| ClientError::Storage(e.to_string()))?,
                 None => {
@@ -375,7 +616,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
                 (None, Some(path)) => {
                     let bytes =
                         std::fs::read(path).map_err(|e| ClientError::Image(e.to_string()))?;
-                    quet_client::qr::decode_png(&bytes)?
+                    quet_client::qr::decode_image(&bytes)?
                 }
                 (None, None) => {
                     return Err(ClientError::InvalidSetting(
@@ -388,6 +629,12 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
             if !ui.json {
                 ui.say("Đã check-in:", "Checked in:");
                 ui.check_in(&c);
+                if c.chain_check == Some(quet_client::CheckpointCheck::Conflict) {
+                    ui.say(
+                        "⚠ Màn hình của địa điểm thấy một chuỗi bản tin khác với điện thoại này (có thể bị chia rẽ thông tin). Check-in vẫn được lưu; lần đồng bộ sau sẽ kiểm tra lại qua đường khác.",
+                        "⚠ The venue's display saw a different bulletin history than this phone (a possible split view). The check-in is stored; the next sync re-checks over another path.",
+                    );
+                }
             }
         }
         Command::CheckOut { id } => {
@@ -407,6 +654,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
         }
         Command::Diary { action } => match action {
             None | Some(DiaryCmd::List) => {
+                unlock(&mut client, ui, &secrets, now)?;
                 let all = client.diary(now)?;
                 ui.json(&all);
                 if !ui.json {
@@ -438,8 +686,26 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
                     progress_bar(p);
                 }
             };
-            let report = client.sync(&http, now, &mut bar)?;
-            ui.json(&report);
+            let result = client.sync(&http, now, &mut bar);
+            let status = client.feed_status(now)?;
+            let stale = status
+                .iter()
+                .find_map(|f| f.stale_since.map(|since| (f.authority, since)));
+            for f in &status {
+                for a in &f.alarms {
+                    ui.alarm(a);
+                }
+            }
+            let report = match result {
+                Ok(report) => report,
+                Err(e) => {
+                    if let Some((authority, since)) = stale {
+                        ui.error(&ClientError::Stale { authority, since });
+                    }
+                    return Err(e);
+                }
+            };
+            ui.json(&serde_json::json!({"report": report, "feeds": status}));
             if !ui.json {
                 for a in &report.authorities {
                     println!(
@@ -459,8 +725,22 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
                 if report.new_alerts.is_empty() {
                     ui.say("Không có cảnh báo mới.", "No new alerts.");
                 }
+                // Details only with the passphrase file; never a prompt in sync.
+                let details = match secrets.in_file()? {
+                    Some(pass) if !report.new_alerts.is_empty() => {
+                        client.unlock_with_passphrase(pass.as_bytes(), now)?;
+                        client.alerts()?
+                    }
+                    _ => Vec::new(),
+                };
                 for a in &report.new_alerts {
-                    ui.alert(a);
+                    match details
+                        .iter()
+                        .find(|d| d.check_in == a.check_in && d.notice == a.notice)
+                    {
+                        Some(d) => ui.alert(d),
+                        None => ui.alert_summary(a),
+                    }
                 }
                 if report.withdrawn > 0 {
                     ui.say(
@@ -475,8 +755,19 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
                     );
                 }
             }
+            if let Some((authority, since)) = stale {
+                return Err(ClientError::Stale { authority, since });
+            }
+        }
+        Command::Passphrase => {
+            unlock(&mut client, ui, &secrets, now)?;
+            let pass = Secrets { file: None }.new_one(ui)?;
+            client.set_passphrase(pass.as_bytes())?;
+            ui.json(&serde_json::json!({"passphrase": "changed"}));
+            ui.say("Đã đổi cụm mật khẩu.", "Passphrase changed.");
         }
         Command::Exposures => {
+            unlock(&mut client, ui, &secrets, now)?;
             let all = client.alerts()?;
             ui.json(&all);
             if !ui.json {
@@ -493,6 +784,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
             authority,
             yes,
         } => {
+            unlock(&mut client, ui, &secrets, now)?;
             let plan = client.report_preview(&http, *authority, code, now)?;
             if plan.check_ins.is_empty() {
                 return Err(ClientError::NothingToReport);
@@ -501,12 +793,12 @@ fn run(cli: &Cli, ui: &Ui) -> Result<(), ClientError> {
                 ui.say(
                     &format!(
                         "Cơ quan y tế yêu cầu các lượt check-in từ {}. Sẽ gửi {} lượt (mã hóa, chỉ cơ quan y tế mở được):",
-                        format_time(plan.report_since),
+                        ui.time(plan.report_since),
                         plan.check_ins.len()
                     ),
                     &format!(
                         "The health authority asks for check-ins since {}. {} will be sent (sealed, only the authority can open them):",
-                        format_time(plan.report_since),
+                        ui.time(plan.report_since),
                         plan.check_ins.len()
                     ),
                 );

@@ -25,9 +25,16 @@ pub fn decode_luma(width: usize, height: usize, pixels: &[u8]) -> Result<String>
     ))
 }
 
-/// Decodes the first QR code in a PNG file's bytes.
-pub fn decode_png(bytes: &[u8]) -> Result<String> {
-    let img = image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
+/// Decodes the first QR code in an image file's bytes: JPEG (phone photos) or PNG
+/// (screenshots), recognised by their content.
+pub fn decode_image(bytes: &[u8]) -> Result<String> {
+    let format = image::guess_format(bytes).map_err(|e| ClientError::Image(e.to_string()))?;
+    if !matches!(format, image::ImageFormat::Png | image::ImageFormat::Jpeg) {
+        return Err(ClientError::Image(format!(
+            "{format:?} images are not supported; use JPEG or PNG"
+        )));
+    }
+    let img = image::load_from_memory_with_format(bytes, format)
         .map_err(|e| ClientError::Image(e.to_string()))?
         .to_luma8();
     let (w, h) = img.dimensions();

@@ -2,9 +2,10 @@
 //! a committed batch survives a crash and a crash mid-batch leaves nothing of it.
 //!
 //! Schema versions are tracked in `PRAGMA user_version`; [`MIGRATIONS`] upgrades an
-//! older file in place, one transaction per step. Sensitive columns hold blobs
-//! the core encrypted under the local key; only epochs, local ids, notice nonces
-//! and public authority data are in the clear.
+//! older file in place, one transaction per step. The diary and alert details are
+//! sealed to the diary key; tokens and envelopes are opaque protocol objects; the
+//! active stay lives only while it lasts. `secure_delete` overwrites what is
+//! deleted (an erased stay or diary entry does not linger in free pages).
 
 use std::path::Path;
 
@@ -34,6 +35,17 @@ pub const MIGRATIONS: &[&str] = &[
          blob BLOB NOT NULL,
          PRIMARY KEY (check_in, nonce));
      CREATE INDEX exposure_nonce ON exposure (nonce);",
+    // 2: the diary key. Alerts keep what a locked phone shows in the clear
+    // (severity, when found); rows written under schema 1 are re-sealed by
+    // `Client::migrate_local_key` (the legacy local key file).
+    "ALTER TABLE exposure ADD COLUMN severity INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE exposure ADD COLUMN found_at INTEGER NOT NULL DEFAULT 0;",
+    // 3: protocol 1.1. The chain state is the protocol's chain view (last bulletin
+    // with its expiry, newest verified head), encoded by the core. A 1.0 chain
+    // position cannot be carried over (1.0 bulletins do not verify under 1.1):
+    // the next sync anchors on the head's oldest live bulletin.
+    "DROP TABLE chain;
+     CREATE TABLE chain_state (authority INTEGER PRIMARY KEY, state BLOB NOT NULL);",
 ];
 
 /// The schema version this build writes.
@@ -110,6 +122,9 @@ fn apply_op(tx: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
                 params![k, v],
             )?;
         }
+        Op::DeleteMeta(k) => {
+            tx.execute("DELETE FROM meta WHERE key = ?1", params![k])?;
+        }
         Op::PutAuthority(id, bytes) => {
             tx.execute(
                 "INSERT OR REPLACE INTO authority (id, descriptor) VALUES (?1, ?2)",
@@ -118,12 +133,12 @@ fn apply_op(tx: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
         }
         Op::RemoveAuthority(id) => {
             tx.execute("DELETE FROM authority WHERE id = ?1", params![id])?;
-            tx.execute("DELETE FROM chain WHERE authority = ?1", params![id])?;
+            tx.execute("DELETE FROM chain_state WHERE authority = ?1", params![id])?;
         }
         Op::PutChain(id, row) => {
             tx.execute(
-                "INSERT OR REPLACE INTO chain (authority, sequence, hash) VALUES (?1, ?2, ?3)",
-                params![id, i(row.sequence)?, &row.hash[..]],
+                "INSERT OR REPLACE INTO chain_state (authority, state) VALUES (?1, ?2)",
+                params![id, row.state],
             )?;
         }
         Op::PutCheckIn(r) => {
@@ -150,8 +165,28 @@ fn apply_op(tx: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
         }
         Op::InsertExposure(e) => {
             tx.execute(
-                "INSERT OR IGNORE INTO exposure (check_in, nonce, blob) VALUES (?1, ?2, ?3)",
-                params![i(e.check_in)?, &e.nonce[..], e.blob],
+                "INSERT OR IGNORE INTO exposure (check_in, nonce, severity, found_at, blob)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    i(e.check_in)?,
+                    &e.nonce[..],
+                    e.severity,
+                    i(e.found_at)?,
+                    e.blob
+                ],
+            )?;
+        }
+        Op::PutExposure(e) => {
+            tx.execute(
+                "INSERT OR REPLACE INTO exposure (check_in, nonce, severity, found_at, blob)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    i(e.check_in)?,
+                    &e.nonce[..],
+                    e.severity,
+                    i(e.found_at)?,
+                    e.blob
+                ],
             )?;
         }
         Op::DeleteExposuresByNonce(n) => {
@@ -163,6 +198,20 @@ fn apply_op(tx: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether an op removes something a seized phone must not give up afterwards.
+fn erases(op: &Op) -> bool {
+    match op {
+        Op::PutCheckIn(row) => row.active.is_none(),
+        Op::DeleteMeta(_)
+        | Op::RemoveAuthority(_)
+        | Op::DeleteCheckIn(_)
+        | Op::DeleteExposuresByNonce(_)
+        | Op::DeleteAllCheckIns => true,
+        Op::PutMeta(..) | Op::PutAuthority(..) | Op::PutChain(..) => false,
+        Op::InsertExposure(_) | Op::PutExposure(_) => false,
+    }
 }
 
 fn i(v: u64) -> rusqlite::Result<i64> {
@@ -200,22 +249,14 @@ impl Store for SqliteStore {
     }
 
     fn chain(&self, authority: u32) -> Result<Option<ChainRow>> {
-        let row: Option<(i64, Vec<u8>)> = self
-            .conn
+        self.conn
             .query_row(
-                "SELECT sequence, hash FROM chain WHERE authority = ?1",
+                "SELECT state FROM chain_state WHERE authority = ?1",
                 params![authority],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok(ChainRow { state: r.get(0)? }),
             )
             .optional()
-            .map_err(db)?;
-        row.map(|(sequence, hash)| {
-            Ok(ChainRow {
-                sequence: u(sequence)?,
-                hash: array(hash)?,
-            })
-        })
-        .transpose()
+            .map_err(db)
     }
 
     fn check_ins(&self) -> Result<Vec<CheckInRow>> {
@@ -245,19 +286,30 @@ impl Store for SqliteStore {
     fn exposures(&self) -> Result<Vec<ExposureRow>> {
         let mut st = self
             .conn
-            .prepare("SELECT check_in, nonce, blob FROM exposure ORDER BY check_in, nonce")
+            .prepare(
+                "SELECT check_in, nonce, severity, found_at, blob FROM exposure
+                 ORDER BY check_in, nonce",
+            )
             .map_err(db)?;
         let rows = st
             .query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, u8>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get(4)?,
+                ))
             })
             .map_err(db)?;
         let mut out = Vec::new();
         for row in rows {
-            let (check_in, nonce, blob) = row.map_err(db)?;
+            let (check_in, nonce, severity, found_at, blob) = row.map_err(db)?;
             out.push(ExposureRow {
                 check_in: u(check_in)?,
                 nonce: array(nonce)?,
+                severity,
+                found_at: u(found_at)?,
                 blob,
             });
         }
@@ -269,6 +321,16 @@ impl Store for SqliteStore {
         for op in &ops {
             apply_op(&tx, op).map_err(db)?;
         }
-        tx.commit().map_err(db)
+        tx.commit().map_err(db)?;
+        if ops.iter().any(erases) {
+            // The WAL still holds the pages as they were before this batch (an
+            // active stay's code, a deleted diary entry): copy it into the
+            // database, where `secure_delete` zeroed what was freed, and truncate
+            // it to nothing.
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(db)?;
+        }
+        Ok(())
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! A store only ever sees what the core gives it: descriptors (public), chain
 //! states (public), the clear epoch of each check-in (for indexing and purging),
-//! and opaque blobs that the core has already encrypted under the local storage
-//! key. Writes go through [`Store::apply`], which must apply a batch of [`Op`]s
+//! encounter tokens and report envelopes (opaque by design: sealed to the venue's
+//! hour key and to the health authority), the diary and alert details sealed to
+//! the diary key ([`crate::vault`]), and, only during a stay, the active code.
+//! Writes go through [`Store::apply`], which must apply a batch of [`Op`]s
 //! atomically: all or nothing. That is what makes an interrupted sync resume and a
 //! crash mid-write lose nothing committed.
 
@@ -21,36 +23,42 @@ pub struct CheckInRow {
     pub epoch_kind: u8,
     /// Epoch index, in the clear for indexing.
     pub epoch_index: u32,
-    /// The encounter token, encrypted under the local key.
+    /// The encounter token (protocol bytes; opaque without the venue's hour key).
     pub token: Vec<u8>,
-    /// The report envelope, encrypted under the local key.
+    /// The report envelope (protocol bytes; sealed to the health authority).
     pub envelope: Vec<u8>,
-    /// The diary entry, encrypted under the local key.
+    /// The diary entry, sealed to the diary key.
     pub diary: Vec<u8>,
-    /// While checked in: the signed code (holds `P_e`), encrypted. `None` after
-    /// check-out, so `P_e` is forgotten.
+    /// Only while checked in: arrival, planned departure and the signed code (it
+    /// holds `P_e`, needed to re-seal at check-out). `None` after check-out, so the
+    /// code is forgotten.
     pub active: Option<Vec<u8>>,
 }
 
 /// One stored exposure: its identity in the clear for deduplication and
-/// withdrawal, its content encrypted.
+/// withdrawal, with what a locked phone shows (severity, when found); where and
+/// when the exposure was is sealed to the diary key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExposureRow {
     /// The matched check-in.
     pub check_in: u64,
     /// The notice's nonce.
     pub nonce: [u8; 16],
-    /// The exposure details, encrypted under the local key.
+    /// The notice's severity byte (1 monitor, 2 test, 3 isolate).
+    pub severity: u8,
+    /// When the phone found the match (Unix seconds).
+    pub found_at: u64,
+    /// The alert details, sealed to the diary key.
     pub blob: Vec<u8>,
 }
 
-/// What a client remembers of an authority's bulletin chain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a client remembers of an authority's bulletin feed: the protocol's chain
+/// view (last bulletin accepted, newest head verified), encoded by the core
+/// (`feed.rs`); public data, opaque to the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainRow {
-    /// Sequence of the last accepted bulletin.
-    pub sequence: u64,
-    /// Its hash.
-    pub hash: [u8; 32],
+    /// The encoded chain view.
+    pub state: Vec<u8>,
 }
 
 /// One write in an atomic batch.
@@ -58,6 +66,8 @@ pub struct ChainRow {
 pub enum Op {
     /// Sets a metadata value.
     PutMeta(String, Vec<u8>),
+    /// Deletes a metadata value.
+    DeleteMeta(String),
     /// Pins (or replaces) an authority descriptor.
     PutAuthority(u32, Vec<u8>),
     /// Unpins an authority and forgets its chain state.
@@ -70,6 +80,8 @@ pub enum Op {
     DeleteCheckIn(u64),
     /// Inserts an exposure unless one with the same (check-in, nonce) exists.
     InsertExposure(ExposureRow),
+    /// Inserts or replaces an exposure (migrations).
+    PutExposure(ExposureRow),
     /// Deletes every exposure from the notice with this nonce (withdrawal).
     DeleteExposuresByNonce([u8; 16]),
     /// Deletes all check-ins and exposures (not authorities or chain states).
@@ -94,25 +106,44 @@ pub trait Store {
 }
 
 /// An in-memory store (tests, wasm32, benchmarks). Atomic because `apply` works
-/// on a copy and swaps it in only when every op succeeded.
+/// on a copy and swaps it in only when every op succeeded. A browser persists it
+/// with [`MemoryStore::snapshot`] (bytes for IndexedDB) after each write and
+/// restores it with [`MemoryStore::from_snapshot`].
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
-    state: MemoryState,
+    pub(crate) state: MemoryState,
+    /// Writes applied since the last [`MemoryStore::take_dirty`].
+    dirty: u64,
 }
 
-#[derive(Clone, Debug, Default)]
-struct MemoryState {
-    meta: BTreeMap<String, Vec<u8>>,
-    authorities: BTreeMap<u32, Vec<u8>>,
-    chains: BTreeMap<u32, ChainRow>,
-    check_ins: BTreeMap<u64, CheckInRow>,
-    exposures: BTreeMap<(u64, [u8; 16]), ExposureRow>,
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MemoryState {
+    pub(crate) meta: BTreeMap<String, Vec<u8>>,
+    pub(crate) authorities: BTreeMap<u32, Vec<u8>>,
+    pub(crate) chains: BTreeMap<u32, ChainRow>,
+    pub(crate) check_ins: BTreeMap<u64, CheckInRow>,
+    pub(crate) exposures: BTreeMap<(u64, [u8; 16]), ExposureRow>,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    pub(crate) fn from_state(state: MemoryState) -> MemoryStore {
+        MemoryStore { state, dirty: 0 }
+    }
+
+    /// Whether two stores hold the same data.
+    pub fn same_contents(&self, other: &MemoryStore) -> bool {
+        self.state == other.state
+    }
+
+    /// How many batches were applied since the last call, resetting the count: a
+    /// UI persists a new snapshot when this is non-zero.
+    pub fn take_dirty(&mut self) -> u64 {
+        core::mem::take(&mut self.dirty)
     }
 }
 
@@ -121,6 +152,9 @@ impl MemoryState {
         match op {
             Op::PutMeta(k, v) => {
                 self.meta.insert(k, v);
+            }
+            Op::DeleteMeta(k) => {
+                self.meta.remove(&k);
             }
             Op::PutAuthority(id, bytes) => {
                 self.authorities.insert(id, bytes);
@@ -143,6 +177,9 @@ impl MemoryState {
                 self.exposures
                     .entry((row.check_in, row.nonce))
                     .or_insert(row);
+            }
+            Op::PutExposure(row) => {
+                self.exposures.insert((row.check_in, row.nonce), row);
             }
             Op::DeleteExposuresByNonce(nonce) => {
                 self.exposures.retain(|k, _| k.1 != nonce);
@@ -170,7 +207,7 @@ impl Store for MemoryStore {
     }
 
     fn chain(&self, authority: u32) -> Result<Option<ChainRow>> {
-        Ok(self.state.chains.get(&authority).copied())
+        Ok(self.state.chains.get(&authority).cloned())
     }
 
     fn check_ins(&self) -> Result<Vec<CheckInRow>> {
@@ -187,6 +224,7 @@ impl Store for MemoryStore {
             next.apply_one(op);
         }
         self.state = next;
+        self.dirty = self.dirty.saturating_add(1);
         Ok(())
     }
 }

@@ -9,13 +9,21 @@ use std::process::{Command, Output};
 use common::*;
 use quet_protocol::category::Category;
 
+/// Runs `quet` on data directory `data` (its passphrase is in `data`.pass, a file
+/// beside the directory, as a script would keep it).
 fn quet(data: &std::path::Path, now: quet_protocol::time::UnixTime, args: &[&str]) -> Output {
+    let pass = data.with_extension("pass");
+    if !pass.exists() {
+        std::fs::write(&pass, "cli test passphrase\n").unwrap();
+    }
     Command::new(env!("CARGO_BIN_EXE_quet"))
         .arg("--data")
         .arg(data)
         .args(["--now", &now.0.to_string()])
         .args(args)
         .env("LANG", "C")
+        .env("QUET_PASSPHRASE_FILE", &pass)
+        .env_remove("TZ")
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap()
@@ -52,7 +60,8 @@ fn full_journey_through_the_cli() {
             .insert(code.replace('-', ""), (at(0, 0).0, at(23, 0).0));
     }
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let data = dir.path().join("data");
+    let d = data.as_path();
     let mut venue = w.venue("Phở Thìn", Category::Restaurant);
 
     // Unknown authority before pinning: exit 3 with a hint.
@@ -78,6 +87,12 @@ fn full_journey_through_the_cli() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(json(&o)["venue_name"], "Phở Thìn");
     assert_eq!(json(&o)["departure"], at(14, 0).0);
+    assert_eq!(json(&o)["registered_with"], serde_json::Value::Null);
+    // The test venue has no certificate: the diary warns, in local time.
+    let o = quet(d, at(12, 1), &["--lang", "en", "diary"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("unregistered venue"), "{text}");
+    assert!(text.contains("2026-09-21 19:00 +07:00"), "{text}");
 
     // An expired code: exit 3 and a clock hint, in both languages by default.
     let o = quet(d, at(12, 30), &["check-in", &url]);
@@ -94,10 +109,37 @@ fn full_journey_through_the_cli() {
     assert_eq!(diary[0]["checked_in"], false);
 
     let notice = w.notice_for(&venue, at(12, 30), at(13, 0));
-    server.serve_chain(&w.chain(vec![(vec![notice], vec![])]));
+    let chain = w.chain(vec![(vec![notice], vec![])]);
+    server.serve_chain(&w, &chain);
     let o = quet(d, at(21, 0), &["--json", "sync"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(json(&o)["new_alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(&o)["report"]["new_alerts"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(json(&o)["feeds"][0]["fresh_until"], at(20, 30).0 + 6 * 3600);
+    // `exposures` unlocks with the passphrase file.
+    let o = quet(d, at(21, 1), &["--lang", "en", "exposures"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("Phở Thìn"), "{text}");
+    // Ten hours later the mirror still serves the same head: exit 12, with the
+    // time in local time.
+    let o = quet(
+        d,
+        quet_protocol::time::UnixTime(at(20, 30).0 + 10 * 3600),
+        &["--lang", "en", "sync"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(12),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("Alerts may be out of date since 2026-09-22 03:30 +07:00"),
+        "{err}"
+    );
     let o = quet(d, at(21, 0), &["--lang", "en", "exposures"]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(

@@ -138,9 +138,11 @@ fn sync_and_report_against_the_real_server() {
     let later = UnixTime(now() + 60);
     let r = contact.sync(&http, later, &mut |_| {}).unwrap();
     assert_eq!(r.new_alerts.len(), 1, "{r:?}");
-    assert_eq!(r.new_alerts[0].venue_name, "Phở Thìn");
     assert_eq!(r.new_alerts[0].severity, "isolate");
-    assert_eq!(r.new_alerts[0].message_en, "Please isolate.");
+    let alerts = contact.alerts().unwrap();
+    assert_eq!(alerts[0].venue_name, "Phở Thìn");
+    assert_eq!(alerts[0].severity, "isolate");
+    assert_eq!(alerts[0].message_en, "Please isolate.");
     // Re-sync: no duplicate.
     let r = contact.sync(&http, later, &mut |_| {}).unwrap();
     assert!(r.new_alerts.is_empty());

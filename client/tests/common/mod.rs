@@ -8,14 +8,15 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use quet_client::{Client, LocalKey, MemoryStore};
+use quet_client::{Argon2Settings, Client, MemoryStore};
 use quet_protocol::authority::{AuthorityDescriptor, AuthorityId, AuthorityKeys};
 use quet_protocol::bulletin::{Bulletin, BulletinDraft};
 use quet_protocol::category::Category;
 use quet_protocol::code::{CodeIssuer, VenueInfo};
-use quet_protocol::notice::{ExposureNotice, NoticeBody, Severity};
+use quet_protocol::head::{BulletinHead, ChainPoint, DEFAULT_HEAD_LIFETIME_SECS, HeadDraft};
+use quet_protocol::notice::{ExposureNotice, NoticeBody, Severity, TEMPLATE_TEST, TracePlan};
 use quet_protocol::testing::{DeterministicRng, test_rng};
-use quet_protocol::time::{EpochKind, UnixTime};
+use quet_protocol::time::{UnixTime, UtcOffset};
 use quet_protocol::venue_keys::VenueMasterKey;
 
 /// 2026-09-21 00:00 UTC.
@@ -51,10 +52,7 @@ impl World {
 
     /// The signed descriptor a phone pins.
     pub fn descriptor_bytes(&self) -> Vec<u8> {
-        let id = self.descriptor.current_signing_key;
-        self.descriptor
-            .sign(id, self.ha.signing_key(id).unwrap())
-            .unwrap()
+        self.ha.sign_descriptor(&self.descriptor).unwrap()
     }
 
     pub fn venue(&mut self, name: &str, category: Category) -> CodeIssuer {
@@ -80,40 +78,55 @@ impl World {
             .to_url(&self.descriptor.base_url)
     }
 
-    /// The notice the HA would publish for a case at `venue` during [arrival, departure).
+    /// The notice the HA would publish for a case at `venue` during [arrival,
+    /// departure) over the venue's screen (hour) epochs.
     pub fn notice_for(
         &mut self,
         venue: &CodeIssuer,
         arrival: UnixTime,
         departure: UnixTime,
     ) -> ExposureNotice {
-        let (epoch_window, exact) = quet_protocol::notice::trace_windows(
+        self.notice_with(
+            venue,
+            arrival,
+            departure,
+            Severity::Test,
+            "Hãy đi xét nghiệm.",
+            "Please get tested.",
+        )
+    }
+
+    /// As [`World::notice_for`] with a given severity and message.
+    pub fn notice_with(
+        &mut self,
+        venue: &CodeIssuer,
+        arrival: UnixTime,
+        departure: UnixTime,
+        severity: Severity,
+        vi: &str,
+        en: &str,
+    ) -> ExposureNotice {
+        let plan = TracePlan::new(
             arrival,
             departure,
             venue.venue().max_stay_secs(),
             0,
+            &venue.uses().epoch_kinds(),
+            UtcOffset::VIETNAM,
+            UnixTime(u64::MAX / 2),
         )
         .unwrap();
-        let day_keys: Vec<_> = [arrival.day().unwrap(), departure.day().unwrap()]
-            .iter()
-            .flat_map(|d| [d.prev().unwrap(), *d, d.next().unwrap()])
-            .map(|d| venue.master().day_key(d))
-            .collect();
+        let master = venue.master().expect("test venues hold their master");
+        let day_keys: Vec<_> = plan.days().iter().map(|d| master.day_key(*d)).collect();
         let body = NoticeBody {
-            severity: Severity::Test,
-            window_start: exact.0,
-            window_end: exact.1,
-            message_vi: "Bạn có thể đã tiếp xúc. Hãy đi xét nghiệm.".into(),
-            message_en: "You may have been exposed. Please get tested.".into(),
+            severity,
+            window_start: plan.exact.0,
+            window_end: plan.exact.1,
+            template: TEMPLATE_TEST,
+            message_vi: format!("Bạn có thể đã tiếp xúc. {vi}"),
+            message_en: format!("You may have been exposed. {en}"),
         };
-        ExposureNotice::build(
-            &mut self.rng,
-            &day_keys,
-            EpochKind::Hour,
-            epoch_window,
-            &body,
-        )
-        .unwrap()
+        ExposureNotice::build(&mut self.rng, &day_keys, &plan.segments, &body).unwrap()
     }
 
     pub fn bulletin(
@@ -123,15 +136,56 @@ impl World {
         notices: Vec<ExposureNotice>,
         withdrawn: Vec<[u8; 16]>,
     ) -> Bulletin {
+        self.bulletin_at(sequence, prev, notices, withdrawn, at(20, 0))
+    }
+
+    pub fn bulletin_at(
+        &mut self,
+        sequence: u64,
+        prev: [u8; 32],
+        notices: Vec<ExposureNotice>,
+        withdrawn: Vec<[u8; 16]>,
+        issued: UnixTime,
+    ) -> Bulletin {
         BulletinDraft {
             sequence,
             prev_hash: prev,
-            issued_at: at(20, 0),
-            expires_at: UnixTime(at(20, 0).0 + 14 * 86_400),
+            issued_at: issued,
+            expires_at: UnixTime(issued.0 + 14 * 86_400),
             notices,
             withdrawn,
+            revoked: vec![],
         }
         .sign(&self.ha, &self.descriptor)
+        .unwrap()
+    }
+
+    /// The head the authority signs at `now` for `bulletins` (its whole history,
+    /// oldest first): latest issued, oldest still live.
+    pub fn head(&self, bulletins: &[Bulletin], now: UnixTime) -> BulletinHead {
+        let point = |b: &Bulletin| ChainPoint {
+            sequence: b.sequence,
+            hash: b.hash(),
+        };
+        let latest = bulletins.last().map_or(ChainPoint::default(), point);
+        let oldest = bulletins.iter().find(|b| b.expires_at > now).map_or(
+            ChainPoint {
+                sequence: latest.sequence + 1,
+                hash: [0; 32],
+            },
+            point,
+        );
+        BulletinHead::sign(
+            &HeadDraft {
+                descriptor_serial: self.descriptor.serial,
+                latest,
+                oldest,
+                issued_at: now,
+                expires_at: UnixTime(now.0 + DEFAULT_HEAD_LIFETIME_SECS),
+            },
+            &self.ha,
+            &self.descriptor,
+        )
         .unwrap()
     }
 
@@ -146,13 +200,15 @@ impl World {
     }
 }
 
-/// A client over an in-memory store with a deterministic RNG.
+/// A client over an in-memory store with a deterministic RNG, and the cheapest
+/// Argon2id parameters a slot may carry (tests set PINs often).
 pub fn memory_client(seed: u8) -> Client<MemoryStore> {
-    Client::new(
+    let mut c = Client::new(
         MemoryStore::new(),
-        LocalKey::from_bytes([seed; 32]),
         Box::new(test_rng(seed.wrapping_add(100))),
-    )
+    );
+    c.set_argon2_settings(Argon2Settings::MINIMUM);
+    c
 }
 
 /// A client with `world`'s authority pinned.
@@ -169,6 +225,8 @@ pub struct ServerState {
     pub authority: u32,
     /// Live bulletins by the sequence number they are served under.
     pub bulletins: BTreeMap<u64, Vec<u8>>,
+    /// The signed head served at `/v1/bulletins/head` (404 when `None`).
+    pub head: Option<Vec<u8>>,
     /// Sequences answered with 500 (simulated interruption).
     pub failing: Vec<u64>,
     /// Valid auth codes: code → (report_since, expires_at).
@@ -205,11 +263,29 @@ impl FakeServer {
         FakeServer { base, state }
     }
 
-    pub fn serve_chain(&self, bulletins: &[Bulletin]) {
+    /// Serves `bulletins` (added to what is served) and a head for the whole
+    /// served history signed at 20:30 on DAY0 (fresh until 02:30 the next day).
+    pub fn serve_chain(&self, world: &World, bulletins: &[Bulletin]) {
+        self.serve_chain_at(world, bulletins, at(20, 30));
+    }
+
+    /// As [`FakeServer::serve_chain`] with the head signed at `now`.
+    pub fn serve_chain_at(&self, world: &World, bulletins: &[Bulletin], now: UnixTime) {
         let mut st = self.state.lock().unwrap();
         for b in bulletins {
             st.bulletins.insert(b.sequence, b.as_bytes().to_vec());
         }
+        let all: Vec<Bulletin> = st
+            .bulletins
+            .values()
+            .map(|b| Bulletin::decode_and_verify_signature(b, &world.descriptor).unwrap())
+            .collect();
+        st.head = Some(world.head(&all, now).as_bytes().to_vec());
+    }
+
+    /// Serves exactly `head`.
+    pub fn serve_head(&self, head: &BulletinHead) {
+        self.state.lock().unwrap().head = Some(head.as_bytes().to_vec());
     }
 
     pub fn requests(&self) -> Vec<String> {
@@ -261,6 +337,10 @@ fn handle(mut stream: TcpStream, state: &Mutex<ServerState>) -> std::io::Result<
             let d = st.descriptor.clone();
             respond(&mut stream, 200, "application/octet-stream", "", &d);
         }
+        ("GET", "/v1/bulletins/head") => match st.head.clone() {
+            Some(h) => respond(&mut stream, 200, "application/octet-stream", "", &h),
+            None => error(&mut stream, 404, "not_found", ""),
+        },
         ("GET", "/v1/bulletins/index.json") => {
             let list: Vec<_> = st
                 .bulletins
@@ -282,7 +362,13 @@ fn handle(mut stream: TcpStream, state: &Mutex<ServerState>) -> std::io::Result<
             );
         }
         ("GET", p) if p.starts_with("/v1/bulletins/") => {
-            let seq: u64 = p.trim_start_matches("/v1/bulletins/").parse().unwrap_or(0);
+            let seq: u64 = p
+                .trim_start_matches("/v1/bulletins/")
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .parse()
+                .unwrap_or(0);
             if st.failing.contains(&seq) {
                 error(&mut stream, 500, "internal", "");
             } else if let Some(b) = st.bulletins.get(&seq).cloned() {

@@ -1,4 +1,7 @@
-//! At-rest encryption of every sensitive row under the phone's local storage key.
+//! The at-rest format of stores written before the diary key (schema 1): every
+//! sensitive row encrypted under one local storage key that sat in a file next to
+//! the database. Kept only to migrate such stores ([`Client::migrate_local_key`]);
+//! nothing new is written this way.
 //!
 //! ```text
 //! blob = u8 version (1) || [24] random nonce || XChaCha20-Poly1305(key, nonce, aad, plaintext)
@@ -14,12 +17,17 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use rand_core::CryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::client::Client;
 use crate::error::{ClientError, Result};
+use crate::model::{ALERT_PAD, ActiveStay, Alert, DiaryEntry, padded_json};
+use crate::store::{ExposureRow, Op, Store};
+use crate::sync::exposure_row_id;
+use crate::vault::{ALERT_LABEL, DiarySecret, KeySlot, SlotKind};
 
 const BLOB_VERSION: u8 = 1;
 const AAD_PREFIX: &[u8] = b"quet/v1/local/";
 
-/// The local storage key (32 bytes). Zeroized on drop; never printed.
+/// The legacy local storage key (32 bytes). Zeroized on drop; never printed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct LocalKey([u8; 32]);
 
@@ -102,6 +110,80 @@ impl LocalKey {
             )
             .map(Zeroizing::new)
             .map_err(|_| ClientError::LocalDecrypt)
+    }
+}
+
+impl<S: Store> Client<S> {
+    /// Migrates a store whose rows are encrypted under the legacy local key: tokens
+    /// and envelopes are stored as the protocol made them, diary entries and alerts
+    /// sealed to a new diary key protected by `passphrase`, the active stay kept as
+    /// the current format keeps it. One batch: all or nothing. The caller then
+    /// deletes the key file.
+    pub fn migrate_local_key(&mut self, key: &LocalKey, passphrase: &[u8]) -> Result<usize> {
+        if self.diary_public()?.is_some() {
+            return Err(ClientError::InvalidSetting(
+                "this store is already migrated".into(),
+            ));
+        }
+        let secret = DiarySecret::generate(&mut *self.rng);
+        let pk = secret.public();
+        let slot = KeySlot::passphrase(&mut *self.rng, self.argon2, passphrase, &secret)?;
+        let mut ops = vec![
+            Op::PutMeta("diary_public".into(), pk.0.to_vec()),
+            Op::PutMeta(
+                SlotKind::Passphrase.meta_key().into(),
+                slot.to_bytes().to_vec(),
+            ),
+        ];
+        let rows = self.store.check_ins()?;
+        for mut row in rows.clone() {
+            let rid = row.id.to_be_bytes();
+            row.token = key.open("token", &rid, &row.token)?.to_vec();
+            row.envelope = key.open("envelope", &rid, &row.envelope)?.to_vec();
+            let plain = key.open("diary", &rid, &row.diary)?;
+            let entry: DiaryEntry =
+                serde_json::from_slice(&plain).map_err(|_| ClientError::LocalDecrypt)?;
+            row.diary = self.seal_entry(&pk, row.id, &entry)?;
+            row.active = match &row.active {
+                Some(blob) => Some(
+                    ActiveStay {
+                        arrival: entry.arrival,
+                        departure: entry.departure,
+                        code: key.open("active", &rid, blob)?.to_vec(),
+                    }
+                    .to_bytes(),
+                ),
+                None => None,
+            };
+            ops.push(Op::PutCheckIn(row));
+        }
+        for e in self.store.exposures()? {
+            let aad = exposure_row_id(e.check_in, &e.nonce);
+            let plain = key.open("exposure", &aad, &e.blob)?;
+            let alert: Alert =
+                serde_json::from_slice(&plain).map_err(|_| ClientError::LocalDecrypt)?;
+            let severity = match alert.severity.as_str() {
+                "monitor" => 1,
+                "test" => 2,
+                _ => 3,
+            };
+            let blob = pk.seal(
+                &mut *self.rng,
+                ALERT_LABEL,
+                &aad,
+                &padded_json(&alert, ALERT_PAD)?,
+            )?;
+            ops.push(Op::PutExposure(ExposureRow {
+                check_in: e.check_in,
+                nonce: e.nonce,
+                severity,
+                found_at: alert.found_at,
+                blob,
+            }));
+        }
+        self.store.apply(ops)?;
+        self.unlocked = Some(secret);
+        Ok(rows.len())
     }
 }
 
