@@ -40,6 +40,8 @@ pub struct Config {
     pub lockout_secs: u64,
     /// `max-age` for the descriptor, seconds.
     pub descriptor_max_age_secs: u64,
+    /// The phone web app built by `web/build.sh`, served at `/`, `/C`, `/c`.
+    pub app_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             failures_before_lockout: 5,
             lockout_secs: 900,
             descriptor_max_age_secs: 300,
+            app_dir: None,
         }
     }
 }
@@ -110,6 +113,9 @@ impl Config {
         }
         if self.publish_interval_secs > 7 * 86_400 || self.descriptor_max_age_secs > 7 * 86_400 {
             return bad("publish_interval_secs and descriptor_max_age_secs must be at most a week");
+        }
+        if let Some(dir) = &self.app_dir {
+            crate::api::app::list(dir)?;
         }
         Ok(())
     }

@@ -334,7 +334,7 @@ mod tests {
         CheckInRow {
             id,
             epoch_kind: 1,
-            epoch_index: 490_000 + id as u32,
+            epoch_index: 490_000u32.wrapping_add(id as u32),
             token: vec![id as u8; 40],
             envelope: vec![7; 30],
             diary: vec![9; 12],
