@@ -83,6 +83,15 @@ fn assert_stored_nothing(b: &mut Browser, p: &Page, secrets: &[(&str, Vec<u8>)])
     rows.len()
 }
 
+/// A screenshot with `selector` scrolled into view (people look at the part that matters).
+fn shot(b: &mut Browser, p: &Page, name: &str, selector: &str) {
+    b.js(
+        p,
+        &format!("document.querySelector({selector:?})?.scrollIntoView({{block: 'center'}}), true"),
+    );
+    b.screenshot(p, &screenshot_dir().join(name));
+}
+
 fn open_link(b: &mut Browser, p: &Page, url: &str) {
     b.goto(p, url);
     b.wait_js(p, "document.body.dataset.screen === 'confirm'", 60);
@@ -136,4 +145,185 @@ fn opening_a_code_link_checks_in_at_once_pins_the_authority_and_stores_no_plaint
         ],
     );
     eprintln!("storage rows checked: {n}");
+}
+
+#[test]
+fn camera_scan_checks_in_offline_and_makes_no_request() {
+    if !cdp::available() {
+        return;
+    }
+    let _one = world::serial();
+    let w = World::start();
+    let venue = w.venue("Bún Chả Camera", "5 Lê Văn Hưu, Hai Bà Trưng", Category::Restaurant);
+
+    // A picture of the real display screen (the venue tool's page), as a camera
+    // would see it, made into the fake camera's video.
+    let tmp = tempfile::tempdir().unwrap();
+    let shot = tmp.path().join("display.png");
+    {
+        let display_url = serve_display(&w.rt, &venue);
+        let mut d = Browser::launch(&[]);
+        let dp = d.page(800, 600);
+        d.call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": 800, "height": 600, "deviceScaleFactor": 1, "mobile": false}),
+            Some(&dp.session),
+        )
+        .unwrap();
+        d.goto(&dp, &display_url);
+        d.wait_js(&dp, "document.querySelector('svg')", 20);
+        d.screenshot(&dp, &shot);
+        std::fs::copy(&shot, screenshot_dir().join("venue-display-as-camera-input.png")).unwrap();
+    }
+    let y4m = tmp.path().join("camera.y4m");
+    support::png_to_y4m(&shot, &y4m);
+
+    let mut b = Browser::launch(&[
+        "--use-fake-device-for-media-stream".into(),
+        "--use-fake-ui-for-media-stream".into(),
+        format!("--use-file-for-fake-video-capture={}", y4m.display()),
+    ]);
+    let p = b.page(W, H);
+    // First use: the venue's link (pins the authority, installs the app).
+    open_link(&mut b, &p, &display_code(&venue));
+    b.wait_js(&p, "navigator.serviceWorker.controller !== null", 30);
+    b.click(&p, "#done");
+    b.wait_js(&p, "document.body.dataset.screen === 'home'", 10);
+
+    // Network cut. Scan with the in-app camera.
+    b.offline(&p, true);
+    b.drain_events();
+    let before = w.traffic.bytes();
+    b.click(&p, "#scan");
+    b.wait_js(&p, "document.body.dataset.screen === 'scan'", 10);
+    b.screenshot(&p, &screenshot_dir().join("03-scan.png"));
+    b.wait_js(&p, "document.body.dataset.screen === 'confirm'", 60);
+    let text = b.js(&p, "document.body.innerText").as_str().unwrap().to_string();
+    assert!(text.contains("Bún Chả Camera"), "{text}");
+    assert!(text.contains("Đã check-in tại"), "{text}");
+    b.screenshot(&p, &screenshot_dir().join("04-check-in-scanned.png"));
+
+    // No request at all during the scan: none in the page's log, no byte on the wire.
+    let made = requests(&b.drain_events(), &p.session);
+    assert!(made.is_empty(), "requests during the scan: {made:?}");
+    assert_eq!(w.traffic.bytes(), before, "bytes crossed the network during the scan");
+    let ms = b.js(&p, "window.__quetLastCheckInMs");
+    eprintln!("check-in in the browser (decoded code -> stored): {ms} ms");
+
+    // The diary holds both visits; the first was checked out by the second.
+    b.click(&p, "nav [data-tab=diary]");
+    b.wait_js(&p, "document.querySelectorAll('#diary-list li').length === 2", 10);
+}
+
+/// Types into an input the way a user does (value + input event).
+fn type_into(b: &mut Browser, p: &Page, selector: &str, text: &str) {
+    b.wait_js(p, &format!("document.querySelector({selector:?})"), 10);
+    b.js(
+        p,
+        &format!(
+            "(() => {{ const e = document.querySelector({selector:?}); e.value = {text:?}; \
+             e.dispatchEvent(new Event('input', {{bubbles: true}})); return true; }})()"
+        ),
+    );
+}
+
+fn sync_now(b: &mut Browser, p: &Page) {
+    b.click(p, "nav [data-tab=alerts]");
+    b.wait_js(p, "document.body.dataset.screen === 'alerts'", 10);
+    b.click(p, "#sync");
+    b.wait_js(p, "document.querySelector('#synced') || document.querySelector('#sync-status [data-error]')", 60);
+    let err = b.js(p, "document.querySelector('#sync-status [data-error]')?.innerText || ''");
+    assert_eq!(err, Value::String(String::new()), "sync failed");
+}
+
+#[test]
+fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
+    if !cdp::available() {
+        return;
+    }
+    let _one = world::serial();
+    let w = World::start();
+    let venue = w.venue("Cà Phê Giảng Story", "39 Nguyễn Hữu Huân, Hoàn Kiếm", Category::Restaurant);
+
+    // Phone A checks in, then its browser is closed and opened again (the stay
+    // must survive in IndexedDB).
+    let mut a = Browser::launch(&[]);
+    let pa = a.page(W, H);
+    open_link(&mut a, &pa, &display_code(&venue));
+    let profile = a.close();
+
+    // Phone B was there too, tests positive and reports.
+    let mut b = Browser::launch(&[]);
+    let pb = b.page(W, H);
+    open_link(&mut b, &pb, &display_code(&venue));
+    let code = w.auth_code();
+    b.click(&pb, "nav [data-tab=more]");
+    b.click(&pb, "#go-report");
+    b.wait_js(&pb, "document.body.dataset.screen === 'report'", 10);
+    // A typo is caught before anything is sent.
+    let typo: String = code
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i == 0 { if c == 'A' { 'B' } else { 'A' } } else { c })
+        .collect();
+    type_into(&mut b, &pb, "#auth-code", &typo);
+    b.click(&pb, "#preview-button");
+    b.wait_js(&pb, "document.querySelector('#report-out [data-error]')", 20);
+    assert_eq!(
+        b.js(&pb, "document.querySelector('#report-out [data-error]').dataset.error"),
+        "auth_code_typo"
+    );
+    // The real code: preview exactly what will be sent, consent, send, receipt.
+    type_into(&mut b, &pb, "#auth-code", &code);
+    b.click(&pb, "#preview-button");
+    b.wait_js(&pb, "document.querySelector('#preview')", 30);
+    let preview = b.js(&pb, "document.querySelector('#preview').innerText").as_str().unwrap().to_string();
+    assert!(preview.contains("Cà Phê Giảng Story"), "{preview}");
+    assert!(preview.contains("1 lượt check-in"), "{preview}");
+    assert_eq!(b.js(&pb, "document.querySelector('#send').disabled"), true, "sent without consent");
+    shot(&mut b, &pb, "07-report-preview.png", "#preview");
+    b.click(&pb, "#consent");
+    b.js(&pb, "document.querySelector('#consent').dispatchEvent(new Event('change')), true");
+    b.click(&pb, "#send");
+    b.wait_js(&pb, "document.querySelector('#receipt') || document.querySelector('#report-out [data-error]')", 30);
+    let receipt = b.js(&pb, "document.querySelector('#receipt')?.innerText || document.querySelector('#report-out').innerText");
+    assert!(receipt.as_str().unwrap().contains("Biên nhận"), "{receipt}");
+    shot(&mut b, &pb, "08-report-receipt.png", "#receipt");
+    // The same code again: spent, and the server's answer is shown clearly.
+    type_into(&mut b, &pb, "#auth-code", &code);
+    b.click(&pb, "#preview-button");
+    b.wait_js(&pb, "document.querySelector('#report-out [data-error]')", 20);
+    assert_eq!(
+        b.js(&pb, "document.querySelector('#report-out [data-error]').dataset.error"),
+        "auth_code_invalid"
+    );
+    shot(&mut b, &pb, "09-report-wrong-code.png", "#report-out");
+    drop(b);
+
+    // The HA reviews and approves; the bulletin goes out.
+    let notices = w.approve_all("Hãy đi xét nghiệm trong 24 giờ.", "Get tested within 24 hours.");
+    assert!(!notices.is_empty());
+    w.publish();
+
+    // Phone A, reopened, still has its stay, syncs and shows the alert.
+    let mut a = Browser::launch_in(profile, &[]);
+    let pa = a.page(W, H);
+    a.goto(&pa, &format!("{}/", w.base));
+    a.wait_js(&pa, "document.body.innerText.includes('Cà Phê Giảng Story')", 30);
+    sync_now(&mut a, &pa);
+    a.wait_js(&pa, "document.querySelectorAll('#alert-list li').length === 1", 10);
+    let alert = a.js(&pa, "document.querySelector('#alert-list').innerText").as_str().unwrap().to_string();
+    assert!(alert.contains("Hãy đi xét nghiệm trong 24 giờ."), "{alert}");
+    assert!(alert.contains("Get tested within 24 hours."), "{alert}");
+    assert!(alert.contains("Cà Phê Giảng Story"), "{alert}");
+    shot(&mut a, &pa, "05-alert.png", "#alert-list .message");
+
+    // The HA withdraws (a false alarm): the alert clears at the next sync.
+    for n in &notices {
+        let (s, j) = w.admin("POST", &format!("/admin/v1/notices/{n}/withdraw"), None);
+        assert!(s == 204 || s == 200, "{s} {j}");
+    }
+    w.publish();
+    sync_now(&mut a, &pa);
+    a.wait_js(&pa, "document.querySelector('#no-alerts')", 10);
 }
