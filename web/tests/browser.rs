@@ -327,3 +327,131 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
     sync_now(&mut a, &pa);
     a.wait_js(&pa, "document.querySelector('#no-alerts')", 10);
 }
+
+/// axe-core (npm, installed by `.ci/run` into web/tests/node_modules), or `None`
+/// outside CI when it is not installed.
+fn axe_source() -> Option<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/node_modules/axe-core/axe.min.js");
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Some(s),
+        Err(_) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "axe-core missing at {} (npm ci --prefix web/tests)",
+                path.display()
+            );
+            eprintln!("skipped: axe-core missing (npm ci --prefix web/tests)");
+            None
+        }
+    }
+}
+
+/// Runs axe-core on the current screen; returns serious or critical violations.
+fn axe(b: &mut Browser, p: &Page, source: &str) -> Vec<String> {
+    if b.js(p, "typeof axe === 'undefined'") == Value::Bool(true) {
+        b.js(p, &format!("{source};\ntrue"));
+    }
+    let v = b.js(
+        p,
+        "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations\
+         .filter(v => v.impact === 'serious' || v.impact === 'critical')\
+         .map(v => v.id + ': ' + v.help + ' [' + v.nodes.map(n => n.target.join(' ')).join(', ') + ']'))",
+    );
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_screen_at_phone_size_is_labelled_readable_and_has_no_serious_axe_finding() {
+    if !cdp::available() {
+        return;
+    }
+    let _one = world::serial();
+    let axe_js = axe_source();
+    let w = World::start();
+    let venue = w.venue("Nhà Sách Tràng Tiền", "44 Tràng Tiền, Hoàn Kiếm", Category::MallSupermarket);
+    let mut b = Browser::launch(&[
+        "--use-fake-device-for-media-stream".into(),
+        "--use-fake-ui-for-media-stream".into(),
+    ]);
+    let p = b.page(W, H);
+    let mut findings = Vec::new();
+    let mut check = |b: &mut Browser, name: &str| {
+        b.wait_js(&p, &format!("document.body.dataset.screen === {name:?}"), 20);
+        // Every control has an accessible name (a label, text or aria-label).
+        let unlabelled = b.js(
+            &p,
+            "[...document.querySelectorAll('button, input, select')].filter(e => {\
+               const l = e.labels && e.labels.length ? e.labels[0].innerText : '';\
+               return !(e.innerText || '').trim() && !e.getAttribute('aria-label') && !l.trim(); })\
+             .map(e => e.outerHTML.slice(0, 80))",
+        );
+        assert_eq!(unlabelled, serde_json::json!([]), "unlabelled controls on {name}");
+        if let Some(src) = &axe_js {
+            for v in axe(b, &p, src) {
+                findings.push(format!("{name}: {v}"));
+            }
+        }
+    };
+
+    // First open with nothing stored.
+    b.goto(&p, &format!("{}/", w.base));
+    check(&mut b, "home");
+    b.screenshot(&p, &screenshot_dir().join("00-home-first-open.png"));
+    b.click(&p, "#scan");
+    check(&mut b, "scan");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    b.screenshot(&p, &screenshot_dir().join("03-scan.png"));
+    open_link(&mut b, &p, &display_code(&venue));
+    check(&mut b, "confirm");
+    shot(&mut b, &p, "01b-check-in-fingerprint.png", "#first-pin");
+    b.click(&p, "#done");
+    check(&mut b, "home");
+    b.click(&p, "nav [data-tab=diary]");
+    check(&mut b, "diary");
+    b.screenshot(&p, &screenshot_dir().join("06-diary.png"));
+    b.click(&p, "nav [data-tab=alerts]");
+    check(&mut b, "alerts");
+    b.screenshot(&p, &screenshot_dir().join("05b-alerts-none.png"));
+    b.click(&p, "nav [data-tab=more]");
+    check(&mut b, "more");
+    b.screenshot(&p, &screenshot_dir().join("10-more.png"));
+    b.click(&p, "#go-report");
+    check(&mut b, "report");
+    b.click(&p, "nav [data-tab=more]");
+    b.click(&p, "#go-authorities");
+    check(&mut b, "authorities");
+    b.screenshot(&p, &screenshot_dir().join("11-authorities.png"));
+    b.click(&p, "nav [data-tab=more]");
+    b.click(&p, "#go-settings");
+    check(&mut b, "settings");
+    b.screenshot(&p, &screenshot_dir().join("12-settings.png"));
+
+    // English only, then 200 % zoom (a 360 px phone at 200 %: 180 CSS px wide):
+    // nothing wider than the screen.
+    b.js(&p, "document.querySelector('#language').value = 'en', true");
+    b.click(&p, "#save-settings");
+    b.wait_js(&p, "document.body.innerText.includes('Saved.')", 10);
+    b.click(&p, "nav [data-tab=home]");
+    check(&mut b, "home");
+    b.screenshot(&p, &screenshot_dir().join("13-home-english.png"));
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": W / 2, "height": H / 2, "deviceScaleFactor": 2, "mobile": true}),
+        Some(&p.session),
+    )
+    .unwrap();
+    for tab in ["home", "diary", "alerts", "more"] {
+        b.click(&p, &format!("nav [data-tab={tab}]"));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let overflow = b.js(&p, "document.documentElement.scrollWidth - window.innerWidth");
+        assert!(overflow.as_i64().unwrap() <= 0, "{tab} is wider than the screen at 200 %: {overflow}");
+    }
+    b.click(&p, "nav [data-tab=home]");
+    b.screenshot(&p, &screenshot_dir().join("14-home-zoom-200.png"));
+    assert!(findings.is_empty(), "axe-core found:\n{}", findings.join("\n"));
+}

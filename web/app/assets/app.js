@@ -208,11 +208,11 @@ async function diary(notice) {
     h("div", {}, c.venue_address),
     h("div", { class: "muted" }, time(c.arrival), " – ", time(c.departure, false),
       c.checked_in ? [" ", h("span", { class: "badge ongoing" }, tx("ongoing"))] : null),
-    h("button", { class: "small danger", "aria-label": `${tx("delete")}: ${c.venue_name}`, onclick: async () => {
+    h("button", { class: "small danger", onclick: async () => {
       if (!confirm(tx("confirmDelete"))) return;
       try { await core.deleteCheckIn(c.id); await diary(h("div", { class: "card ok", role: "status" }, t("deleted"))); }
       catch (e) { main.prepend(errorCard(e)); }
-    } }, t("delete")),
+    } }, t("delete"), h("span", { class: "sr-only" }, c.venue_name)),
   ));
   screen("diary",
     h("h2", {}, t("diaryTitle")),
