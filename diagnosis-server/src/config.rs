@@ -40,6 +40,11 @@ pub struct Config {
     pub lockout_secs: u64,
     /// `max-age` for the descriptor, seconds.
     pub descriptor_max_age_secs: u64,
+    /// Seconds between signed bulletin heads (also re-signed on every publication).
+    pub head_interval_secs: u64,
+    /// Lifetime of a signed head, seconds (at most a day; longer than the interval,
+    /// with room for a static mirror's re-export).
+    pub head_lifetime_secs: u64,
     /// The phone web app built by `web/build.sh`, served at `/`, `/C`, `/c`.
     pub app_dir: Option<PathBuf>,
 }
@@ -61,6 +66,8 @@ impl Default for Config {
             failures_before_lockout: 5,
             lockout_secs: 900,
             descriptor_max_age_secs: 300,
+            head_interval_secs: quet_protocol::head::DEFAULT_HEAD_INTERVAL_SECS,
+            head_lifetime_secs: quet_protocol::head::DEFAULT_HEAD_LIFETIME_SECS,
             app_dir: None,
         }
     }
@@ -105,8 +112,18 @@ impl Config {
         if self.auth_code_hours == 0 || self.auth_code_hours > 24 * 14 {
             return bad("auth_code_hours must be 1..=336");
         }
-        if self.envelope_retention_hours == 0 || self.envelope_retention_hours > 24 * 14 {
-            return bad("envelope_retention_hours must be 1..=336");
+        // Capsule secrets are destroyed 24 days after their week: 21 days of phone
+        // retention plus at most 3 days for staff to review an upload.
+        if self.envelope_retention_hours == 0 || self.envelope_retention_hours > 72 {
+            return bad("envelope_retention_hours must be 1..=72");
+        }
+        if self.head_interval_secs < 60
+            || self.head_lifetime_secs <= self.head_interval_secs
+            || self.head_lifetime_secs > quet_protocol::head::MAX_HEAD_LIFETIME_SECS
+        {
+            return bad(
+                "head_interval_secs must be at least 60 and below head_lifetime_secs, which is at most 86400",
+            );
         }
         if self.lockout_secs == 0 || self.lockout_secs > 7 * 86_400 {
             return bad("lockout_secs must be 1..=604800");

@@ -11,7 +11,8 @@ use rusqlite::Connection;
 
 use crate::error::ServerError;
 
-const SCHEMA_VERSION: i64 = 1;
+// 2: protocol 1.1 (heads, notice shapes, revocations, review flags).
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS auth_codes (
@@ -39,7 +40,10 @@ CREATE TABLE IF NOT EXISTS reviews (
     verified      INTEGER NOT NULL,
     problem       TEXT,
     received_hour INTEGER NOT NULL,
-    delete_after  INTEGER NOT NULL
+    delete_after  INTEGER NOT NULL,
+    registration  TEXT NOT NULL DEFAULT 'unregistered: no certificate',
+    arrival_offset INTEGER NOT NULL DEFAULT 0,  -- |arrival - code time|, seconds
+    code_version  INTEGER NOT NULL DEFAULT 2
 );
 CREATE TABLE IF NOT EXISTS notices (
     nonce        BLOB PRIMARY KEY,
@@ -80,6 +84,24 @@ CREATE TABLE IF NOT EXISTS heartbeat_seen (
     pseudonym BLOB NOT NULL,
     PRIMARY KEY (day, category, district, pseudonym)
 ) WITHOUT ROWID;
+-- Protocol 1.1: the signed head, the shapes of recent real notices (models for
+-- decoys; no venue, no time of day), and revoked venue keys repeated in bulletins.
+CREATE TABLE IF NOT EXISTS heads (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    bytes      BLOB NOT NULL,
+    issued_at  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notice_shapes (
+    id           INTEGER PRIMARY KEY,
+    published_at INTEGER NOT NULL,
+    shape        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revoked_venue_keys (
+    venue_key  BLOB PRIMARY KEY,
+    until_day  INTEGER NOT NULL,
+    revoked_at INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_counts (
     day      INTEGER NOT NULL,
     category TEXT NOT NULL,
@@ -100,6 +122,11 @@ pub fn open(path: &Path) -> Result<Connection, ServerError> {
     if version > SCHEMA_VERSION {
         return Err(ServerError::Other(format!(
             "database schema {version} is newer than this server ({SCHEMA_VERSION})"
+        )));
+    }
+    if version != 0 && version < SCHEMA_VERSION {
+        return Err(ServerError::Other(format!(
+            "database schema {version} is from protocol 1.0, whose bulletins 1.1 phones cannot read; initialise a new authority (quet-server init)"
         )));
     }
     conn.execute_batch(&format!(

@@ -33,12 +33,14 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod head;
 pub mod heartbeat;
 pub mod keystore;
 pub mod limiter;
 pub mod metrics;
 pub mod publish;
 pub mod reports;
+pub mod retention;
 pub mod review;
 pub mod rng;
 pub mod server;
@@ -50,7 +52,9 @@ use std::path::Path;
 pub use config::Config;
 pub use error::{ApiError, ServerError};
 pub use export::{ExportReport, export};
-pub use keystore::{InitOptions, InitReport, activate_signing_key, announce_signing_key};
+pub use keystore::{
+    InitOptions, InitReport, activate_signing_key, announce_signing_key, extend_capsule_keys,
+};
 pub use server::{RunningServer, start};
 
 /// Creates a new authority (keys, descriptor, database) in `opts.data_dir`.

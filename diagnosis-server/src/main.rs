@@ -54,7 +54,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: StaffCmd,
     },
-    /// Signing-key rotation.
+    /// Key management: signing-key rotation and weekly capsule keys (these need the
+    /// offline root key).
     Keys {
         #[command(subcommand)]
         cmd: KeysCmd,
@@ -88,6 +89,9 @@ enum KeysCmd {
         /// Data directory.
         #[arg(long, env = "QUET_DATA")]
         data: PathBuf,
+        /// The root key file (default DATA/keys/root.key; keep it offline).
+        #[arg(long)]
+        root_key: Option<PathBuf>,
     },
     /// Start signing with an announced key (restart the server afterwards).
     Activate {
@@ -97,7 +101,27 @@ enum KeysCmd {
         /// The key id.
         #[arg(long)]
         key_id: u8,
+        /// The root key file (default DATA/keys/root.key; keep it offline).
+        #[arg(long)]
+        root_key: Option<PathBuf>,
     },
+    /// Announce weekly capsule keys ahead and drop destroyed ones from the
+    /// descriptor (run every few weeks; restart the server afterwards).
+    Extend {
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
+        /// Weeks to announce beyond the current one.
+        #[arg(long, default_value_t = quet_server::keystore::DEFAULT_CAPSULE_WEEKS_AHEAD)]
+        weeks: u8,
+        /// The root key file (default DATA/keys/root.key; keep it offline).
+        #[arg(long)]
+        root_key: Option<PathBuf>,
+    },
+}
+
+fn root_path(data: &std::path::Path, root_key: Option<PathBuf>) -> PathBuf {
+    root_key.unwrap_or_else(|| quet_server::keystore::default_root_key_path(data))
 }
 
 #[derive(Args)]
@@ -199,6 +223,10 @@ fn run(cli: Cli) -> Result<(), quet_server::ServerError> {
             })?;
             println!("authority {:08x}", r.id);
             println!("fingerprint {}", r.fingerprint);
+            println!(
+                "root key {} (signs descriptors only: move it offline, e.g. to an encrypted USB key, and pass --root-key to `keys` commands)",
+                r.root_key.display()
+            );
         }
         Cmd::Run(args) => {
             init_logging(&args.log_format);
@@ -238,16 +266,40 @@ fn run(cli: Cli) -> Result<(), quet_server::ServerError> {
             quet_server::disable_staff(&data, &name)?;
         }
         Cmd::Keys {
-            cmd: KeysCmd::Announce { data },
+            cmd: KeysCmd::Announce { data, root_key },
         } => {
-            let id = quet_server::announce_signing_key(&data)?;
+            let root = root_path(&data, root_key);
+            let id = quet_server::announce_signing_key(&data, &root)?;
             println!("announced signing key {id}");
         }
         Cmd::Keys {
-            cmd: KeysCmd::Activate { data, key_id },
+            cmd:
+                KeysCmd::Activate {
+                    data,
+                    key_id,
+                    root_key,
+                },
         } => {
-            quet_server::activate_signing_key(&data, key_id)?;
+            let root = root_path(&data, root_key);
+            quet_server::activate_signing_key(&data, key_id, &root)?;
             println!("signing key {key_id} is now current; restart the server");
+        }
+        Cmd::Keys {
+            cmd:
+                KeysCmd::Extend {
+                    data,
+                    weeks,
+                    root_key,
+                },
+        } => {
+            let root = root_path(&data, root_key);
+            let added =
+                quet_server::extend_capsule_keys(&data, &root, weeks, quet_server::db::now())?;
+            println!(
+                "announced {} capsule keys ({:?}); restart the server",
+                added.len(),
+                added
+            );
         }
     }
     Ok(())

@@ -6,6 +6,7 @@
 //! rejected upload changes nothing.
 
 use quet_protocol::authority::{AuthorityDescriptor, AuthorityKeys};
+use quet_protocol::certificate::{Registration, UnregisteredReason};
 use quet_protocol::code::CodeKind;
 use quet_protocol::envelope::ReportEnvelope;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -98,18 +99,57 @@ pub struct ReviewRow {
     pub epoch_kind: &'static str,
     /// Verification problem, if any.
     pub problem: Option<String>,
+    /// What the code's certificate says.
+    pub registration: String,
+    /// |arrival − code time|, seconds.
+    pub arrival_offset: u64,
+    /// The code's wire version.
+    pub code_version: u8,
 }
 
-/// Opens and verifies every envelope (CPU work; call off the async runtime).
+/// How a certificate's verdict is shown to staff.
+pub fn registration_text(r: &Registration) -> String {
+    match r {
+        Registration::Registered {
+            serial,
+            valid_until,
+        } => format!(
+            "registered, serial {serial}, until UTC day {}",
+            valid_until.0
+        ),
+        Registration::Unregistered(UnregisteredReason::NoCertificate) => {
+            "unregistered: no certificate".into()
+        }
+        Registration::Unregistered(UnregisteredReason::Expired) => {
+            "unregistered: certificate expired".into()
+        }
+        Registration::Unregistered(UnregisteredReason::NotValid) => {
+            "unregistered: certificate not valid for these details".into()
+        }
+    }
+}
+
+/// Opens and verifies every envelope (CPU work; call off the async runtime). A
+/// check-in whose arrival is before `report_since` (the window the authorization
+/// code asks for) is not approvable: it comes back `Invalid`, and nothing of it is
+/// kept but the problem.
 pub fn open_envelopes(
     envelopes: &[ReportEnvelope],
     keys: &AuthorityKeys,
     descriptor: &AuthorityDescriptor,
+    report_since: u64,
 ) -> Vec<Opened> {
     envelopes
         .iter()
         .map(|env| match env.open_and_verify(keys, descriptor) {
             Ok(None) => Opened::Padding,
+            Ok(Some(v)) if v.arrival.0 < report_since => Opened::Invalid(ReviewRow {
+                epoch_kind: "hour",
+                problem: Some("check-in before the window this authorization code asks for".into()),
+                registration: "unknown".into(),
+                code_version: v.code.version,
+                ..ReviewRow::default()
+            }),
             Ok(Some(v)) => Opened::Visit {
                 row: ReviewRow {
                     venue_name: v.code.venue.name.clone(),
@@ -122,12 +162,17 @@ pub fn open_envelopes(
                         CodeKind::Poster => "day",
                     },
                     problem: None,
+                    registration: registration_text(&v.registration),
+                    arrival_offset: v.arrival_offset_secs(),
+                    code_version: v.code.version,
                 },
                 envelope: env.as_bytes().to_vec(),
             },
             Err(e) => Opened::Invalid(ReviewRow {
                 epoch_kind: "hour",
                 problem: Some(format!("verification failed: {e}")),
+                registration: "unknown".into(),
+                code_version: 2,
                 ..ReviewRow::default()
             }),
         })
@@ -172,8 +217,8 @@ pub fn store_upload(
     let mut stored = 0;
     {
         let mut ins = tx.prepare(
-            "INSERT INTO reviews (receipt, envelope, venue_name, venue_address, category, arrival, departure, epoch_kind, verified, problem, received_hour, delete_after)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO reviews (receipt, envelope, venue_name, venue_address, category, arrival, departure, epoch_kind, verified, problem, received_hour, delete_after, registration, arrival_offset, code_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         for o in opened {
             let (row, envelope, verified) = match o {
@@ -193,7 +238,10 @@ pub fn store_upload(
                 verified,
                 row.problem,
                 hour(now),
-                delete_after
+                delete_after,
+                row.registration,
+                ts(row.arrival_offset),
+                row.code_version
             ])?;
             stored += 1;
         }

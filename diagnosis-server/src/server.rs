@@ -166,13 +166,22 @@ fn spawn_maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
                     tracing::error!(error = %e.message, "scheduled publication failed");
                 }
             }
+            match crate::keystore::destroy_expired_capsule_keys(&state.authority, now()) {
+                Ok(gone) if !gone.is_empty() => {
+                    tracing::info!(capsule_keys = ?gone, "capsule secrets destroyed (retention over)")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "destroying capsule secrets failed"),
+            }
+            let state_lifetime_days = state.config.bulletin_lifetime_days;
             let res = state
-                .write(|tx, _| {
+                .write(move |tx, _| {
                     let t = now();
                     let envelopes = review::purge_expired(tx, t)?;
                     let bulletins = publish::purge_old(tx, t)?;
                     let today = UnixTime(t).day().map(|d| d.0).unwrap_or(0);
                     heartbeat::purge(tx, today)?;
+                    crate::retention::purge_records(tx, t, state_lifetime_days)?;
                     Ok((envelopes, bulletins))
                 })
                 .await;

@@ -44,6 +44,8 @@ pub struct PublicCache {
     pub latest: u64,
     /// Live bulletins by sequence.
     pub bulletins: HashMap<u64, CachedBulletin>,
+    /// The signed head (`/v1/bulletins/head`), if one was signed.
+    pub head: Option<Bytes>,
 }
 
 /// Everything handlers share.
@@ -137,12 +139,22 @@ impl AppState {
         .map_err(|e| ApiError::internal("blocking task", e))?
     }
 
-    /// Rebuilds the public cache from the database (blocking).
+    /// Rebuilds the public cache from the database (blocking), re-signing the head
+    /// first if it is due (older than `head_interval_secs`, or expired).
     pub fn refresh_cache_blocking(&self) -> Result<(), ApiError> {
         let t = now();
-        let rows = {
-            let conn = self.db.lock().unwrap_or_else(|p| p.into_inner());
-            live(&conn, t)?
+        let (rows, head) = {
+            let mut conn = self.db.lock().unwrap_or_else(|p| p.into_inner());
+            let mut head = crate::head::stored(&conn)?;
+            if crate::head::is_due(head.as_ref(), t, self.config.head_interval_secs) {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let fresh =
+                    crate::head::refresh(&tx, &self.authority, t, self.config.head_lifetime_secs)
+                        .map_err(|e| ApiError::internal("sign head", e))?;
+                tx.commit()?;
+                head = Some(fresh);
+            }
+            (live(&conn, t)?, head)
         };
         let mut bulletins = HashMap::with_capacity(rows.len());
         for b in &rows {
@@ -161,6 +173,7 @@ impl AppState {
             index: Bytes::from(index_json(self.authority.descriptor.id.0, &rows)),
             latest: rows.last().map(|b| b.sequence).unwrap_or(0),
             bulletins,
+            head: head.map(|h| Bytes::from(h.bytes)),
         };
         *self.cache.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cache);
         Ok(())

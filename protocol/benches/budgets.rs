@@ -226,8 +226,9 @@ fn outbreak_day(
             message_vi: "Đi xét nghiệm".into(),
             message_en: "Get tested".into(),
         };
-        notices
-            .push(ExposureNotice::build(rng, &day_keys, EpochKind::Hour, window, &body).unwrap());
+        notices.push(
+            ExposureNotice::build(rng, &day_keys, EpochKind::SeededHour, window, &body).unwrap(),
+        );
     }
     let mut draft = BulletinDraft {
         sequence: 1,
@@ -236,13 +237,14 @@ fn outbreak_day(
         expires_at: UnixTime(DAY0 + 28 * 86_400),
         notices,
         withdrawn: vec![],
+        revoked: vec![],
     };
     // Decoys: 3-hour notices spread uniformly over the 14 days' hours.
     let hours = 14 * 24;
     let mut i = 0u32;
     while draft.key_count() < 100_000 {
         let first = Epoch {
-            kind: EpochKind::Hour,
+            kind: EpochKind::SeededHour,
             index: (first_day as u32) * 24 + (i % hours),
         };
         draft

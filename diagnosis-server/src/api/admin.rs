@@ -188,7 +188,7 @@ pub async fn trace_preview(
     body: Body,
 ) -> Result<Response, ApiError> {
     let req: TraceRequest = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
-    let epochs = review::trace_preview(&req)?;
+    let epochs = review::trace_preview(&req, s.authority.descriptor.utc_offset, now())?;
     s.write(move |tx, _| Ok(staff::record(tx, now(), &who, "trace.preview", None)?))
         .await?;
     Ok(Json(serde_json::json!({ "epochs": epochs })).into_response())
@@ -203,9 +203,9 @@ pub async fn trace(
 ) -> Result<Response, ApiError> {
     let req: TraceRequest = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
     let ids = s
-        .write(move |tx, _| {
+        .write(move |tx, inner| {
             let t = now();
-            let ids = review::trace(tx, &req, t)?;
+            let ids = review::trace(tx, &req, inner.authority.descriptor.utc_offset, t)?;
             staff::record(
                 tx,
                 t,

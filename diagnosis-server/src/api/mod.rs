@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
     let downloads = Router::new()
         .route("/v1/descriptor", get(public::descriptor))
         .route("/v1/bulletins/index.json", get(public::index))
+        .route("/v1/bulletins/head", get(public::head))
         .route("/v1/bulletins/{sequence}", get(public::bulletin))
         .route("/healthz", get(public::healthz))
         .merge(app::router(state.config.app_dir.as_deref()));

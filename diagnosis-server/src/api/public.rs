@@ -70,6 +70,21 @@ pub async fn index(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
+/// `GET /v1/bulletins/head`: the signed head, the only statement clients trust
+/// about which bulletins exist. Cacheable for a minute.
+pub async fn head(State(s): State<AppState>) -> Response {
+    inc(&s.metrics.index_downloads);
+    match s.cache().head.clone() {
+        Some(bytes) => octets(bytes, "public, max-age=60"),
+        None => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "no head has been signed yet",
+        )
+        .into_response(),
+    }
+}
+
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// `GET /v1/bulletins/{sequence}`.
@@ -299,6 +314,7 @@ async fn upload_inner(
     let req: UploadRequest = read_json(&headers, body, REPORT_BODY_LIMIT).await?;
     let envelopes = decode_envelopes(&req.envelopes)?;
     let chaff = req.chaff;
+    let mut report_since = 0;
     if !chaff {
         let code = req.auth_code.clone();
         let live = s
@@ -311,14 +327,20 @@ async fn upload_inner(
                 )?)
             })
             .await?;
-        if live.is_none() {
-            return Err(code_failure(s, addr));
+        match live {
+            Some((since, _)) => report_since = since,
+            None => return Err(code_failure(s, addr)),
         }
     }
     // Verification runs for chaff too, so both cost the same.
     let st = s.clone();
     let opened = tokio::task::spawn_blocking(move || {
-        reports::open_envelopes(&envelopes, &st.authority.keys, &st.authority.descriptor)
+        reports::open_envelopes(
+            &envelopes,
+            &st.authority.keys(),
+            &st.authority.descriptor,
+            report_since,
+        )
     })
     .await
     .map_err(|e| ApiError::internal("verify envelopes", e))?;

@@ -264,7 +264,7 @@ async fn run(args: Args) {
             while envs.len() < REPORT_ENVELOPE_COUNT {
                 envs.push(
                     data_encoding::BASE64.encode(
-                        ReportEnvelope::padding(&mut rng, &desc)
+                        ReportEnvelope::padding(&mut rng, &desc, UnixTime(now))
                             .unwrap_or_else(|e| fail(e))
                             .as_bytes(),
                     ),
