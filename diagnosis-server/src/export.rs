@@ -14,6 +14,9 @@
 //! ([`quet_protocol::head::DEFAULT_HEAD_LIFETIME_SECS`]): a mirror that is not
 //! re-exported shows as "alerts may be out of date" on phones, never as a silent
 //! freeze. README.md gives the nginx headers.
+//!
+//! With `--app DIR`, [`export_app`] also writes the phone web app (the same files
+//! `quet-server run --app DIR` serves); `web/deploy/nginx.conf` serves both.
 
 use std::fs;
 use std::path::Path;
@@ -90,8 +93,7 @@ pub fn export_app(app_dir: &Path, out: &Path) -> Result<usize, ServerError> {
     // Versioned assets first, then the shell and service worker that refer to them.
     let (assets, shell): (Vec<_>, Vec<_>) = files.iter().partition(|(u, _)| u.starts_with("/a/"));
     for (url, path) in assets.iter().chain(shell.iter()) {
-        let bytes =
-            fs::read(path).map_err(|e| ServerError::Io(path.display().to_string(), e))?;
+        let bytes = fs::read(path).map_err(|e| ServerError::Io(path.display().to_string(), e))?;
         let dest = out.join(url.trim_start_matches('/'));
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent)
@@ -100,7 +102,9 @@ pub fn export_app(app_dir: &Path, out: &Path) -> Result<usize, ServerError> {
         replace_file(&dest, &bytes)?;
         let gz = dest.with_file_name(format!(
             "{}.gz",
-            dest.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+            dest.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
         ));
         match crate::api::app::gzip(&bytes) {
             Some(z) if !url.ends_with(".png") => replace_file(&gz, &z)?,

@@ -182,7 +182,10 @@ impl MirrorStore {
                 }
                 "chain" => {
                     let id = rest.parse().map_err(|_| corrupt(key))?;
-                    ops.push(Op::PutChain(id, decode_chain(value).ok_or_else(|| corrupt(key))?));
+                    ops.push(Op::PutChain(
+                        id,
+                        decode_chain(value).ok_or_else(|| corrupt(key))?,
+                    ));
                 }
                 "checkin" => {
                     ops.push(Op::PutCheckIn(
@@ -266,7 +269,10 @@ impl MirrorStore {
         // Rows this version does not understand stay as they are.
         for (k, v) in &self.rows {
             let kind = k.split_once('/').map_or(k.as_str(), |(a, _)| a);
-            if !matches!(kind, "meta" | "authority" | "chain" | "checkin" | "exposure") {
+            if !matches!(
+                kind,
+                "meta" | "authority" | "chain" | "checkin" | "exposure"
+            ) {
                 now.insert(k.clone(), v.clone());
             }
         }
@@ -390,7 +396,10 @@ mod tests {
         // Removing the authority forgets its chain state.
         s.apply(vec![Op::RemoveAuthority(5)]).unwrap();
         replay(&mut db, s.take_writes());
-        assert!(!db.keys().any(|k| k.starts_with("chain/") || k.starts_with("authority/")));
+        assert!(
+            !db.keys()
+                .any(|k| k.starts_with("chain/") || k.starts_with("authority/"))
+        );
 
         let back = MirrorStore::load(db.clone().into_iter().collect()).unwrap();
         assert_eq!(back.check_ins().unwrap(), vec![row(2, true)]);

@@ -64,7 +64,8 @@ fn assert_stored_nothing(b: &mut Browser, p: &Page, secrets: &[(&str, Vec<u8>)])
     let rows = b.js(p, READ_STORAGE);
     let rows = rows.as_array().unwrap();
     assert!(
-        rows.iter().any(|r| r["where"].as_str().unwrap().starts_with("indexeddb:")),
+        rows.iter()
+            .any(|r| r["where"].as_str().unwrap().starts_with("indexeddb:")),
         "the app stored nothing in IndexedDB: {rows:?}"
     );
     for r in rows {
@@ -113,10 +114,17 @@ fn opening_a_code_link_checks_in_at_once_pins_the_authority_and_stores_no_plaint
 
     // Checked in at once, with the venue and the auto check-out time; the
     // authority that serves the app is pinned and its fingerprint shown.
-    let text = b.js(&p, "document.body.innerText").as_str().unwrap().to_string();
+    let text = b
+        .js(&p, "document.body.innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(text.contains(marker), "{text}");
     assert!(text.contains("Tự động check-out lúc"), "{text}");
-    assert!(text.contains(&w.fingerprint()), "fingerprint not shown: {text}");
+    assert!(
+        text.contains(&w.fingerprint()),
+        "fingerprint not shown: {text}"
+    );
     assert_eq!(
         b.js(&p, "location.hash"),
         Value::String(String::new()),
@@ -127,7 +135,11 @@ fn opening_a_code_link_checks_in_at_once_pins_the_authority_and_stores_no_plaint
     // The stay is on the home screen after a reload (committed to IndexedDB).
     b.goto(&p, &format!("{}/", w.base));
     b.wait_js(&p, "document.body.dataset.screen === 'home'", 30);
-    b.wait_js(&p, &format!("document.body.innerText.includes({marker:?})"), 10);
+    b.wait_js(
+        &p,
+        &format!("document.body.innerText.includes({marker:?})"),
+        10,
+    );
     b.screenshot(&p, &screenshot_dir().join("02-home-checked-in.png"));
 
     // What the phone stores: no venue name, no address, no code, in any form.
@@ -154,7 +166,11 @@ fn camera_scan_checks_in_offline_and_makes_no_request() {
     }
     let _one = world::serial();
     let w = World::start();
-    let venue = w.venue("Bún Chả Camera", "5 Lê Văn Hưu, Hai Bà Trưng", Category::Restaurant);
+    let venue = w.venue(
+        "Bún Chả Camera",
+        "5 Lê Văn Hưu, Hai Bà Trưng",
+        Category::Restaurant,
+    );
 
     // A picture of the real display screen (the venue tool's page), as a camera
     // would see it, made into the fake camera's video.
@@ -173,7 +189,11 @@ fn camera_scan_checks_in_offline_and_makes_no_request() {
         d.goto(&dp, &display_url);
         d.wait_js(&dp, "document.querySelector('svg')", 20);
         d.screenshot(&dp, &shot);
-        std::fs::copy(&shot, screenshot_dir().join("venue-display-as-camera-input.png")).unwrap();
+        std::fs::copy(
+            &shot,
+            screenshot_dir().join("venue-display-as-camera-input.png"),
+        )
+        .unwrap();
     }
     let y4m = tmp.path().join("camera.y4m");
     support::png_to_y4m(&shot, &y4m);
@@ -198,7 +218,11 @@ fn camera_scan_checks_in_offline_and_makes_no_request() {
     b.wait_js(&p, "document.body.dataset.screen === 'scan'", 10);
     b.screenshot(&p, &screenshot_dir().join("03-scan.png"));
     b.wait_js(&p, "document.body.dataset.screen === 'confirm'", 60);
-    let text = b.js(&p, "document.body.innerText").as_str().unwrap().to_string();
+    let text = b
+        .js(&p, "document.body.innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(text.contains("Bún Chả Camera"), "{text}");
     assert!(text.contains("Đã check-in tại"), "{text}");
     b.screenshot(&p, &screenshot_dir().join("04-check-in-scanned.png"));
@@ -206,13 +230,21 @@ fn camera_scan_checks_in_offline_and_makes_no_request() {
     // No request at all during the scan: none in the page's log, no byte on the wire.
     let made = requests(&b.drain_events(), &p.session);
     assert!(made.is_empty(), "requests during the scan: {made:?}");
-    assert_eq!(w.traffic.bytes(), before, "bytes crossed the network during the scan");
+    assert_eq!(
+        w.traffic.bytes(),
+        before,
+        "bytes crossed the network during the scan"
+    );
     let ms = b.js(&p, "window.__quetLastCheckInMs");
     eprintln!("check-in in the browser (decoded code -> stored): {ms} ms");
 
     // The diary holds both visits; the first was checked out by the second.
     b.click(&p, "nav [data-tab=diary]");
-    b.wait_js(&p, "document.querySelectorAll('#diary-list li').length === 2", 10);
+    b.wait_js(
+        &p,
+        "document.querySelectorAll('#diary-list li').length === 2",
+        10,
+    );
 }
 
 /// Types into an input the way a user does (value + input event).
@@ -231,8 +263,15 @@ fn sync_now(b: &mut Browser, p: &Page) {
     b.click(p, "nav [data-tab=alerts]");
     b.wait_js(p, "document.body.dataset.screen === 'alerts'", 10);
     b.click(p, "#sync");
-    b.wait_js(p, "document.querySelector('#synced') || document.querySelector('#sync-status [data-error]')", 60);
-    let err = b.js(p, "document.querySelector('#sync-status [data-error]')?.innerText || ''");
+    b.wait_js(
+        p,
+        "document.querySelector('#synced') || document.querySelector('#sync-status [data-error]')",
+        60,
+    );
+    let err = b.js(
+        p,
+        "document.querySelector('#sync-status [data-error]')?.innerText || ''",
+    );
     assert_eq!(err, Value::String(String::new()), "sync failed");
 }
 
@@ -243,7 +282,11 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
     }
     let _one = world::serial();
     let w = World::start();
-    let venue = w.venue("Cà Phê Giảng Story", "39 Nguyễn Hữu Huân, Hoàn Kiếm", Category::Restaurant);
+    let venue = w.venue(
+        "Cà Phê Giảng Story",
+        "39 Nguyễn Hữu Huân, Hoàn Kiếm",
+        Category::Restaurant,
+    );
 
     // Phone A checks in, then its browser is closed and opened again (the stay
     // must survive in IndexedDB).
@@ -264,44 +307,82 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
     let typo: String = code
         .chars()
         .enumerate()
-        .map(|(i, c)| if i == 0 { if c == 'A' { 'B' } else { 'A' } } else { c })
+        .map(|(i, c)| {
+            if i == 0 {
+                if c == 'A' { 'B' } else { 'A' }
+            } else {
+                c
+            }
+        })
         .collect();
     type_into(&mut b, &pb, "#auth-code", &typo);
     b.click(&pb, "#preview-button");
-    b.wait_js(&pb, "document.querySelector('#report-out [data-error]')", 20);
+    b.wait_js(
+        &pb,
+        "document.querySelector('#report-out [data-error]')",
+        20,
+    );
     assert_eq!(
-        b.js(&pb, "document.querySelector('#report-out [data-error]').dataset.error"),
+        b.js(
+            &pb,
+            "document.querySelector('#report-out [data-error]').dataset.error"
+        ),
         "auth_code_typo"
     );
     // The real code: preview exactly what will be sent, consent, send, receipt.
     type_into(&mut b, &pb, "#auth-code", &code);
     b.click(&pb, "#preview-button");
     b.wait_js(&pb, "document.querySelector('#preview')", 30);
-    let preview = b.js(&pb, "document.querySelector('#preview').innerText").as_str().unwrap().to_string();
+    let preview = b
+        .js(&pb, "document.querySelector('#preview').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(preview.contains("Cà Phê Giảng Story"), "{preview}");
     assert!(preview.contains("1 lượt check-in"), "{preview}");
-    assert_eq!(b.js(&pb, "document.querySelector('#send').disabled"), true, "sent without consent");
+    assert_eq!(
+        b.js(&pb, "document.querySelector('#send').disabled"),
+        true,
+        "sent without consent"
+    );
     shot(&mut b, &pb, "07-report-preview.png", "#preview");
     b.click(&pb, "#consent");
-    b.js(&pb, "document.querySelector('#consent').dispatchEvent(new Event('change')), true");
+    b.js(
+        &pb,
+        "document.querySelector('#consent').dispatchEvent(new Event('change')), true",
+    );
     b.click(&pb, "#send");
-    b.wait_js(&pb, "document.querySelector('#receipt') || document.querySelector('#report-out [data-error]')", 30);
+    b.wait_js(
+        &pb,
+        "document.querySelector('#receipt') || document.querySelector('#report-out [data-error]')",
+        30,
+    );
     let receipt = b.js(&pb, "document.querySelector('#receipt')?.innerText || document.querySelector('#report-out').innerText");
     assert!(receipt.as_str().unwrap().contains("Biên nhận"), "{receipt}");
     shot(&mut b, &pb, "08-report-receipt.png", "#receipt");
     // The same code again: spent, and the server's answer is shown clearly.
     type_into(&mut b, &pb, "#auth-code", &code);
     b.click(&pb, "#preview-button");
-    b.wait_js(&pb, "document.querySelector('#report-out [data-error]')", 20);
+    b.wait_js(
+        &pb,
+        "document.querySelector('#report-out [data-error]')",
+        20,
+    );
     assert_eq!(
-        b.js(&pb, "document.querySelector('#report-out [data-error]').dataset.error"),
+        b.js(
+            &pb,
+            "document.querySelector('#report-out [data-error]').dataset.error"
+        ),
         "auth_code_invalid"
     );
     shot(&mut b, &pb, "09-report-wrong-code.png", "#report-out");
     drop(b);
 
     // The HA reviews and approves; the bulletin goes out.
-    let notices = w.approve_all("Hãy đi xét nghiệm trong 24 giờ.", "Get tested within 24 hours.");
+    let notices = w.approve_all(
+        "Hãy đi xét nghiệm trong 24 giờ.",
+        "Get tested within 24 hours.",
+    );
     assert!(!notices.is_empty());
     w.publish();
 
@@ -309,10 +390,22 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
     let mut a = Browser::launch_in(profile, &[]);
     let pa = a.page(W, H);
     a.goto(&pa, &format!("{}/", w.base));
-    a.wait_js(&pa, "document.body.innerText.includes('Cà Phê Giảng Story')", 30);
+    a.wait_js(
+        &pa,
+        "document.body.innerText.includes('Cà Phê Giảng Story')",
+        30,
+    );
     sync_now(&mut a, &pa);
-    a.wait_js(&pa, "document.querySelectorAll('#alert-list li').length === 1", 10);
-    let alert = a.js(&pa, "document.querySelector('#alert-list').innerText").as_str().unwrap().to_string();
+    a.wait_js(
+        &pa,
+        "document.querySelectorAll('#alert-list li').length === 1",
+        10,
+    );
+    let alert = a
+        .js(&pa, "document.querySelector('#alert-list').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(alert.contains("Hãy đi xét nghiệm trong 24 giờ."), "{alert}");
     assert!(alert.contains("Get tested within 24 hours."), "{alert}");
     assert!(alert.contains("Cà Phê Giảng Story"), "{alert}");
@@ -373,7 +466,11 @@ fn every_screen_at_phone_size_is_labelled_readable_and_has_no_serious_axe_findin
     let _one = world::serial();
     let axe_js = axe_source();
     let w = World::start();
-    let venue = w.venue("Nhà Sách Tràng Tiền", "44 Tràng Tiền, Hoàn Kiếm", Category::MallSupermarket);
+    let venue = w.venue(
+        "Nhà Sách Tràng Tiền",
+        "44 Tràng Tiền, Hoàn Kiếm",
+        Category::MallSupermarket,
+    );
     let mut b = Browser::launch(&[
         "--use-fake-device-for-media-stream".into(),
         "--use-fake-ui-for-media-stream".into(),
@@ -381,7 +478,11 @@ fn every_screen_at_phone_size_is_labelled_readable_and_has_no_serious_axe_findin
     let p = b.page(W, H);
     let mut findings = Vec::new();
     let mut check = |b: &mut Browser, name: &str| {
-        b.wait_js(&p, &format!("document.body.dataset.screen === {name:?}"), 20);
+        b.wait_js(
+            &p,
+            &format!("document.body.dataset.screen === {name:?}"),
+            20,
+        );
         // Every control has an accessible name (a label, text or aria-label).
         let unlabelled = b.js(
             &p,
@@ -390,7 +491,11 @@ fn every_screen_at_phone_size_is_labelled_readable_and_has_no_serious_axe_findin
                return !(e.innerText || '').trim() && !e.getAttribute('aria-label') && !l.trim(); })\
              .map(e => e.outerHTML.slice(0, 80))",
         );
-        assert_eq!(unlabelled, serde_json::json!([]), "unlabelled controls on {name}");
+        assert_eq!(
+            unlabelled,
+            serde_json::json!([]),
+            "unlabelled controls on {name}"
+        );
         if let Some(src) = &axe_js {
             for v in axe(b, &p, src) {
                 findings.push(format!("{name}: {v}"));
@@ -448,10 +553,166 @@ fn every_screen_at_phone_size_is_labelled_readable_and_has_no_serious_axe_findin
     for tab in ["home", "diary", "alerts", "more"] {
         b.click(&p, &format!("nav [data-tab={tab}]"));
         std::thread::sleep(std::time::Duration::from_millis(200));
-        let overflow = b.js(&p, "document.documentElement.scrollWidth - window.innerWidth");
-        assert!(overflow.as_i64().unwrap() <= 0, "{tab} is wider than the screen at 200 %: {overflow}");
+        let overflow = b.js(
+            &p,
+            "document.documentElement.scrollWidth - window.innerWidth",
+        );
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{tab} is wider than the screen at 200 %: {overflow}"
+        );
     }
     b.click(&p, "nav [data-tab=home]");
     b.screenshot(&p, &screenshot_dir().join("14-home-zoom-200.png"));
-    assert!(findings.is_empty(), "axe-core found:\n{}", findings.join("\n"));
+    assert!(
+        findings.is_empty(),
+        "axe-core found:\n{}",
+        findings.join("\n")
+    );
+}
+
+#[test]
+fn static_export_served_by_nginx_is_the_same_app_and_checks_in() {
+    if !cdp::available() {
+        return;
+    }
+    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let Some(nginx) = nginx else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "nginx is missing"
+        );
+        eprintln!("skipped: nginx missing");
+        return;
+    };
+    let _one = world::serial();
+    let w = World::start();
+    let venue = w.venue("Chè Bà Thìn Export", "1 Hàng Buồm", Category::Restaurant);
+    let out = w.dir.path().join("www");
+    let data = w.dir.path().join("ha");
+    quet_server::export(&data, &out, quet_server::db::now()).unwrap();
+    let n = quet_server::export::export_app(&world::app_dir(), &out).unwrap();
+    assert!(n >= 8, "{n} files");
+
+    let prefix = w.dir.path().join("nginx");
+    std::fs::create_dir_all(prefix.join("tmp")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf"))
+        .unwrap()
+        .replace("__LISTEN__", &format!("127.0.0.1:{port}"))
+        .replace("__ROOT__", out.to_str().unwrap())
+        .replace("__PREFIX__", prefix.to_str().unwrap());
+    std::fs::write(prefix.join("nginx.conf"), conf).unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _nginx = Kill(
+        std::process::Command::new(nginx)
+            .args([
+                "-c",
+                prefix.join("nginx.conf").to_str().unwrap(),
+                "-p",
+                prefix.to_str().unwrap(),
+            ])
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let site = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "nginx did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    // The same files, types and caching as quet-server's own answers.
+    // Raw HTTP/1.1, so that nothing between the test and nginx rewrites headers.
+    let head = |path: &str, gzip: bool| {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let enc = if gzip {
+            "Accept-Encoding: gzip\r\n"
+        } else {
+            ""
+        };
+        write!(
+            c,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{enc}\r\n"
+        )
+        .unwrap();
+        let mut resp = Vec::new();
+        c.read_to_end(&mut resp).unwrap();
+        let text = String::from_utf8_lossy(&resp);
+        let head = text.split("\r\n\r\n").next().unwrap().to_string();
+        let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let h = |n: &str| {
+            head.lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case(n).then(|| v.trim().to_string())
+                })
+                .unwrap_or_default()
+        };
+        (
+            status,
+            h("content-type"),
+            h("cache-control"),
+            h("content-encoding"),
+        )
+    };
+    for path in ["/C", "/c", "/"] {
+        let (s, ct, cc, _) = head(path, false);
+        assert_eq!(
+            (s, ct.as_str(), cc.as_str()),
+            (200, "text/html; charset=utf-8", "no-cache"),
+            "{path}"
+        );
+    }
+    let (_, ct, cc, _) = head("/sw.js", false);
+    assert!(
+        ct.starts_with("text/javascript") && cc == "no-cache",
+        "{ct} {cc}"
+    );
+    let shell = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let assets = shell
+        .split("/a/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let (s, ct, cc, ce) = head(&format!("/a/{assets}/quet_web_bg.wasm"), true);
+    assert_eq!(
+        (s, ct.as_str(), ce.as_str()),
+        (200, "application/wasm", "gzip")
+    );
+    assert_eq!(cc, "public, max-age=31536000, immutable");
+    assert_eq!(head("/v1/bulletins/head", false).2, "no-cache");
+
+    // A phone opens a venue's link on the static site: checks in, pins the authority.
+    let mut b = Browser::launch(&[]);
+    let p = b.page(W, H);
+    let url = display_code(&venue);
+    let fragment = url.rsplit_once('#').unwrap().1;
+    open_link(&mut b, &p, &format!("{site}/C#{fragment}"));
+    let text = b
+        .js(&p, "document.body.innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("Chè Bà Thìn Export") && text.contains(&w.fingerprint()),
+        "{text}"
+    );
 }

@@ -68,7 +68,11 @@ pub struct App {
 
 /// The MIME type of a file name, by extension.
 pub fn content_type(name: &str) -> &'static str {
-    match name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).as_deref() {
+    match name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .as_deref()
+    {
         Some("html") => "text/html; charset=utf-8",
         Some("js" | "mjs") => "text/javascript; charset=utf-8",
         Some("wasm") => "application/wasm",
@@ -146,8 +150,8 @@ impl App {
     pub fn load(dir: &Path) -> Result<App, ServerError> {
         let mut files = HashMap::new();
         for (url, path) in list(dir)? {
-            let bytes = std::fs::read(&path)
-                .map_err(|e| ServerError::Io(path.display().to_string(), e))?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| ServerError::Io(path.display().to_string(), e))?;
             let etag = HeaderValue::from_str(&format!(
                 "\"{}\"",
                 data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes))
@@ -274,4 +278,163 @@ pub fn router<S: Clone + Send + Sync + 'static>(dir: Option<&Path>) -> Router<S>
         .route("/manifest.webmanifest", get(serve))
         .route("/a/{*path}", get(serve))
         .with_state(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    fn built_app() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        std::fs::create_dir_all(p.join("a/0123abcd/icons")).unwrap();
+        std::fs::write(
+            p.join("index.html"),
+            "<!doctype html><title>Quét</title>".repeat(20),
+        )
+        .unwrap();
+        std::fs::write(p.join("sw.js"), "self.addEventListener('fetch', () => {});").unwrap();
+        std::fs::write(p.join("manifest.webmanifest"), "{}").unwrap();
+        std::fs::write(
+            p.join("a/0123abcd/quet_web_bg.wasm"),
+            [0u8, 97, 115, 109].repeat(500),
+        )
+        .unwrap();
+        std::fs::write(p.join("a/0123abcd/app.js"), "export {};").unwrap();
+        std::fs::write(p.join("a/0123abcd/icons/icon-192.png"), [137u8, 80, 78, 71]).unwrap();
+        std::fs::write(p.join(".secret"), "not served").unwrap();
+        dir
+    }
+
+    async fn get(app: &Router, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut req = Request::get(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        app.clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn header<'a>(r: &'a Response, name: &str) -> &'a str {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    #[tokio::test]
+    async fn serves_the_shell_where_codes_point_and_assets_with_their_types() {
+        let dir = built_app();
+        let app: Router = router(Some(dir.path()));
+        for path in ["/", "/C", "/c", "/index.html"] {
+            let r = get(&app, path, &[]).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            assert_eq!(header(&r, "content-type"), "text/html; charset=utf-8");
+            assert_eq!(header(&r, "cache-control"), "no-cache");
+            assert!(header(&r, "content-security-policy").contains("frame-ancestors 'none'"));
+            assert_eq!(header(&r, "referrer-policy"), "no-referrer");
+        }
+        let cases = [
+            ("/sw.js", "text/javascript; charset=utf-8", "no-cache"),
+            (
+                "/manifest.webmanifest",
+                "application/manifest+json",
+                "no-cache",
+            ),
+            (
+                "/a/0123abcd/quet_web_bg.wasm",
+                "application/wasm",
+                IMMUTABLE,
+            ),
+            (
+                "/a/0123abcd/app.js",
+                "text/javascript; charset=utf-8",
+                IMMUTABLE,
+            ),
+            ("/a/0123abcd/icons/icon-192.png", "image/png", IMMUTABLE),
+        ];
+        for (path, mime, cache) in cases {
+            let r = get(&app, path, &[]).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            assert_eq!(header(&r, "content-type"), mime, "{path}");
+            assert_eq!(header(&r, "cache-control"), cache, "{path}");
+            assert_eq!(header(&r, "x-content-type-options"), "nosniff");
+        }
+        for path in [
+            "/.secret",
+            "/a/0123abcd/../../.secret",
+            "/a/other/app.js",
+            "/display",
+        ] {
+            assert_eq!(
+                get(&app, path, &[]).await.status(),
+                StatusCode::NOT_FOUND,
+                "{path}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn compresses_when_asked_and_revalidates_with_the_etag() {
+        let dir = built_app();
+        let app: Router = router(Some(dir.path()));
+        let plain = get(&app, "/a/0123abcd/quet_web_bg.wasm", &[]).await;
+        assert_eq!(header(&plain, "content-encoding"), "");
+        let etag = header(&plain, "etag").to_string();
+        let plain = axum::body::to_bytes(plain.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(plain.len(), 2000);
+        let z = get(
+            &app,
+            "/a/0123abcd/quet_web_bg.wasm",
+            &[("accept-encoding", "br, gzip")],
+        )
+        .await;
+        assert_eq!(header(&z, "content-encoding"), "gzip");
+        assert_eq!(header(&z, "vary"), "accept-encoding");
+        let z = axum::body::to_bytes(z.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(z.len() < 100, "{}", z.len());
+        let mut back = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&z[..]), &mut back).unwrap();
+        assert_eq!(back, plain);
+        let refused = get(
+            &app,
+            "/a/0123abcd/quet_web_bg.wasm",
+            &[("accept-encoding", "gzip;q=0")],
+        )
+        .await;
+        assert_eq!(header(&refused, "content-encoding"), "");
+        let again = get(&app, "/", &[]).await;
+        let tag = header(&again, "etag").to_string();
+        let r = get(&app, "/C", &[("if-none-match", &tag)]).await;
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+        assert_ne!(tag, etag);
+    }
+
+    #[tokio::test]
+    async fn without_an_app_the_shell_says_how_to_install_it() {
+        let app: Router = router(None);
+        let r = get(&app, "/C", &[]).await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("web/build.sh"));
+        assert!(list(Path::new("/nonexistent")).is_err());
+        let empty = tempfile::tempdir().unwrap();
+        assert!(
+            list(empty.path())
+                .unwrap_err()
+                .to_string()
+                .contains("index.html")
+        );
+    }
 }

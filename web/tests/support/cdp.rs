@@ -327,7 +327,12 @@ pub fn requests(events: &[Value], session: &str) -> Vec<String> {
     events
         .iter()
         .filter(|e| e["method"] == "Network.requestWillBeSent" && e["sessionId"] == session)
-        .map(|e| e["params"]["request"]["url"].as_str().unwrap_or("").to_string())
+        .map(|e| {
+            e["params"]["request"]["url"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
         .filter(|u| !u.starts_with("data:") && !u.starts_with("blob:"))
         .collect()
 }

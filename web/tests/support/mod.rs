@@ -21,7 +21,11 @@ pub fn png_to_y4m(png: &Path, y4m: &Path) {
     for yy in 0..h {
         for x in 0..w {
             let (r, g, b) = px(x, yy);
-            y.push((0.299 * r + 0.587 * g + 0.114 * b).round().clamp(0.0, 255.0) as u8);
+            y.push(
+                (0.299 * r + 0.587 * g + 0.114 * b)
+                    .round()
+                    .clamp(0.0, 255.0) as u8,
+            );
         }
     }
     for yy in (0..h).step_by(2) {
@@ -33,8 +37,16 @@ pub fn png_to_y4m(png: &Path, y4m: &Path) {
                 g += pg / 4.0;
                 b += pb / 4.0;
             }
-            u.push((128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b).round().clamp(0.0, 255.0) as u8);
-            v.push((128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b).round().clamp(0.0, 255.0) as u8);
+            u.push(
+                (128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b)
+                    .round()
+                    .clamp(0.0, 255.0) as u8,
+            );
+            v.push(
+                (128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b)
+                    .round()
+                    .clamp(0.0, 255.0) as u8,
+            );
         }
     }
     let mut out = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\nFRAME\n").into_bytes();

@@ -21,7 +21,13 @@ use serde_json::{Value, json};
 fn target_root() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/<test>
-    exe.parent().unwrap().parent().unwrap().parent().unwrap().to_path_buf()
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Builds the app once per test process with `web/build.sh`, in its own target
@@ -198,7 +204,10 @@ impl World {
             body.as_ref(),
             Some(&self.staff),
         );
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     /// A fresh authorization code for a confirmed case.
