@@ -84,6 +84,10 @@ CREATE TABLE IF NOT EXISTS heartbeat_seen (
     pseudonym BLOB NOT NULL,
     PRIMARY KEY (day, category, district, pseudonym)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS heartbeat_seen_pseudonym ON heartbeat_seen(day, pseudonym);
+CREATE TABLE IF NOT EXISTS districts (
+    name TEXT PRIMARY KEY                   -- the authority's own list (districts.rs)
+) WITHOUT ROWID;
 -- Protocol 1.1: the signed head, the shapes of recent real notices (models for
 -- decoys; no venue, no time of day), and revoked venue keys repeated in bulletins.
 CREATE TABLE IF NOT EXISTS heads (
@@ -111,8 +115,11 @@ CREATE TABLE IF NOT EXISTS venue_counts (
 ) WITHOUT ROWID;
 "#;
 
-/// Opens (creating if needed) the database with the server's settings.
+/// Opens (creating if needed) the database with the server's settings. The file
+/// (and SQLite's `-wal`/`-shm` files beside it) is made 0600 and its directory 0700
+/// before anything is written.
 pub fn open(path: &Path) -> Result<Connection, ServerError> {
+    make_private(path)?;
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -133,6 +140,37 @@ pub fn open(path: &Path) -> Result<Connection, ServerError> {
         "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     ))?;
     Ok(conn)
+}
+
+/// Makes the database's directory 0700 and the database file (created empty if
+/// missing) and any `-wal`/`-shm`/`-journal` files 0600. SQLite creates its side
+/// files with the database file's mode, so they stay private too.
+pub fn make_private(path: &Path) -> Result<(), ServerError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |p: &Path| {
+        let p = p.display().to_string();
+        move |e| ServerError::Io(p, e)
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let p = path.with_file_name(format!("{name}{suffix}"));
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).map_err(io(&p))?;
+        }
+    }
+    Ok(())
 }
 
 /// Floors a Unix time to the hour (what gets stored for "when").

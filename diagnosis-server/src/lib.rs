@@ -28,9 +28,12 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod client_addr;
 pub mod codes;
 pub mod config;
+pub mod connections;
 pub mod db;
+pub mod districts;
 pub mod error;
 pub mod export;
 pub mod head;
@@ -70,6 +73,30 @@ pub fn add_staff(data_dir: &Path, name: &str) -> Result<String, ServerError> {
     let token = staff::add(&tx, name, db::now())?;
     tx.commit()?;
     Ok(token)
+}
+
+/// Replaces the authority's list of districts with the names in `text` (one per
+/// line; see [`districts::parse_list`]); returns how many there are now.
+pub fn import_districts(data_dir: &Path, text: &str) -> Result<usize, ServerError> {
+    let names = districts::parse_list(text)?;
+    let mut conn = db::open(&keystore::db_path(data_dir))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let n = districts::replace_all(&tx, &names)?;
+    staff::record(
+        &tx,
+        db::now(),
+        "cli",
+        "districts.import",
+        Some(&format!("{n} districts")),
+    )?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// The authority's list of districts.
+pub fn list_districts(data_dir: &Path) -> Result<Vec<String>, ServerError> {
+    let conn = db::open(&keystore::db_path(data_dir))?;
+    Ok(districts::list(&conn)?)
 }
 
 /// Disables a staff member's token.

@@ -19,7 +19,7 @@ use quet_protocol::notice::{
     ExposureNotice, NoticeBody, Severity, TEMPLATE_ISOLATE, TEMPLATE_MONITOR, TEMPLATE_NONE,
     TEMPLATE_TEST, TracePlan,
 };
-use quet_protocol::time::{Day, Epoch, EpochKind, UnixTime, UtcOffset};
+use quet_protocol::time::{Day, EpochKind, UnixTime, UtcOffset};
 use quet_protocol::venue_keys::{DayKey, VenueMasterKey, day_keys_from_text};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -219,11 +219,11 @@ pub fn plan_segments(
     kinds: &[EpochKind],
     offset: UtcOffset,
     now: u64,
-) -> Result<(Vec<Vec<Epoch>>, (UnixTime, UnixTime)), ApiError> {
+) -> Result<TracePlan, ApiError> {
     if buffer_minutes > 24 * 60 {
         return Err(ApiError::bad_request("buffer_minutes must be at most 1440"));
     }
-    let plan = TracePlan::new(
+    TracePlan::new(
         UnixTime(arrival),
         UnixTime(departure),
         max_stay_secs,
@@ -237,27 +237,17 @@ pub fn plan_segments(
             ApiError::bad_request("nothing to publish: the window is empty or in the future")
         }
         e => protocol_err(e),
-    })?;
-    Ok((plan.segments, plan.exact))
-}
-
-/// The days whose keys a plan needs.
-pub fn needed_days(segments: &[Vec<Epoch>]) -> Vec<Day> {
-    let mut days: Vec<Day> = segments.iter().flatten().map(|e| e.day()).collect();
-    days.sort_unstable();
-    days.dedup();
-    days
+    })
 }
 
 /// Builds the notice of one trace from a plan.
 pub fn build_notice(
     day_keys: &[DayKey],
-    segments: &[Vec<Epoch>],
-    exact: (UnixTime, UnixTime),
+    plan: &TracePlan,
     p: &NoticeParams,
 ) -> Result<ExposureNotice, ApiError> {
-    let body = notice_body(p, exact)?;
-    ExposureNotice::build(&mut system_rng(), day_keys, segments, &body).map_err(protocol_err)
+    let body = notice_body(p, plan.exact)?;
+    ExposureNotice::build(&mut system_rng(), day_keys, &plan.segments, &body).map_err(protocol_err)
 }
 
 fn queue(
@@ -316,7 +306,7 @@ pub fn approve(
             e => ApiError::internal("re-open stored envelope", e),
         })?
         .ok_or_else(|| ApiError::conflict("padding envelope"))?;
-    let (segments, exact) = plan_segments(
+    let plan = plan_segments(
         visit.arrival.0,
         visit.departure.0,
         visit.code.venue.max_stay_secs(),
@@ -325,7 +315,7 @@ pub fn approve(
         visit.code.utc_offset,
         now,
     )?;
-    let notice = build_notice(&visit.day_keys, &segments, exact, p)?;
+    let notice = build_notice(&visit.day_keys, &plan, p)?;
     let ids = queue(tx, &[notice], "review", now)?;
     tx.execute("DELETE FROM reviews WHERE id = ?1", [id])?;
     Ok(ids)
@@ -422,11 +412,7 @@ fn trace_uses(req: &TraceRequest) -> VenueUses {
     }
 }
 
-fn trace_plan(
-    req: &TraceRequest,
-    offset: UtcOffset,
-    now: u64,
-) -> Result<(Vec<Vec<Epoch>>, (UnixTime, UnixTime)), ApiError> {
+fn trace_plan(req: &TraceRequest, offset: UtcOffset, now: u64) -> Result<TracePlan, ApiError> {
     check_trace(req, now)?;
     plan_segments(
         req.start,
@@ -446,8 +432,9 @@ pub fn trace_preview(
     offset: UtcOffset,
     now: u64,
 ) -> Result<Vec<EpochView>, ApiError> {
-    let (segments, _) = trace_plan(req, offset, now)?;
-    Ok(segments
+    let plan = trace_plan(req, offset, now)?;
+    Ok(plan
+        .segments
         .iter()
         .flatten()
         .map(|e| EpochView {
@@ -490,8 +477,8 @@ pub fn trace(
     offset: UtcOffset,
     now: u64,
 ) -> Result<Vec<String>, ApiError> {
-    let (segments, exact) = trace_plan(req, offset, now)?;
-    let day_keys = trace_day_keys(&req.sheet, &needed_days(&segments))?;
+    let plan = trace_plan(req, offset, now)?;
+    let day_keys = trace_day_keys(&req.sheet, &plan.days())?;
     let p = NoticeParams {
         severity: req.severity.clone().unwrap_or_default(),
         template: req.template.clone(),
@@ -499,7 +486,7 @@ pub fn trace(
         message_en: req.message_en.clone().unwrap_or_default(),
         buffer_minutes: req.buffer_minutes,
     };
-    let notice = build_notice(&day_keys, &segments, exact, &p)?;
+    let notice = build_notice(&day_keys, &plan, &p)?;
     let ids = queue(tx, &[notice], "trace", now)?;
     Ok(ids)
 }

@@ -89,11 +89,12 @@ impl BulletinDraft {
     }
 
     /// Adds decoy notices until the draft holds at least [`key_bucket`]`(real keys,
-    /// min_keys)` keys. Each decoy copies the shape of a notice drawn from `shapes`
-    /// (the shapes of the authority's recent real notices), or, when there are none,
-    /// a [`NoticeShape::prior`]; it ends as long before the issue time as its model
-    /// did, so no decoy covers the future. An observer then learns the bucket, not
-    /// the number of real notices. Returns the number of decoys added.
+    /// min_keys)` keys. Each decoy takes the shape of a notice drawn from `shapes`
+    /// (the shapes of the authority's recent real notices), jittered
+    /// ([`NoticeShape::jittered`]), or, when there are none, a
+    /// [`NoticeShape::prior`]; it ends about as long before the issue time as its
+    /// model did, and never after it. An observer then learns the bucket, not the
+    /// number of real notices. Returns the number of decoys added.
     pub fn pad_with_decoys<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -111,7 +112,8 @@ impl BulletinDraft {
                 &drawn
             } else {
                 let i = usize::try_from(rng.next_u64() % shapes.len() as u64).unwrap_or(0);
-                shapes.get(i).ok_or(Error::InvalidWindow)?
+                drawn = shapes.get(i).ok_or(Error::InvalidWindow)?.jittered(rng);
+                &drawn
             };
             let decoy = ExposureNotice::decoy_like(rng, shape, self.issued_at, offset)?;
             have += decoy.key_count();

@@ -199,7 +199,15 @@ fn fan_out<T: Sync, R: Send>(
     min_per_worker: usize,
     f: impl Fn(&[T]) -> Vec<R> + Sync,
 ) -> Vec<R> {
-    let n = workers(items.len(), min_per_worker);
+    fan_out_over(workers(items.len(), min_per_worker), items, f)
+}
+
+/// [`fan_out`] over exactly `n` threads. A worker's panic is re-raised here.
+fn fan_out_over<T: Sync, R: Send>(
+    n: usize,
+    items: &[T],
+    f: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
     if n <= 1 {
         return f(items);
     }
@@ -274,4 +282,26 @@ fn finish_candidate(c: &Candidate<'_>, shared: &[u8; 32]) -> Option<Exposure> {
         record,
         body,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_worker_is_not_silently_dropped() {
+        let items: Vec<u32> = (0..100).collect();
+        // Results arrive in order from every worker.
+        let all = fan_out_over(4, &items, |part| part.to_vec());
+        assert_eq!(all, items);
+        // 1.0 returned the other workers' results and dropped the panicking one's
+        // (a lost match is a lost alert); now the caller sees the panic.
+        let caught = std::panic::catch_unwind(|| {
+            fan_out_over(4, &items, |part| {
+                assert!(!part.contains(&60), "worker fails");
+                part.to_vec()
+            })
+        });
+        assert!(caught.is_err());
+    }
 }

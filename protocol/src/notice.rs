@@ -862,7 +862,7 @@ impl NoticeShape {
         let windows = trace_windows(arrival, departure, max_stay, 1_800)?;
         let mut segments = Vec::with_capacity(2);
         let mut kinds = vec![EpochKind::SeededHour];
-        if rng.next_u32() % 3 == 0 {
+        if rng.next_u32().is_multiple_of(3) {
             kinds.push(EpochKind::LocalDay);
         }
         for kind in kinds {
@@ -883,6 +883,28 @@ impl NoticeShape {
     /// Published keys in this shape.
     pub fn key_count(&self) -> usize {
         self.segments.iter().map(|s| usize::from(s.count)).sum()
+    }
+
+    /// A copy with its age moved by up to ±12 hours (all segments together) and its
+    /// hour segment one epoch longer or shorter, so that a decoy is not an exact
+    /// replica of an earlier real notice: an observer holding every bulletin cannot
+    /// tell the original (real) from its copies by which came first.
+    pub fn jittered<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> NoticeShape {
+        const SPREAD: u64 = 12 * 3_600;
+        let shift = u64::from(rng.next_u32()) % (2 * SPREAD + 1);
+        let step = rng.next_u32() % 3;
+        let mut out = self.clone();
+        for s in &mut out.segments {
+            s.ends_before = (s.ends_before + shift).saturating_sub(SPREAD);
+            if s.kind.is_hour() {
+                s.count = match step {
+                    0 => s.count.saturating_sub(1).max(1),
+                    1 => s.count,
+                    _ => s.count.saturating_add(1),
+                };
+            }
+        }
+        out
     }
 }
 

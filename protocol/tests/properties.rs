@@ -577,3 +577,69 @@ fn reused_matcher_finds_what_a_fresh_one_finds() {
     );
     assert_eq!(ids(&reused, &second), vec![0, 3]);
 }
+
+/// PL2 as it truly holds (threat model, "What a notice reveals, and to whom"). With
+/// one scan at arrival, nothing tells a visitor who came at 9:00 and left at 9:30
+/// from one who stayed the venue's whole maximum stay, so a trace publishes every
+/// hour whose visitors *could* still have been there. At an office (maximum stay
+/// 540 min) the 9:00 visitor therefore can open the body of a 15:00 notice (and
+/// learn its window) though they are rightly not alerted; at a restaurant (120 min)
+/// they cannot. A screen-only venue's trace has no day segment, so nobody holding a
+/// photo of a poster reads it; a venue that prints posters gets one, readable by
+/// whoever scanned (or photographed) that day's poster.
+#[test]
+fn what_a_notice_reveals_depends_on_the_maximum_stay_and_posters() {
+    let mut w = World::new();
+    for (category, readable) in [(Category::Office, true), (Category::Restaurant, false)] {
+        let mut v = w.venue("V", category);
+        let nine = v.screen_code(&mut w.rng, at(9, 0)).unwrap();
+        let (token, mut rec) = EncounterToken::check_in(&mut w.rng, &nine, at(9, 0)).unwrap();
+        rec.set_departure(at(9, 30)).unwrap();
+        let left_early =
+            EncounterToken::seal(&mut w.rng, &nine.venue_time_public, token.epoch, &rec).unwrap();
+        let notice = w.notice_for(&v, at(15, 0), at(15, 30), EpochKind::SeededHour);
+        let opens = notice
+            .keys()
+            .filter(|(_, e, _)| *e == token.epoch)
+            .any(|(i, _, _)| notice.open_body(i, &rec.notice_secret).is_ok());
+        assert_eq!(opens, readable, "{category:?}");
+        // Either way the early leaver is not alerted: the overlap is checked on the
+        // phone against the exact window.
+        let m = Matcher::new([StoredToken {
+            id: 1,
+            token: left_early,
+        }]);
+        assert!(m.match_notices([&notice]).is_empty(), "{category:?}");
+    }
+    // Posters: a screen-only venue's trace has only hour keys.
+    let mut v = w.venue("Quán", Category::Restaurant);
+    v.set_uses(quet_protocol::code::VenueUses {
+        screen: true,
+        posters: false,
+    })
+    .unwrap();
+    let code = v.screen_code(&mut w.rng, at(10, 0)).unwrap();
+    assert_eq!(code.uses.epoch_kinds(), vec![EpochKind::SeededHour]);
+    let screen_only = w.notice_for_kinds(&v, at(10, 0), at(10, 30), &code.uses.epoch_kinds());
+    assert!(
+        screen_only
+            .segments
+            .iter()
+            .all(|s| s.first.kind == EpochKind::SeededHour)
+    );
+    // A venue that prints posters: whoever holds that day's poster reads the body.
+    let mut p = w.venue("Chợ", Category::Market);
+    let day = p.local_day(at(10, 0)).unwrap();
+    let poster = p.poster_code(&mut w.rng, day).unwrap();
+    let both = w.notice_for_kinds(
+        &p,
+        at(10, 0),
+        at(10, 30),
+        &[EpochKind::SeededHour, EpochKind::LocalDay],
+    );
+    let (i, _, _) = both
+        .keys()
+        .find(|(_, e, _)| *e == poster.epoch().unwrap())
+        .unwrap();
+    assert!(both.open_body(i, &poster.notice_secret).is_ok());
+}

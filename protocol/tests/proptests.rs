@@ -689,8 +689,13 @@ fn rejects_notice_window_beyond_max_epochs_without_enumerating_it() {
     let keys: Vec<_> = (20_717..20_717 + 21)
         .map(|d| f.master.day_key(Day(d)))
         .collect();
-    let n = ExposureNotice::build(&mut test_rng(1), &keys, &[segment.clone()], &body("a", "b"))
-        .unwrap();
+    let n = ExposureNotice::build(
+        &mut test_rng(1),
+        &keys,
+        std::slice::from_ref(&segment),
+        &body("a", "b"),
+    )
+    .unwrap();
     assert_eq!(n.key_count(), 504);
     // 505 is not (over both segments together, too).
     let mut longer = segment.clone();
@@ -772,8 +777,22 @@ fn padding_reaches_a_key_bucket_with_decoys_in_real_shapes() {
         .unwrap();
     assert!(added > 0);
     assert!(draft.key_count() >= quet_protocol::bulletin::key_bucket(3, 100));
+    // Every decoy is a real shape within the jitter: same kinds and body length,
+    // hour count within one, age within 12 hours.
     for n in &draft.notices {
-        assert!(shapes.contains(&n.shape(issued, UtcOffset::VIETNAM)));
+        let got = n.shape(issued, UtcOffset::VIETNAM);
+        assert!(
+            shapes.iter().any(|s| {
+                s.sealed_body_len == got.sealed_body_len
+                    && s.segments.len() == got.segments.len()
+                    && s.segments.iter().zip(&got.segments).all(|(a, b)| {
+                        a.kind == b.kind
+                            && a.count.abs_diff(b.count) <= 1
+                            && a.ends_before.abs_diff(b.ends_before) <= 12 * 3_600 + 3_600
+                    })
+            }),
+            "{got:?}"
+        );
     }
     // Without any real shape to copy, the prior is used: still never the future.
     let mut empty = BulletinDraft {
