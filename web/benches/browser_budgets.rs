@@ -15,8 +15,8 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use quet_client::transport::Response;
 use quet_client::UnixTime;
+use quet_client::transport::Response;
 use quet_protocol::authority::{AuthorityId, AuthorityKeys};
 use quet_protocol::bulletin::BulletinDraft;
 use quet_protocol::category::Category;
@@ -44,7 +44,7 @@ fn outbreak() -> Outbreak {
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     let ha = AuthorityKeys::generate(&mut rng);
     let d = ha.descriptor(AuthorityId(0x0100_0001), "Sở Y tế Hà Nội", BASE);
-    let descriptor = d.sign(d.current_signing_key, ha.signing_key(d.current_signing_key).unwrap()).unwrap();
+    let descriptor = ha.sign_descriptor(&d).unwrap();
     let mut venues: Vec<CodeIssuer> = (0..40)
         .map(|i| {
             CodeIssuer::new(
@@ -78,7 +78,12 @@ fn outbreak() -> Outbreak {
             .iter()
             .map(|x| master.day_key(*x))
             .collect();
-        let segment: Vec<Epoch> = (0..3).map(|k| Epoch { kind: e.kind, index: e.index - 1 + k }).collect();
+        let segment: Vec<Epoch> = (0..3)
+            .map(|k| Epoch {
+                kind: e.kind,
+                index: e.index - 1 + k,
+            })
+            .collect();
         let body = NoticeBody {
             severity: Severity::Test,
             window_start: UnixTime(t.0 - 1800),
@@ -98,7 +103,9 @@ fn outbreak() -> Outbreak {
         withdrawn: vec![],
         revoked: vec![],
     };
-    draft.pad_with_decoys(&mut rng, 100_000, &[], UtcOffset::VIETNAM).unwrap();
+    draft
+        .pad_with_decoys(&mut rng, 100_000, &[], UtcOffset::VIETNAM)
+        .unwrap();
     let keys = draft.key_count();
     let bulletin = draft.sign(&ha, &d).unwrap();
     let mut objects = BTreeMap::new();
@@ -109,8 +116,17 @@ fn outbreak() -> Outbreak {
         .to_string()
         .into_bytes(),
     );
-    objects.insert(format!("{BASE}/v1/bulletins/1"), bulletin.as_bytes().to_vec());
-    Outbreak { descriptor, visits, objects, now, keys }
+    objects.insert(
+        format!("{BASE}/v1/bulletins/1"),
+        bulletin.as_bytes().to_vec(),
+    );
+    Outbreak {
+        descriptor,
+        visits,
+        objects,
+        now,
+        keys,
+    }
 }
 
 /// The same steps as the page: fresh app, pin, 200 check-ins, then a timed sync.
@@ -129,7 +145,15 @@ fn native_sync(o: &Outbreak) -> (f64, usize) {
             }
             Step::Need(req) => {
                 let body = o.objects[&req.url].clone();
-                phone.answer(req.method, &req.url, Response { status: 200, body, retry_after: None });
+                phone.answer(
+                    req.method,
+                    &req.url,
+                    Response {
+                        status: 200,
+                        body,
+                        retry_after: None,
+                    },
+                );
             }
         }
     }
@@ -180,7 +204,13 @@ fn main() {
     for e in &events {
         let id = e["params"]["requestId"].as_str().unwrap_or("").to_string();
         if e["method"] == "Network.requestWillBeSent" {
-            urls.insert(id, e["params"]["request"]["url"].as_str().unwrap_or("").to_string());
+            urls.insert(
+                id,
+                e["params"]["request"]["url"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            );
         } else if e["method"] == "Network.loadingFinished"
             && urls.get(&id).is_some_and(|u| u.ends_with(".wasm"))
         {
@@ -210,7 +240,12 @@ fn main() {
              await window.__quet.core.checkIn({url:?}); out.push(performance.now() - t); }} return out; }})()"
         ),
     );
-    let mut ci: Vec<f64> = times.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let mut ci: Vec<f64> = times
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     ci.sort_by(f64::total_cmp);
 
     // Outbreak day, native then wasm, three runs each.
@@ -230,23 +265,43 @@ fn main() {
         assert_eq!(found, 3, "native: the three real notices must match");
         native.push(ms);
         let r = b.js(&p, WASM_SYNC);
-        assert_eq!(r[1].as_u64(), Some(3), "wasm: the three real notices must match");
+        assert_eq!(
+            r[1].as_u64(),
+            Some(3),
+            "wasm: the three real notices must match"
+        );
         wasm.push(r[0].as_f64().unwrap());
     }
     let (n, wm) = (median(native), median(wasm));
     let bulletin_len = o.objects[&format!("{BASE}/v1/bulletins/1")].len();
 
-    println!("quet-web budgets (Chromium {} headless, loopback)", cdp::CHROMIUM);
-    println!("first load (open a venue link, app installs): {:.0} KB on the wire (budget ≤ 600 KB); wasm transferred {:.0} KB gzip (budget ≤ 400 KB)", first as f64 / 1024.0, wasm_bytes / 1024.0);
+    println!(
+        "quet-web budgets (Chromium {} headless, loopback)",
+        cdp::CHROMIUM
+    );
+    println!(
+        "first load (open a venue link, app installs): {:.0} KB on the wire (budget ≤ 600 KB); wasm transferred {:.0} KB gzip (budget ≤ 400 KB)",
+        first as f64 / 1024.0,
+        wasm_bytes / 1024.0
+    );
     println!("repeat load of the app: {repeat_home} bytes from the network (budget 0)");
-    println!("repeat: opening another venue link: {} bytes up, {} bytes down", repeat_link.0, repeat_link.1);
+    println!(
+        "repeat: opening another venue link: {} bytes up, {} bytes down",
+        repeat_link.0, repeat_link.1
+    );
     println!(
         "check-in in the browser (text → verified, sealed, committed): median {:.1} ms, p90 {:.1} ms, max {:.1} ms over {} (budget ≤ 50 ms)",
-        ci[ci.len() / 2], ci[ci.len() * 9 / 10], ci[ci.len() - 1], ci.len()
+        ci[ci.len() / 2],
+        ci[ci.len() * 9 / 10],
+        ci[ci.len() - 1],
+        ci.len()
     );
     println!(
         "outbreak day: {} keys ({bulletin_len} bytes) vs 200 check-ins over 14 days, verify + match through the app core:",
         o.keys
     );
-    println!("  native, one thread: {n:.0} ms; Chromium wasm, one thread: {wm:.0} ms; wasm/native = {:.2} (budget ≤ 2)", wm / n);
+    println!(
+        "  native, one thread: {n:.0} ms; Chromium wasm, one thread: {wm:.0} ms; wasm/native = {:.2} (budget ≤ 2)",
+        wm / n
+    );
 }
