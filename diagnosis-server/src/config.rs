@@ -91,6 +91,8 @@ pub struct Config {
     /// Whether clients reach the server over TLS (through a proxy): adds
     /// `Strict-Transport-Security`. `None`: when the authority's base URL is https.
     pub https: Option<bool>,
+    /// Staff console settings (four-eyes rule, sessions).
+    pub console: crate::console::ConsoleConfig,
     /// Seconds between signed bulletin heads (also re-signed on every publication).
     pub head_interval_secs: u64,
     /// Lifetime of a signed head, seconds (at most a day; longer than the interval,
@@ -133,6 +135,7 @@ impl Default for Config {
             metrics_listen: None,
             metrics_token: None,
             https: None,
+            console: crate::console::ConsoleConfig::default(),
             head_interval_secs: quet_protocol::head::DEFAULT_HEAD_INTERVAL_SECS,
             head_lifetime_secs: quet_protocol::head::DEFAULT_HEAD_LIFETIME_SECS,
             app_dir: None,
@@ -240,7 +243,7 @@ impl Config {
         if let Some(dir) = &self.app_dir {
             crate::api::app::list(dir)?;
         }
-        Ok(())
+        self.console.validate()
     }
 
     /// The connection cap for an open-file soft limit of `nofile`: the configured

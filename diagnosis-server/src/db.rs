@@ -115,6 +115,55 @@ CREATE TABLE IF NOT EXISTS venue_counts (
 ) WITHOUT ROWID;
 "#;
 
+// ---- Console block (staff roles and passwords, sessions, four-eyes proposals,
+// notice labels). Owned by the console; kept apart to ease merges. Everything here
+// is `IF NOT EXISTS`, so it also upgrades a database made before it existed.
+const CONSOLE_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS staff_roles (
+    staff_id INTEGER NOT NULL,
+    role     TEXT NOT NULL,                 -- tracer, publisher, administrator, ward-officer
+    PRIMARY KEY (staff_id, role)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS staff_console (
+    staff_id      INTEGER PRIMARY KEY,
+    password_hash TEXT,                     -- Argon2id PHC string; NULL = no console login
+    district      TEXT                      -- a ward officer's district
+);
+CREATE TABLE IF NOT EXISTS console_sessions (
+    id_hash    BLOB PRIMARY KEY,            -- SHA-256 of the session id (the cookie holds the id)
+    staff_id   INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS console_sessions_staff ON console_sessions(staff_id);
+CREATE TABLE IF NOT EXISTS console_secrets (
+    name   TEXT PRIMARY KEY,                -- e.g. 'device-cookie'
+    secret BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS proposals (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,              -- 'review' or 'trace'
+    review_id   INTEGER,                    -- kind 'review': the review to approve on confirmation
+    params      TEXT,                       -- kind 'review': the notice parameters (JSON)
+    label       TEXT NOT NULL,              -- what staff see: venue and window
+    proposed_by TEXT NOT NULL,
+    proposed_at INTEGER NOT NULL,
+    state       TEXT NOT NULL,              -- pending, confirmed, declined
+    decided_by  TEXT,
+    decided_at  INTEGER
+);
+CREATE TABLE IF NOT EXISTS proposal_notices (
+    proposal_id INTEGER NOT NULL,
+    nonce       BLOB NOT NULL,              -- notices held in status 'proposed'
+    PRIMARY KEY (proposal_id, nonce)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS notice_labels (
+    nonce      BLOB PRIMARY KEY,            -- notices.nonce
+    label      TEXT NOT NULL,               -- venue and window, for staff; no case identifier
+    created_by TEXT NOT NULL
+) WITHOUT ROWID;
+"#;
+
 /// Opens (creating if needed) the database with the server's settings. The file
 /// (and SQLite's `-wal`/`-shm` files beside it) is made 0600 and its directory 0700
 /// before anything is written.
@@ -137,7 +186,7 @@ pub fn open(path: &Path) -> Result<Connection, ServerError> {
         )));
     }
     conn.execute_batch(&format!(
-        "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        "BEGIN IMMEDIATE; {SCHEMA} {CONSOLE_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     ))?;
     Ok(conn)
 }

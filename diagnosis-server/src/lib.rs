@@ -28,11 +28,14 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod audit;
 pub mod client_addr;
 pub mod codes;
 pub mod config;
 pub mod connections;
+pub mod console;
 pub mod db;
+pub mod decisions;
 pub mod districts;
 pub mod error;
 pub mod export;
@@ -41,11 +44,13 @@ pub mod heartbeat;
 pub mod keystore;
 pub mod limiter;
 pub mod metrics;
+pub mod password;
 pub mod publish;
 pub mod reports;
 pub mod retention;
 pub mod review;
 pub mod rng;
+pub mod roles;
 pub mod server;
 pub mod staff;
 pub mod state;
@@ -65,14 +70,21 @@ pub fn init_authority(opts: &InitOptions) -> Result<InitReport, ServerError> {
     keystore::init(opts)
 }
 
-/// Adds a staff member to the authority in `data_dir`; returns their token, which
-/// is shown only this once (only its hash is stored).
+/// Adds a staff member with the tracer and publisher roles (a district team of
+/// one) and a generated console password; returns their API token, shown only
+/// this once (only its hash is stored). See [`add_staff_with`] for roles and the
+/// password.
 pub fn add_staff(data_dir: &Path, name: &str) -> Result<String, ServerError> {
-    let mut conn = db::open(&keystore::db_path(data_dir))?;
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let token = staff::add(&tx, name, db::now())?;
-    tx.commit()?;
-    Ok(token)
+    let creds = add_staff_with(
+        data_dir,
+        &staff::NewStaff {
+            name: name.to_owned(),
+            roles: vec![roles::Role::Tracer, roles::Role::Publisher],
+            district: None,
+            password: None,
+        },
+    )?;
+    Ok(creds.token.to_string())
 }
 
 /// Replaces the authority's list of districts with the names in `text` (one per
@@ -99,11 +111,33 @@ pub fn list_districts(data_dir: &Path) -> Result<Vec<String>, ServerError> {
     Ok(districts::list(&conn)?)
 }
 
-/// Disables a staff member's token.
-pub fn disable_staff(data_dir: &Path, name: &str) -> Result<(), ServerError> {
+
+/// Adds a staff member; returns their API token and console password (shown once).
+pub fn add_staff_with(
+    data_dir: &Path,
+    new: &staff::NewStaff,
+) -> Result<staff::Credentials, ServerError> {
     let mut conn = db::open(&keystore::db_path(data_dir))?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    staff::disable(&tx, name, db::now())?;
+    let creds = staff::add(&tx, new, "cli", db::now())?;
     tx.commit()?;
-    Ok(())
+    Ok(creds)
+}
+
+/// Runs `f` on the authority's database in one IMMEDIATE transaction (the
+/// command-line staff commands).
+pub fn with_transaction<T>(
+    data_dir: &Path,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ServerError>,
+) -> Result<T, ServerError> {
+    let mut conn = db::open(&keystore::db_path(data_dir))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Disables a staff member (token, password and sessions).
+pub fn disable_staff(data_dir: &Path, name: &str) -> Result<(), ServerError> {
+    with_transaction(data_dir, |tx| staff::disable(tx, name, "cli", db::now()))
 }

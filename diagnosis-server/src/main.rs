@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use quet_server::roles::Role;
 use quet_server::{Config, InitOptions};
+use zeroize::Zeroizing;
 
 #[derive(Parser)]
 #[command(
@@ -49,7 +51,7 @@ enum Cmd {
         #[arg(long, env = "QUET_APP")]
         app: Option<PathBuf>,
     },
-    /// Staff tokens.
+    /// Staff accounts: roles, console passwords, API tokens.
     Staff {
         #[command(subcommand)]
         cmd: StaffCmd,
@@ -88,16 +90,77 @@ enum DistrictsCmd {
 
 #[derive(Subcommand)]
 enum StaffCmd {
-    /// Add a staff member; prints their token once.
+    /// Add a staff member. Prints their API token (for /admin/v1) and console
+    /// password, once; only hashes are stored.
     Add {
+        /// Unique name (what they type to log in).
+        name: String,
+        /// Roles, comma-separated or repeated: tracer (issue codes, review),
+        /// publisher (approve, publish, withdraw), administrator (staff, keys),
+        /// ward-officer (venue registrations in --district).
+        #[arg(long = "role", required = true, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// The district of a ward officer.
+        #[arg(long)]
+        district: Option<String>,
+        /// Read the console password from the first line of standard input
+        /// instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
+    },
+    /// List staff members, their roles and open console sessions.
+    List {
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
+    },
+    /// Replace a staff member's roles (and district).
+    Roles {
+        /// Name.
+        name: String,
+        /// Roles, comma-separated or repeated.
+        #[arg(long = "role", required = true, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// The district of a ward officer.
+        #[arg(long)]
+        district: Option<String>,
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
+    },
+    /// Set a new console password (generated and printed, or read from stdin);
+    /// ends that person's console sessions.
+    Password {
+        /// Name.
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
+    },
+    /// Issue a new API token (printed once); the old one stops working.
+    Token {
         /// Name.
         name: String,
         /// Data directory.
         #[arg(long, env = "QUET_DATA")]
         data: PathBuf,
     },
-    /// Disable a staff member's token.
+    /// Disable a staff member: token and password stop working, sessions end.
     Disable {
+        /// Name.
+        name: String,
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
+    },
+    /// Re-enable a disabled staff member.
+    Enable {
         /// Name.
         name: String,
         /// Data directory.
@@ -378,17 +441,7 @@ fn run(cli: Cli) -> Result<(), quet_server::ServerError> {
                 println!("exported the phone app ({n} files)");
             }
         }
-        Cmd::Staff {
-            cmd: StaffCmd::Add { name, data },
-        } => {
-            let token = quet_server::add_staff(&data, &name)?;
-            println!("{token}");
-        }
-        Cmd::Staff {
-            cmd: StaffCmd::Disable { name, data },
-        } => {
-            quet_server::disable_staff(&data, &name)?;
-        }
+        Cmd::Staff { cmd } => staff_command(cmd)?,
         Cmd::Districts {
             cmd: DistrictsCmd::Import { file, data },
         } => {
@@ -439,6 +492,105 @@ fn run(cli: Cli) -> Result<(), quet_server::ServerError> {
                 added.len(),
                 added
             );
+        }
+    }
+    Ok(())
+}
+
+fn parse_roles(roles: &[String]) -> Result<Vec<Role>, quet_server::ServerError> {
+    Role::parse_list(&roles.join(",")).map_err(quet_server::ServerError::Other)
+}
+
+fn read_password_line() -> Result<Zeroizing<String>, quet_server::ServerError> {
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| quet_server::ServerError::Io("standard input".into(), e))?;
+    Ok(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned()))
+}
+
+fn staff_command(cmd: StaffCmd) -> Result<(), quet_server::ServerError> {
+    use quet_server::{db::now, staff};
+    match cmd {
+        StaffCmd::Add {
+            name,
+            roles,
+            district,
+            password_stdin,
+            data,
+        } => {
+            let password = if password_stdin {
+                Some(read_password_line()?)
+            } else {
+                None
+            };
+            let creds = quet_server::add_staff_with(
+                &data,
+                &staff::NewStaff {
+                    name,
+                    roles: parse_roles(&roles)?,
+                    district,
+                    password: password.clone(),
+                },
+            )?;
+            println!("api token: {}", *creds.token);
+            if password.is_none() {
+                println!("console password: {}", *creds.password);
+            }
+        }
+        StaffCmd::List { data } => {
+            let rows = quet_server::with_transaction(&data, |tx| Ok(staff::list(tx)?))?;
+            for r in rows {
+                let roles: Vec<&str> = r.roles.iter().map(|r| r.slug()).collect();
+                println!(
+                    "{}\t{}\t{}\t{}\tsessions {}",
+                    r.name,
+                    roles.join(","),
+                    r.district.as_deref().unwrap_or("-"),
+                    if r.disabled { "disabled" } else { "enabled" },
+                    r.sessions
+                );
+            }
+        }
+        StaffCmd::Roles {
+            name,
+            roles,
+            district,
+            data,
+        } => {
+            let roles = parse_roles(&roles)?;
+            quet_server::with_transaction(&data, |tx| {
+                staff::set_roles(tx, &name, &roles, district.clone(), "cli", now())
+            })?;
+        }
+        StaffCmd::Password {
+            name,
+            password_stdin,
+            data,
+        } => {
+            let given = if password_stdin {
+                Some(read_password_line()?)
+            } else {
+                None
+            };
+            let shown = given.is_none();
+            let pw = quet_server::with_transaction(&data, |tx| {
+                staff::set_password(tx, &name, given.clone(), "cli", now())
+            })?;
+            if shown {
+                println!("console password: {}", *pw);
+            }
+        }
+        StaffCmd::Token { name, data } => {
+            let token =
+                quet_server::with_transaction(&data, |tx| staff::new_token(tx, &name, "cli", now()))?;
+            println!("api token: {}", *token);
+        }
+        StaffCmd::Disable { name, data } => {
+            quet_server::disable_staff(&data, &name)?;
+        }
+        StaffCmd::Enable { name, data } => {
+            quet_server::with_transaction(&data, |tx| staff::enable(tx, &name, "cli", now()))?;
         }
     }
     Ok(())

@@ -665,9 +665,6 @@ fn heartbeats_count_distinct_venues_per_day_category_district() {
     assert_eq!(rows[0]["day"], today);
     assert_eq!(rows[0]["active_venues"], 2);
     assert_eq!(rows[1]["active_venues"], 1);
-    let page = admin(&s, &ha.token, "GET", "/console/stats", None);
-    assert_eq!(page.status, 200);
-    assert!(String::from_utf8_lossy(&page.body).contains("Hoàn Kiếm"));
 }
 
 #[test]
@@ -858,63 +855,6 @@ fn concurrent_uploads_beyond_the_bound_get_busy_and_change_nothing() {
         .unwrap()
         .len();
     assert_eq!(stored, accepted);
-}
-
-#[test]
-fn console_login_review_page_and_escaping() {
-    let ha = Authority::new();
-    let s = Server::start(&ha.data(), RELAXED);
-    let d = descriptor(&s);
-    let mut v = venue(13, &d, "<b>Quán</b> & Co");
-    let code = issue_code(&s, &ha.token);
-    assert_eq!(
-        upload(
-            &s,
-            &code,
-            &envelopes(&mut test_rng(77), &d, &mut v, 1).0,
-            false
-        )
-        .status,
-        202
-    );
-
-    let bad = request(
-        "POST",
-        &s.url("/console/login"),
-        &[],
-        Some((
-            "application/x-www-form-urlencoded",
-            b"token=qst_nope".to_vec(),
-        )),
-    );
-    assert_eq!(bad.status, 401);
-    let login = format!("token={}", ha.token);
-    let ok = request(
-        "POST",
-        &s.url("/console/login"),
-        &[],
-        Some(("application/x-www-form-urlencoded", login.into_bytes())),
-    );
-    assert_eq!(ok.status, 303);
-    let set = ok.header("set-cookie").unwrap();
-    assert!(set.starts_with(&format!("quet_staff={}", ha.token)));
-    assert!(
-        set.contains("HttpOnly")
-            && set.contains("SameSite=Strict")
-            && set.contains("Path=/console")
-    );
-    let cookie = format!("quet_staff={}", ha.token);
-    let page = request(
-        "GET",
-        &s.url("/console/reviews"),
-        &[("Cookie", cookie.as_str())],
-        None,
-    );
-    assert_eq!(page.status, 200);
-    let html = String::from_utf8(page.body).unwrap();
-    assert!(html.contains("&lt;b&gt;Quán&lt;/b&gt; &amp; Co"));
-    assert!(!html.contains("<b>Quán</b>"));
-    get(&s.url("/console/reviews")).assert_error(401, "unauthorized");
 }
 
 #[test]

@@ -81,7 +81,19 @@ impl Authority {
         let d = data.to_str().ok_or("non-UTF-8 path")?;
         let init_output =
             server_cli(&["init", "--data", d, "--name", name, "--base-url", base_url])?;
-        let staff_token = server_cli(&["staff", "add", "demo-investigator", "--data", d])?
+        let added = server_cli(&[
+            "staff",
+            "add",
+            "demo-investigator",
+            "--role",
+            "tracer,publisher",
+            "--data",
+            d,
+        ])?;
+        let staff_token = added
+            .lines()
+            .find_map(|l| l.strip_prefix("api token: "))
+            .ok_or("`staff add` printed no api token")?
             .trim()
             .to_owned();
         Ok(Authority {

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,35 +11,27 @@ use quet_protocol::time::UnixTime;
 use serde::Deserialize;
 
 use super::{SMALL_BODY_LIMIT, read_json};
+use crate::audit::AuditFilter;
 use crate::db::now;
 use crate::error::ApiError;
 use crate::metrics::inc;
 use crate::review::{self, NoticeParams, TraceRequest};
+use crate::roles::{Action, StaffMember};
 use crate::state::AppState;
-use crate::{heartbeat, publish, reports, staff};
+use crate::{decisions, heartbeat, publish, reports, staff};
 
-/// An authenticated staff member (from `Authorization: Bearer` or the console
-/// cookie).
+/// An authenticated staff member (from `Authorization: Bearer <token>`; the console
+/// uses its own sessions, never the token).
 #[derive(Debug, Clone)]
-pub struct Staff(pub String);
+pub struct Staff(pub StaffMember);
 
-/// The bearer token or console cookie of a request, if any.
+/// The bearer token of a request, if any.
 pub fn presented_token(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-    {
-        return v.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
-    }
-    headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| {
-            c.split(';')
-                .filter_map(|kv| kv.trim().strip_prefix("quet_staff="))
-                .next()
-                .map(str::to_owned)
-        })
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
 }
 
 impl FromRequestParts<AppState> for Staff {
@@ -47,11 +39,11 @@ impl FromRequestParts<AppState> for Staff {
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
         let token = presented_token(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-        let name = s
+        let member = s
             .read(move |c, _| Ok(staff::authenticate(c, &token)?))
             .await?
             .ok_or_else(ApiError::unauthorized)?;
-        Ok(Staff(name))
+        Ok(Staff(member))
     }
 }
 
@@ -94,6 +86,7 @@ pub async fn issue_code(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    who.require(Action::IssueCode)?;
     // A bare POST (no body, no content type) takes the defaults.
     let bare = headers.get(header::CONTENT_TYPE).is_none()
         && headers
@@ -104,39 +97,40 @@ pub async fn issue_code(
     } else {
         read_json(&headers, body, SMALL_BODY_LIMIT).await?
     };
-    let issued = do_issue(&s, who, req).await?;
+    let issued = do_issue(&s, who.name, req).await?;
     Ok(Json(issued).into_response())
 }
 
 /// `GET /admin/v1/reviews`.
 pub async fn reviews(State(s): State<AppState>, Staff(who): Staff) -> Result<Response, ApiError> {
+    who.require(Action::ReadReviews)?;
     let list = s
         .write(move |tx, _| {
-            staff::record(tx, now(), &who, "review.list", None)?;
+            staff::record(tx, now(), &who.name, "review.list", None)?;
             Ok(review::list(tx)?)
         })
         .await?;
     Ok(Json(list).into_response())
 }
 
-/// Approves a review (API and console).
+/// Approves a review (API and console): queued at once, or a proposal awaiting a
+/// publisher's confirmation ([`decisions`]).
 pub async fn do_approve(
     s: &AppState,
-    who: String,
+    who: StaffMember,
     id: i64,
     p: NoticeParams,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<decisions::Decision, ApiError> {
     s.write(move |tx, inner| {
-        let t = now();
-        let ids = review::approve(tx, &inner.authority, id, &p, t)?;
-        staff::record(
+        decisions::approve_review(
             tx,
-            t,
+            &inner.authority,
             &who,
-            "review.approve",
-            Some(&format!("review {id} -> notices {}", ids.join(","))),
-        )?;
-        Ok(ids)
+            &inner.config.console,
+            id,
+            &p,
+            now(),
+        )
     })
     .await
 }
@@ -150,8 +144,8 @@ pub async fn approve(
     body: Body,
 ) -> Result<Response, ApiError> {
     let p: NoticeParams = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
-    let ids = do_approve(&s, who, id, p).await?;
-    Ok(Json(serde_json::json!({ "notices": ids })).into_response())
+    let decision = do_approve(&s, who, id, p).await?;
+    Ok(Json(decision).into_response())
 }
 
 /// Rejects a review (API and console).
@@ -176,7 +170,8 @@ pub async fn reject(
     Staff(who): Staff,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    do_reject(&s, who, id).await?;
+    who.require(Action::RejectReview)?;
+    do_reject(&s, who.name, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -187,9 +182,10 @@ pub async fn trace_preview(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    who.require(Action::ProposeTrace)?;
     let req: TraceRequest = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
     let epochs = review::trace_preview(&req, s.authority.descriptor.utc_offset, now())?;
-    s.write(move |tx, _| Ok(staff::record(tx, now(), &who, "trace.preview", None)?))
+    s.write(move |tx, _| Ok(staff::record(tx, now(), &who.name, "trace.preview", None)?))
         .await?;
     Ok(Json(serde_json::json!({ "epochs": epochs })).into_response())
 }
@@ -201,22 +197,22 @@ pub async fn trace(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    who.require(Action::ProposeTrace)?;
     let req: TraceRequest = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
-    let ids = s
+    let decision = s
         .write(move |tx, inner| {
-            let t = now();
-            let ids = review::trace(tx, &req, inner.authority.descriptor.utc_offset, t)?;
-            staff::record(
+            decisions::trace(
                 tx,
-                t,
                 &who,
-                "trace.publish",
-                Some(&format!("notices {}", ids.join(","))),
-            )?;
-            Ok(ids)
+                inner.config.console.four_eyes,
+                &req,
+                "tracing sheet (API)",
+                inner.authority.descriptor.utc_offset,
+                now(),
+            )
         })
         .await?;
-    Ok(Json(serde_json::json!({ "notices": ids })).into_response())
+    Ok(Json(decision).into_response())
 }
 
 /// The publish throttle: every phone downloads every bulletin for its whole
@@ -291,8 +287,19 @@ pub async fn do_publish(s: &AppState, who: String) -> Result<publish::Published,
 
 /// `POST /admin/v1/publish`.
 pub async fn publish(State(s): State<AppState>, Staff(who): Staff) -> Result<Response, ApiError> {
-    let p = do_publish(&s, who).await?;
+    who.require(Action::Publish)?;
+    let p = do_publish(&s, who.name).await?;
     Ok(Json(serde_json::json!({ "sequence": p.sequence })).into_response())
+}
+
+/// Withdraws a notice (API and console).
+pub async fn do_withdraw(s: &AppState, who: String, nonce: String) -> Result<(), ApiError> {
+    s.write(move |tx, _| {
+        review::withdraw(tx, &nonce)?;
+        staff::record(tx, now(), &who, "notice.withdraw", Some(&nonce))?;
+        Ok(())
+    })
+    .await
 }
 
 /// `POST /admin/v1/notices/{nonce}/withdraw`.
@@ -301,21 +308,23 @@ pub async fn withdraw(
     Staff(who): Staff,
     Path(nonce): Path<String>,
 ) -> Result<Response, ApiError> {
-    s.write(move |tx, _| {
-        review::withdraw(tx, &nonce)?;
-        staff::record(tx, now(), &who, "notice.withdraw", Some(&nonce))?;
-        Ok(())
-    })
-    .await?;
+    who.require(Action::Withdraw)?;
+    do_withdraw(&s, who.name, nonce).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /admin/v1/audit`.
-pub async fn audit(State(s): State<AppState>, Staff(who): Staff) -> Result<Response, ApiError> {
+/// `GET /admin/v1/audit?staff=&action=&since=&until=&object=&before=&limit=`:
+/// filtered, newest first.
+pub async fn audit(
+    State(s): State<AppState>,
+    Staff(who): Staff,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Response, ApiError> {
+    who.require(Action::ReadAudit)?;
     let list = s
         .write(move |tx, _| {
-            staff::record(tx, now(), &who, "audit.read", None)?;
-            Ok(staff::audit(tx, 1000)?)
+            staff::record(tx, now(), &who.name, "audit.read", None)?;
+            Ok(crate::audit::query(tx, &filter)?)
         })
         .await?;
     Ok(Json(list).into_response())
@@ -336,5 +345,6 @@ pub async fn do_stats(s: &AppState, who: String) -> Result<Vec<heartbeat::VenueS
 
 /// `GET /admin/v1/stats/venues`.
 pub async fn stats(State(s): State<AppState>, Staff(who): Staff) -> Result<Response, ApiError> {
-    Ok(Json(do_stats(&s, who).await?).into_response())
+    who.require(Action::ReadStats)?;
+    Ok(Json(do_stats(&s, who.name).await?).into_response())
 }

@@ -2,7 +2,6 @@
 
 pub mod admin;
 pub mod app;
-pub mod console;
 pub mod guard;
 pub mod public;
 
@@ -25,7 +24,8 @@ pub const REPORT_BODY_LIMIT: usize = 128 * 1024;
 /// Body limit of every other JSON body.
 pub const SMALL_BODY_LIMIT: usize = 16 * 1024;
 
-/// Every route the server answers, as `(method, path)` (used by the OpenAPI test).
+/// Every API route the server answers, as `(method, path)` (used by the OpenAPI
+/// test). The console's HTML pages are listed in [`crate::console::ROUTES`].
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/descriptor"),
     ("get", "/v1/bulletins/index.json"),
@@ -49,14 +49,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/admin/v1/notices/{nonce}/withdraw"),
     ("get", "/admin/v1/audit"),
     ("get", "/admin/v1/stats/venues"),
-    ("get", "/console/"),
-    ("post", "/console/login"),
-    ("post", "/console/logout"),
-    ("get", "/console/reviews"),
-    ("post", "/console/reviews/{id}/approve"),
-    ("post", "/console/reviews/{id}/reject"),
-    ("post", "/console/publish"),
-    ("get", "/console/stats"),
 ];
 
 /// The full router with its limits.
@@ -89,14 +81,6 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/v1/notices/{nonce}/withdraw", post(admin::withdraw))
         .route("/admin/v1/audit", get(admin::audit))
         .route("/admin/v1/stats/venues", get(admin::stats))
-        .route("/console/", get(console::home))
-        .route("/console/login", post(console::login))
-        .route("/console/logout", post(console::logout))
-        .route("/console/reviews", get(console::reviews))
-        .route("/console/reviews/{id}/approve", post(console::approve))
-        .route("/console/reviews/{id}/reject", post(console::reject))
-        .route("/console/publish", post(console::publish))
-        .route("/console/stats", get(console::stats))
         .fallback(|| async { ApiError::not_found("no such resource") })
         .layer(
             // Method and path only: query strings may carry anything a client put
@@ -105,10 +89,12 @@ pub fn router(state: AppState) -> Router {
                 tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
             }),
         );
+    let console = crate::console::router(state.clone());
     downloads
         .merge(rest)
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state.clone())
+        .merge(console)
         .layer(ConcurrencyLimitLayer::new(in_flight))
         .layer(axum::middleware::from_fn_with_state(state, guard::guard))
 }

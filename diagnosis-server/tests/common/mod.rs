@@ -55,7 +55,19 @@ impl Authority {
             "https://quet.example",
         ]);
         assert!(out.contains("fingerprint"));
-        let token = cli(&["staff", "add", "alice", "--data", data.to_str().unwrap()])
+        let added = cli(&[
+            "staff",
+            "add",
+            "alice",
+            "--role",
+            "tracer,publisher,administrator",
+            "--data",
+            data.to_str().unwrap(),
+        ]);
+        let token = added
+            .lines()
+            .find_map(|l| l.strip_prefix("api token: "))
+            .unwrap()
             .trim()
             .to_owned();
         Authority { dir, token }
