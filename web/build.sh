@@ -1,11 +1,63 @@
 #!/usr/bin/env bash
-# Builds the phone web app: the wasm core plus the JS glue from the wasm-bindgen CLI
-# (whose version must equal the wasm-bindgen crate's, pinned in web/Cargo.toml):
+# Builds the phone web app and the venue display page into one static directory:
+#
+#   web/build.sh [OUT]          (default: web/dist)
+#
+#   OUT/index.html              app shell, served at /, /C and /c   (never cached)
+#   OUT/display.html            venue display shell, served at /display (never cached)
+#   OUT/sw.js                   service worker                       (never cached)
+#   OUT/manifest.webmanifest    install manifest                     (never cached)
+#   OUT/a/<hash>/...            every other file; <hash> is a digest of their bytes,
+#                               so the directory is immutable and cached forever
+#
+# It uses only cargo and the wasm-bindgen CLI, pinned to the wasm-bindgen crate's
+# exact version (no wasm-pack, no download at build time):
 #   cargo install wasm-bindgen-cli --version 0.2.130
-# Output: web/static/pkg/, served next to web/static/index.html by any web server.
+# The same sources and toolchain give the same bytes and the same <hash>.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-cargo build -p quet-web --target wasm32-unknown-unknown --release
-wasm-bindgen --target web --no-typescript --out-dir web/static/pkg \
-  "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/quet_web.wasm"
-echo "built web/static/pkg; serve web/static/ and open /c#<code>"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="${1:-$root/web/dist}"
+want="0.2.130"
+have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" || true
+if [ "$have" != "$want" ]; then
+  echo "web/build.sh: needs wasm-bindgen CLI $want (found: ${have:-none});" >&2
+  echo "  install it with: cargo install wasm-bindgen-cli --version $want" >&2
+  exit 1
+fi
+target="${CARGO_TARGET_DIR:-$root/target}"
+cd "$root"
+# Size: whole-program optimisation and no unwinding for the browser build only
+# (the native release profile is left as the workspace sets it).
+cargo build -q -p quet-web --lib --target wasm32-unknown-unknown --release \
+  --config 'profile.release.lto=true' --config 'profile.release.codegen-units=1' \
+  --config 'profile.release.panic="abort"' --config 'profile.release.debug=0'
+
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/assets" "$stage/site"
+wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$stage/assets" \
+  "$target/wasm32-unknown-unknown/release/quet_web.wasm"
+cp -R "$root/web/app/assets/." "$stage/assets/"
+
+# The version: a digest of every asset's name and bytes, in a fixed order.
+hash="$(cd "$stage/assets" && find . -type f | LC_ALL=C sort | while read -r f; do
+  printf '%s\n' "$f"; sha256sum < "$f"; done | sha256sum | cut -c1-16)"
+list="$(cd "$stage/assets" && find . -type f | LC_ALL=C sort | sed "s|^\./|/a/$hash/|" \
+  | awk 'BEGIN{ORS=""; print "["} {if (NR>1) print ","; print "\"" $0 "\""} END{print "]"}')"
+
+mkdir -p "$stage/site/a"
+mv "$stage/assets" "$stage/site/a/$hash"
+for f in index.html display.html sw.js manifest.webmanifest; do
+  [ -e "$root/web/app/$f" ] || continue
+  sed -e "s|__ASSETS__|/a/$hash|g" -e "s|__VERSION__|$hash|g" -e "s|\"__ASSET_LIST__\"|$list|g" \
+    "$root/web/app/$f" > "$stage/site/$f"
+done
+
+# Replace OUT in one step, so a server reading it never sees half a build.
+mkdir -p "$(dirname "$out")"
+rm -rf "$out.new" "$out.old"
+cp -R "$stage/site" "$out.new"
+if [ -e "$out" ]; then mv "$out" "$out.old"; fi
+mv "$out.new" "$out"
+rm -rf "$out.old"
+echo "web/build.sh: built version $hash into $out"

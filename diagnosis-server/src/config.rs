@@ -101,6 +101,8 @@ pub struct Config {
     /// Lifetime of a signed head, seconds (at most a day; longer than the interval,
     /// with room for a static mirror's re-export).
     pub head_lifetime_secs: u64,
+    /// The phone web app built by `web/build.sh`, served at `/`, `/C`, `/c`.
+    pub app_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -140,6 +142,7 @@ impl Default for Config {
             console: crate::console::ConsoleConfig::default(),
             head_interval_secs: quet_protocol::head::DEFAULT_HEAD_INTERVAL_SECS,
             head_lifetime_secs: quet_protocol::head::DEFAULT_HEAD_LIFETIME_SECS,
+            app_dir: None,
         }
     }
 }
@@ -242,6 +245,9 @@ impl Config {
             return bad("metrics_listen must differ from listen");
         }
         self.trusted()?;
+        if let Some(dir) = &self.app_dir {
+            crate::api::app::list(dir)?;
+        }
         self.console.validate()
     }
 

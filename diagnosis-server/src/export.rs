@@ -14,6 +14,9 @@
 //! ([`quet_protocol::head::DEFAULT_HEAD_LIFETIME_SECS`]): a mirror that is not
 //! re-exported shows as "alerts may be out of date" on phones, never as a silent
 //! freeze. README.md gives the nginx headers.
+//!
+//! With `--app DIR`, [`export_app`] also writes the phone web app (the same files
+//! `quet-server run --app DIR` serves); `web/deploy/nginx.conf` serves both.
 
 use std::fs;
 use std::path::Path;
@@ -77,4 +80,52 @@ pub fn export(data: &Path, out: &Path, now: u64) -> Result<ExportReport, ServerE
         bulletins: live.iter().map(|b| b.sequence).collect(),
         removed,
     })
+}
+
+/// Copies the phone web app built by `web/build.sh` into `out` with the paths the
+/// server uses (`index.html`, `sw.js`, `manifest.webmanifest`, `a/<version>/…`),
+/// each compressible file with a `.gz` sibling for `gzip_static`, and removes
+/// versioned asset directories of earlier builds. Files are written atomically,
+/// assets before the shell that names them. README.md gives the web server rules
+/// (`/C`, `/c` → `index.html`, MIME types, caching). Returns the files written.
+pub fn export_app(app_dir: &Path, out: &Path) -> Result<usize, ServerError> {
+    let files = crate::api::app::list(app_dir)?;
+    // Versioned assets first, then the shell and service worker that refer to them.
+    let (assets, shell): (Vec<_>, Vec<_>) = files.iter().partition(|(u, _)| u.starts_with("/a/"));
+    for (url, path) in assets.iter().chain(shell.iter()) {
+        let bytes = fs::read(path).map_err(|e| ServerError::Io(path.display().to_string(), e))?;
+        let dest = out.join(url.trim_start_matches('/'));
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent)
+                .map_err(|e| ServerError::Io(parent.display().to_string(), e))?;
+        }
+        replace_file(&dest, &bytes)?;
+        let gz = dest.with_file_name(format!(
+            "{}.gz",
+            dest.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ));
+        match crate::api::app::gzip(&bytes) {
+            Some(z) if !url.ends_with(".png") => replace_file(&gz, &z)?,
+            _ => {
+                let _ = fs::remove_file(&gz);
+            }
+        }
+    }
+    let current: Vec<&str> = assets
+        .iter()
+        .filter_map(|(u, _)| u.strip_prefix("/a/")?.split('/').next())
+        .collect();
+    let versions = out.join("a");
+    if let Ok(entries) = fs::read_dir(&versions) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !current.contains(&name.as_str()) {
+                fs::remove_dir_all(entry.path())
+                    .map_err(|e| ServerError::Io(entry.path().display().to_string(), e))?;
+            }
+        }
+    }
+    Ok(files.len())
 }

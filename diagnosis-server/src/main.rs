@@ -47,6 +47,9 @@ enum Cmd {
         /// Output directory.
         #[arg(long)]
         to: PathBuf,
+        /// Also export the phone web app built by `web/build.sh DIR`.
+        #[arg(long, env = "QUET_APP")]
+        app: Option<PathBuf>,
     },
     /// Staff accounts: roles, console passwords, API tokens.
     Staff {
@@ -219,6 +222,9 @@ struct RunArgs {
     /// JSON settings file (flags and env vars override it).
     #[arg(long, env = "QUET_CONFIG")]
     config: Option<PathBuf>,
+    /// The phone web app, as built by `web/build.sh DIR`: served at /, /C and /c.
+    #[arg(long, env = "QUET_APP")]
+    app: Option<PathBuf>,
     /// Seconds between scheduled publications (0 = off).
     #[arg(long, env = "QUET_PUBLISH_INTERVAL")]
     publish_interval: Option<u64>,
@@ -316,6 +322,9 @@ fn config_of(a: &RunArgs) -> Result<Config, quet_server::ServerError> {
         None => Config::default(),
     };
     c.data_dir = a.data.clone();
+    if let Some(v) = &a.app {
+        c.app_dir = Some(v.clone());
+    }
     if let Some(v) = a.listen {
         c.listen = v;
     }
@@ -427,13 +436,17 @@ fn run(cli: Cli) -> Result<(), quet_server::ServerError> {
                 server.wait().await
             })?;
         }
-        Cmd::Export { data, to } => {
+        Cmd::Export { data, to, app } => {
             let r = quet_server::export(&data, &to, quet_server::db::now())?;
             println!(
                 "exported {} bulletins, removed {} stale files",
                 r.bulletins.len(),
                 r.removed
             );
+            if let Some(app) = app {
+                let n = quet_server::export::export_app(&app, &to)?;
+                println!("exported the phone app ({n} files)");
+            }
         }
         Cmd::Staff { cmd } => staff_command(cmd)?,
         Cmd::Districts {

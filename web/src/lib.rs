@@ -1,51 +1,235 @@
 //! # quet-web
 //!
-//! The core of the phone web app, compiled to wasm: when a phone's camera opens a
-//! venue's URL (`https://<authority>/C#<code>`), the page hands the fragment to
-//! [`check_in`], which verifies the code and seals the encounter token and report
-//! envelope in the browser; the fragment never reaches a server. [`match_bulletin`]
-//! verifies a downloaded bulletin against the pinned authority and matches the
-//! stored tokens offline.
+//! The phone web app and the browser venue display, as thin
+//! [wasm-bindgen](https://docs.rs/wasm-bindgen) bindings over the one client core,
+//! `quet-client` (and, for the display, the venue crate): no rule is written here
+//! or in the page's JavaScript. What this crate adds is only what a browser needs:
 //!
-//! The functions take and return JSON strings so the JavaScript side stays small
-//! (`static/app.js`). Build: `web/build.sh` (cargo for wasm32 + the wasm-bindgen CLI).
+//! - [`mirror`]: the core's store mirrored row by row into IndexedDB;
+//! - [`exchange`]: the core's network calls driven by the page's `fetch`;
+//! - [`phone`]: the app's operations, JSON out (tested natively);
+//! - [`scan`]: camera frames (RGBA) handed to the core's QR decoder;
+//! - [`PhoneApp`]: the JavaScript interface.
+//!
+//! Build the app with `web/build.sh` (cargo for wasm32 + the pinned wasm-bindgen
+//! CLI); `web/README.md` explains the app, its storage, its network behaviour and
+//! its tests.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
-pub mod api;
+pub mod exchange;
+pub mod mirror;
+pub mod phone;
+pub mod scan;
 
-use wasm_bindgen::prelude::wasm_bindgen;
+use js_sys::{Array, Uint8Array};
+use quet_client::transport::Response;
+use quet_client::{ClientError, UnixTime};
+use wasm_bindgen::prelude::{JsValue, wasm_bindgen};
 
-/// Verifies a scanned code and describes the venue (nothing is stored).
-#[wasm_bindgen]
-pub fn describe_code(text: &str, now_secs: f64, descriptor_b64: &str) -> Result<String, String> {
-    api::describe_code(text, now_secs, descriptor_b64)
+use crate::phone::{Phone, error_json};
+
+/// An error for the page: the JSON `{"kind", "vi", "en"}` of the core's error.
+fn js_error(e: &ClientError) -> JsValue {
+    JsValue::from_str(&error_json(e).to_string())
 }
 
-/// Verifies a scanned code and seals the check-in (token + report envelope).
-#[wasm_bindgen]
-pub fn check_in(text: &str, now_secs: f64, descriptor_b64: &str) -> Result<String, String> {
-    api::check_in(text, now_secs, descriptor_b64)
+fn time(now_secs: f64) -> Result<UnixTime, JsValue> {
+    if now_secs.is_finite() && (0.0..1e12).contains(&now_secs) {
+        Ok(UnixTime(now_secs as u64))
+    } else {
+        Err(js_error(&ClientError::InvalidSetting("clock".into())))
+    }
 }
 
-/// Verifies the next bulletin and matches the stored tokens against it.
+fn json(r: quet_client::Result<serde_json::Value>) -> Result<String, JsValue> {
+    r.map(|v| v.to_string()).map_err(|e| js_error(&e))
+}
+
+fn step(r: quet_client::Result<phone::Step>) -> Result<String, JsValue> {
+    r.and_then(|s| serde_json::to_string(&s).map_err(|e| ClientError::Storage(e.to_string())))
+        .map_err(|e| js_error(&e))
+}
+
+fn id(v: f64) -> Option<u64> {
+    (v.is_finite() && v >= 1.0).then_some(v as u64)
+}
+
+/// The phone app's core, as the page sees it. Every method that changes state
+/// leaves writes for [`PhoneApp::take_writes`]; the page commits them to IndexedDB
+/// before it tells the user the operation is done.
 #[wasm_bindgen]
-pub fn match_bulletin(
-    bulletin_b64: &str,
-    descriptor_b64: &str,
-    chain_json: &str,
-    tokens_json: &str,
-    now_secs: f64,
-) -> Result<String, String> {
-    api::match_bulletin(
-        bulletin_b64,
-        descriptor_b64,
-        chain_json,
-        tokens_json,
-        now_secs,
-    )
+pub struct PhoneApp {
+    phone: Phone,
+}
+
+#[wasm_bindgen]
+impl PhoneApp {
+    /// Opens the app over the rows read from IndexedDB: an array of
+    /// `[key, Uint8Array]` pairs.
+    pub fn open(rows: Array) -> Result<PhoneApp, JsValue> {
+        let mut list = Vec::with_capacity(rows.length() as usize);
+        for pair in rows.iter() {
+            let pair = Array::from(&pair);
+            let key = pair.get(0).as_string().unwrap_or_default();
+            let value = Uint8Array::new(&pair.get(1)).to_vec();
+            list.push((key, value));
+        }
+        let rng: quet_client::Rng = Box::new(rand_core::UnwrapErr(getrandom::SysRng));
+        Phone::open(list, rng)
+            .map(|phone| PhoneApp { phone })
+            .map_err(|e| js_error(&e))
+    }
+
+    /// The writes to commit: an array of `[key, Uint8Array | null]` (null deletes).
+    #[wasm_bindgen(js_name = takeWrites)]
+    pub fn take_writes(&mut self) -> Array {
+        let out = Array::new();
+        for (key, value) in self.phone.take_writes() {
+            let pair = Array::new();
+            pair.push(&JsValue::from_str(&key));
+            match value {
+                Some(v) => pair.push(&Uint8Array::from(v.as_slice())),
+                None => pair.push(&JsValue::NULL),
+            };
+            out.push(&pair);
+        }
+        out
+    }
+
+    /// The home screen's state (JSON).
+    pub fn state(&mut self, now_secs: f64) -> Result<String, JsValue> {
+        json(self.phone.state(time(now_secs)?))
+    }
+
+    /// Decodes a descriptor without pinning it (JSON with its fingerprint).
+    #[wasm_bindgen(js_name = inspectDescriptor)]
+    pub fn inspect_descriptor(bytes: &[u8]) -> Result<String, JsValue> {
+        json(Phone::inspect_descriptor(bytes))
+    }
+
+    /// Pins a descriptor, or follows a rotation signed by a pinned key.
+    #[wasm_bindgen(js_name = pinAuthority)]
+    pub fn pin_authority(&mut self, bytes: &[u8]) -> Result<String, JsValue> {
+        json(self.phone.pin_authority(bytes))
+    }
+
+    /// Unpins an authority.
+    #[wasm_bindgen(js_name = removeAuthority)]
+    pub fn remove_authority(&mut self, id: u32) -> Result<String, JsValue> {
+        json(self.phone.remove_authority(id))
+    }
+
+    /// Checks in from a scanned code's text or an opened link. Offline.
+    #[wasm_bindgen(js_name = checkIn)]
+    pub fn check_in(&mut self, text: &str, now_secs: f64) -> Result<String, JsValue> {
+        json(self.phone.check_in(text, time(now_secs)?))
+    }
+
+    /// Checks out of stay `id` (0: the latest ongoing one).
+    #[wasm_bindgen(js_name = checkOut)]
+    pub fn check_out(&mut self, id_or_zero: f64, now_secs: f64) -> Result<String, JsValue> {
+        json(self.phone.check_out(id(id_or_zero), time(now_secs)?))
+    }
+
+    /// Plans the departure of stay `id` (0: the latest) at arrival + `minutes`.
+    #[wasm_bindgen(js_name = setStay)]
+    pub fn set_stay(
+        &mut self,
+        id_or_zero: f64,
+        minutes: u32,
+        now_secs: f64,
+    ) -> Result<String, JsValue> {
+        json(
+            self.phone
+                .set_stay(id(id_or_zero), u64::from(minutes), time(now_secs)?),
+        )
+    }
+
+    /// The diary, newest first (JSON).
+    pub fn diary(&mut self, now_secs: f64) -> Result<String, JsValue> {
+        json(self.phone.diary(time(now_secs)?))
+    }
+
+    /// Deletes one check-in and its alerts.
+    #[wasm_bindgen(js_name = deleteCheckIn)]
+    pub fn delete_check_in(&mut self, id: f64) -> Result<String, JsValue> {
+        let id = self::id(id).ok_or_else(|| js_error(&ClientError::NoSuchCheckIn(0)))?;
+        json(self.phone.delete_check_in(id))
+    }
+
+    /// Deletes every check-in and alert.
+    #[wasm_bindgen(js_name = deleteAll)]
+    pub fn delete_all(&mut self) -> Result<String, JsValue> {
+        json(self.phone.delete_all())
+    }
+
+    /// Every alert (JSON).
+    pub fn alerts(&self) -> Result<String, JsValue> {
+        json(self.phone.alerts())
+    }
+
+    /// Sets the retention in days (10–21).
+    #[wasm_bindgen(js_name = setRetention)]
+    pub fn set_retention(&mut self, days: u16) -> Result<String, JsValue> {
+        json(self.phone.set_retention(days))
+    }
+
+    /// Hands back the answer to a `need` step.
+    pub fn answer(
+        &mut self,
+        method: &str,
+        url: &str,
+        status: u16,
+        body: &[u8],
+        retry_after: Option<u32>,
+    ) {
+        self.phone.answer(
+            method,
+            url,
+            Response {
+                status,
+                body: body.to_vec(),
+                retry_after: retry_after.map(u64::from),
+            },
+        );
+    }
+
+    /// One round of a sync: `{"need": request}` or `{"done": report}`.
+    #[wasm_bindgen(js_name = syncStep)]
+    pub fn sync_step(&mut self, now_secs: f64) -> Result<String, JsValue> {
+        step(self.phone.sync_step(time(now_secs)?))
+    }
+
+    /// One round of a report preview: `{"need": request}` or `{"done": plan}`.
+    #[wasm_bindgen(js_name = reportPreviewStep)]
+    pub fn report_preview_step(
+        &mut self,
+        authority: Option<u32>,
+        auth_code: &str,
+        now_secs: f64,
+    ) -> Result<String, JsValue> {
+        step(
+            self.phone
+                .report_preview_step(authority, auth_code, time(now_secs)?),
+        )
+    }
+
+    /// One round of sending the previewed report: `{"need"}` or `{"done": receipt}`.
+    #[wasm_bindgen(js_name = reportSubmitStep)]
+    pub fn report_submit_step(&mut self) -> Result<String, JsValue> {
+        step(self.phone.report_submit_step())
+    }
+
+    /// Decodes the first QR code in a camera frame (RGBA, `width × height`);
+    /// `undefined` when there is none.
+    #[wasm_bindgen(js_name = decodeFrame)]
+    pub fn decode_frame(width: u32, height: u32, rgba: &[u8]) -> Option<String> {
+        scan::decode_rgba(width as usize, height as usize, rgba)
+    }
 }

@@ -1,6 +1,7 @@
 //! The HTTP interface: routes of `spec/api.md`, limits and shared helpers.
 
 pub mod admin;
+pub mod app;
 pub mod guard;
 pub mod public;
 
@@ -61,7 +62,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/bulletins/head", get(public::head))
         .route("/v1/bulletins/{sequence}", get(public::bulletin))
         .route("/v1/districts", get(public::districts))
-        .route("/healthz", get(public::healthz));
+        .route("/healthz", get(public::healthz))
+        .merge(app::router(state.config.app_dir.as_deref()));
     let rest = Router::new()
         .route("/readyz", get(public::readyz))
         .route("/metrics", get(public::metrics))

@@ -1,0 +1,52 @@
+// Quét service worker. The app shell and every versioned asset are cached at
+// install and served from the cache first, so opening the app or a venue's link
+// (/C#…) and scanning make no request once the app is installed. Nothing else is
+// intercepted: API requests go to the network as they are.
+import { Core } from "__ASSETS__/core.js";
+
+const VERSION = "__VERSION__";
+const CACHE = "quet-app-" + VERSION;
+const ASSETS = "__ASSET_LIST__";
+const SHELL = "/index.html";
+const SHELL_PATHS = new Set(["/", "/C", "/c", "/index.html"]);
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll([SHELL, "/manifest.webmanifest", ...ASSETS]);
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith("quet-app-") && name !== CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (url.origin !== self.location.origin || event.request.method !== "GET") return;
+  let key = null;
+  if (event.request.mode === "navigate" && SHELL_PATHS.has(url.pathname)) key = SHELL;
+  else if (url.pathname.startsWith("/a/" + VERSION + "/") || url.pathname === "/manifest.webmanifest") key = url.pathname;
+  if (!key) return;
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    const hit = await cache.match(key);
+    return hit || fetch(event.request);
+  })());
+});
+
+// Periodic Background Sync (an installed app, where the browser grants it): the
+// same sync as the page's, run by the same core.
+self.addEventListener("periodicsync", (event) => {
+  if (event.tag !== "quet-sync") return;
+  event.waitUntil((async () => {
+    const core = await Core.open();
+    await core.sync();
+  })());
+});

@@ -1,0 +1,718 @@
+//! The phone web app in real headless Chromium at phone size (360×640), against a
+//! real `quet-server` on loopback serving the app built by `web/build.sh`.
+//! Screenshots go to `web/screenshots/` (linked from web/README.md).
+//!
+//! Under `CI=true` a missing Chromium fails these tests; elsewhere they print
+//! "skipped: chromium missing" and pass.
+
+mod support;
+
+use quet_protocol::category::Category;
+use serde_json::Value;
+use support::cdp::{self, Browser, Page, requests, screenshot_dir};
+use support::world::{self, World, display_code, serve_display};
+
+const W: u32 = 360;
+const H: u32 = 640;
+
+/// Everything the page stored, read back from inside the page: IndexedDB (every
+/// database, store, key and value), localStorage, sessionStorage and Cache
+/// Storage (every cached response's body). Values as lower-case hex.
+const READ_STORAGE: &str = r#"(async () => {
+  const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  const enc = (v) => v instanceof Uint8Array ? hex(v) : v instanceof ArrayBuffer ? hex(new Uint8Array(v))
+    : hex(new TextEncoder().encode(typeof v === "string" ? v : JSON.stringify(v)));
+  const req = (r) => new Promise((ok, no) => { r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  const out = [];
+  for (const info of await indexedDB.databases()) {
+    const db = await req(indexedDB.open(info.name));
+    for (const name of db.objectStoreNames) {
+      const st = db.transaction(name).objectStore(name);
+      const keys = await req(st.getAllKeys());
+      const vals = await req(st.getAll());
+      keys.forEach((k, i) => out.push({ where: `indexeddb:${info.name}/${name}`, key: String(k), value: enc(vals[i]) }));
+    }
+    db.close();
+  }
+  for (const [label, s] of [["localStorage", localStorage], ["sessionStorage", sessionStorage]]) {
+    for (let i = 0; i < s.length; i++) out.push({ where: label, key: s.key(i), value: enc(s.getItem(s.key(i))) });
+  }
+  for (const c of await caches.keys()) {
+    const cache = await caches.open(c);
+    for (const r of await cache.keys()) {
+      const body = await (await cache.match(r)).arrayBuffer();
+      out.push({ where: `cache:${c}`, key: r.url, value: enc(body) });
+    }
+  }
+  return out;
+})()"#;
+
+fn hex(b: &[u8]) -> String {
+    data_encoding::HEXLOWER.encode(b)
+}
+
+/// The code's bytes from its URL text.
+fn code_bytes(url: &str) -> Vec<u8> {
+    let payload = url.rsplit_once('#').unwrap().1;
+    data_encoding::BASE32_NOPAD
+        .decode(payload.to_ascii_uppercase().as_bytes())
+        .unwrap()
+}
+
+/// Asserts that nothing the page stored holds any of `secrets` (plaintext bytes).
+fn assert_stored_nothing(b: &mut Browser, p: &Page, secrets: &[(&str, Vec<u8>)]) -> usize {
+    let rows = b.js(p, READ_STORAGE);
+    let rows = rows.as_array().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["where"].as_str().unwrap().starts_with("indexeddb:")),
+        "the app stored nothing in IndexedDB: {rows:?}"
+    );
+    for r in rows {
+        let key_hex = hex(r["key"].as_str().unwrap().as_bytes());
+        let value = r["value"].as_str().unwrap();
+        for (what, secret) in secrets {
+            let s = hex(secret);
+            assert!(
+                !value.contains(&s) && !key_hex.contains(&s),
+                "{what} found in {} key {}",
+                r["where"],
+                r["key"]
+            );
+        }
+    }
+    rows.len()
+}
+
+/// A screenshot with `selector` scrolled into view (people look at the part that matters).
+fn shot(b: &mut Browser, p: &Page, name: &str, selector: &str) {
+    b.js(
+        p,
+        &format!("document.querySelector({selector:?})?.scrollIntoView({{block: 'center'}}), true"),
+    );
+    b.screenshot(p, &screenshot_dir().join(name));
+}
+
+fn open_link(b: &mut Browser, p: &Page, url: &str) {
+    b.goto(p, url);
+    b.wait_js(p, "document.body.dataset.screen === 'confirm'", 60);
+}
+
+#[test]
+fn opening_a_code_link_checks_in_at_once_pins_the_authority_and_stores_no_plaintext() {
+    if !cdp::available() {
+        return;
+    }
+    let _one = world::serial();
+    let w = World::start();
+    let marker = "Quán Độc Nhất 7Q4Z";
+    let venue = w.venue(marker, "12 Hàng Bạc, Hoàn Kiếm", Category::Restaurant);
+    let url = display_code(&venue);
+    let mut b = Browser::launch(&[]);
+    let p = b.page(W, H);
+    open_link(&mut b, &p, &url);
+
+    // Checked in at once, with the venue and the auto check-out time; the
+    // authority that serves the app is pinned and its fingerprint shown.
+    let text = b
+        .js(&p, "document.body.innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains(marker), "{text}");
+    assert!(text.contains("Tự động check-out lúc"), "{text}");
+    assert!(
+        text.contains(&w.fingerprint()),
+        "fingerprint not shown: {text}"
+    );
+    assert_eq!(
+        b.js(&p, "location.hash"),
+        Value::String(String::new()),
+        "the code stays in the address bar"
+    );
+    b.screenshot(&p, &screenshot_dir().join("01-check-in-first-visit.png"));
+
+    // The stay is on the home screen after a reload (committed to IndexedDB).
+    b.goto(&p, &format!("{}/", w.base));
+    b.wait_js(&p, "document.body.dataset.screen === 'home'", 30);
+    b.wait_js(
+        &p,
+        &format!("document.body.innerText.includes({marker:?})"),
+        10,
+    );
+    b.screenshot(&p, &screenshot_dir().join("02-home-checked-in.png"));
+
+    // What the phone stores: no venue name, no address, no code, in any form.
+    let code = code_bytes(&url);
+    let payload = url.rsplit_once('#').unwrap().1.as_bytes().to_vec();
+    let n = assert_stored_nothing(
+        &mut b,
+        &p,
+        &[
+            ("venue name", marker.as_bytes().to_vec()),
+            ("venue address", "12 Hàng Bạc".as_bytes().to_vec()),
+            ("code bytes", code.clone()),
+            ("code text", payload),
+            ("the code's venue-time key", code[14..46].to_vec()),
+        ],
+    );
+    eprintln!("storage rows checked: {n}");
+}
+
+#[test]
+fn camera_scan_checks_in_offline_and_makes_no_request() {
+    if !cdp::available() {
+        return;
+    }
+    let _one = world::serial();
+    let w = World::start();
+    let venue = w.venue(
+        "Bún Chả Camera",
+        "5 Lê Văn Hưu, Hai Bà Trưng",
+        Category::Restaurant,
+    );
+
+    // A picture of the real display screen (the venue tool's page), as a camera
+    // would see it, made into the fake camera's video.
+    let tmp = tempfile::tempdir().unwrap();
+    let shot = tmp.path().join("display.png");
+    {
+        let display_url = serve_display(&w.rt, &venue);
+        let mut d = Browser::launch(&[]);
+        let dp = d.page(800, 600);
+        d.call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": 800, "height": 600, "deviceScaleFactor": 1, "mobile": false}),
+            Some(&dp.session),
+        )
+        .unwrap();
+        d.goto(&dp, &display_url);
+        d.wait_js(&dp, "document.querySelector('svg')", 20);
+        d.screenshot(&dp, &shot);
+        std::fs::copy(
+            &shot,
+            screenshot_dir().join("venue-display-as-camera-input.png"),
+        )
+        .unwrap();
+    }
+    let y4m = tmp.path().join("camera.y4m");
+    support::png_to_y4m(&shot, &y4m);
+
+    let mut b = Browser::launch(&[
+        "--use-fake-device-for-media-stream".into(),
+        "--use-fake-ui-for-media-stream".into(),
+        format!("--use-file-for-fake-video-capture={}", y4m.display()),
+    ]);
+    let p = b.page(W, H);
+    // First use: the venue's link (pins the authority, installs the app).
+    open_link(&mut b, &p, &display_code(&venue));
+    b.wait_js(&p, "navigator.serviceWorker.controller !== null", 30);
+    b.click(&p, "#done");
+    b.wait_js(&p, "document.body.dataset.screen === 'home'", 10);
+
+    // Network cut. Scan with the in-app camera.
+    b.offline(&p, true);
+    b.drain_events();
+    let before = w.traffic.bytes();
+    b.click(&p, "#scan");
+    b.wait_js(&p, "document.body.dataset.screen === 'scan'", 10);
+    b.screenshot(&p, &screenshot_dir().join("03-scan.png"));
+    b.wait_js(&p, "document.body.dataset.screen === 'confirm'", 60);
+    let text = b
+        .js(&p, "document.body.innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains("Bún Chả Camera"), "{text}");
+    assert!(text.contains("Đã check-in tại"), "{text}");
+    b.screenshot(&p, &screenshot_dir().join("04-check-in-scanned.png"));
+
+    // No request at all during the scan: none in the page's log, no byte on the wire.
+    let made = requests(&b.drain_events(), &p.session);
+    assert!(made.is_empty(), "requests during the scan: {made:?}");
+    assert_eq!(
+        w.traffic.bytes(),
+        before,
+        "bytes crossed the network during the scan"
+    );
+    let ms = b.js(&p, "window.__quetLastCheckInMs");
+    eprintln!("check-in in the browser (decoded code -> stored): {ms} ms");
+
+    // The diary holds both visits; the first was checked out by the second.
+    b.click(&p, "nav [data-tab=diary]");
+    b.wait_js(
+        &p,
+        "document.querySelectorAll('#diary-list li').length === 2",
+        10,
+    );
+}
+
+/// Types into an input the way a user does (value + input event).
+fn type_into(b: &mut Browser, p: &Page, selector: &str, text: &str) {
+    b.wait_js(p, &format!("document.querySelector({selector:?})"), 10);
+    b.js(
+        p,
+        &format!(
+            "(() => {{ const e = document.querySelector({selector:?}); e.value = {text:?}; \
+             e.dispatchEvent(new Event('input', {{bubbles: true}})); return true; }})()"
+        ),
+    );
+}
+
+fn sync_now(b: &mut Browser, p: &Page) {
+    b.click(p, "nav [data-tab=alerts]");
+    b.wait_js(p, "document.body.dataset.screen === 'alerts'", 10);
+    b.click(p, "#sync");
+    b.wait_js(
+        p,
+        "document.querySelector('#synced') || document.querySelector('#sync-status [data-error]')",
+        60,
+    );
+    let err = b.js(
+        p,
+        "document.querySelector('#sync-status [data-error]')?.innerText || ''",
+    );
+    assert_eq!(err, Value::String(String::new()), "sync failed");
+}
+
+#[test]
+fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
+    if !cdp::available() {
+        return;
+    }
+    let _one = world::serial();
+    let w = World::start();
+    let venue = w.venue(
+        "Cà Phê Giảng Story",
+        "39 Nguyễn Hữu Huân, Hoàn Kiếm",
+        Category::Restaurant,
+    );
+
+    // Phone A checks in, then its browser is closed and opened again (the stay
+    // must survive in IndexedDB).
+    let mut a = Browser::launch(&[]);
+    let pa = a.page(W, H);
+    open_link(&mut a, &pa, &display_code(&venue));
+    let profile = a.close();
+
+    // Phone B was there too, tests positive and reports.
+    let mut b = Browser::launch(&[]);
+    let pb = b.page(W, H);
+    open_link(&mut b, &pb, &display_code(&venue));
+    let code = w.auth_code();
+    b.click(&pb, "nav [data-tab=more]");
+    b.click(&pb, "#go-report");
+    b.wait_js(&pb, "document.body.dataset.screen === 'report'", 10);
+    // A typo is caught before anything is sent.
+    let typo: String = code
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 0 {
+                if c == 'A' { 'B' } else { 'A' }
+            } else {
+                c
+            }
+        })
+        .collect();
+    type_into(&mut b, &pb, "#auth-code", &typo);
+    b.click(&pb, "#preview-button");
+    b.wait_js(
+        &pb,
+        "document.querySelector('#report-out [data-error]')",
+        20,
+    );
+    assert_eq!(
+        b.js(
+            &pb,
+            "document.querySelector('#report-out [data-error]').dataset.error"
+        ),
+        "auth_code_typo"
+    );
+    // The real code: preview exactly what will be sent, consent, send, receipt.
+    type_into(&mut b, &pb, "#auth-code", &code);
+    b.click(&pb, "#preview-button");
+    b.wait_js(&pb, "document.querySelector('#preview')", 30);
+    let preview = b
+        .js(&pb, "document.querySelector('#preview').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(preview.contains("Cà Phê Giảng Story"), "{preview}");
+    assert!(preview.contains("1 lượt check-in"), "{preview}");
+    assert_eq!(
+        b.js(&pb, "document.querySelector('#send').disabled"),
+        true,
+        "sent without consent"
+    );
+    shot(&mut b, &pb, "07-report-preview.png", "#preview");
+    b.click(&pb, "#consent");
+    b.js(
+        &pb,
+        "document.querySelector('#consent').dispatchEvent(new Event('change')), true",
+    );
+    b.click(&pb, "#send");
+    b.wait_js(
+        &pb,
+        "document.querySelector('#receipt') || document.querySelector('#report-out [data-error]')",
+        30,
+    );
+    let receipt = b.js(&pb, "document.querySelector('#receipt')?.innerText || document.querySelector('#report-out').innerText");
+    assert!(receipt.as_str().unwrap().contains("Biên nhận"), "{receipt}");
+    shot(&mut b, &pb, "08-report-receipt.png", "#receipt");
+    // The same code again: spent, and the server's answer is shown clearly.
+    type_into(&mut b, &pb, "#auth-code", &code);
+    b.click(&pb, "#preview-button");
+    b.wait_js(
+        &pb,
+        "document.querySelector('#report-out [data-error]')",
+        20,
+    );
+    assert_eq!(
+        b.js(
+            &pb,
+            "document.querySelector('#report-out [data-error]').dataset.error"
+        ),
+        "auth_code_invalid"
+    );
+    shot(&mut b, &pb, "09-report-wrong-code.png", "#report-out");
+    drop(b);
+
+    // The HA reviews and approves; the bulletin goes out.
+    let notices = w.approve_all(
+        "Hãy đi xét nghiệm trong 24 giờ.",
+        "Get tested within 24 hours.",
+    );
+    assert!(!notices.is_empty());
+    w.publish();
+
+    // Phone A, reopened, still has its stay, syncs and shows the alert.
+    let mut a = Browser::launch_in(profile, &[]);
+    let pa = a.page(W, H);
+    a.goto(&pa, &format!("{}/", w.base));
+    a.wait_js(
+        &pa,
+        "document.body.innerText.includes('Cà Phê Giảng Story')",
+        30,
+    );
+    sync_now(&mut a, &pa);
+    a.wait_js(
+        &pa,
+        "document.querySelectorAll('#alert-list li').length === 1",
+        10,
+    );
+    let alert = a
+        .js(&pa, "document.querySelector('#alert-list').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(alert.contains("Hãy đi xét nghiệm trong 24 giờ."), "{alert}");
+    assert!(alert.contains("Get tested within 24 hours."), "{alert}");
+    assert!(alert.contains("Cà Phê Giảng Story"), "{alert}");
+    shot(&mut a, &pa, "05-alert.png", "#alert-list .message");
+
+    // The HA withdraws (a false alarm): the alert clears at the next sync.
+    for n in &notices {
+        let (s, j) = w.admin("POST", &format!("/admin/v1/notices/{n}/withdraw"), None);
+        assert!(s == 204 || s == 200, "{s} {j}");
+    }
+    w.publish();
+    sync_now(&mut a, &pa);
+    a.wait_js(&pa, "document.querySelector('#no-alerts')", 10);
+}
+
+/// axe-core (npm, installed by `.ci/run` into web/tests/node_modules), or `None`
+/// outside CI when it is not installed.
+fn axe_source() -> Option<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/node_modules/axe-core/axe.min.js");
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Some(s),
+        Err(_) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "axe-core missing at {} (npm ci --prefix web/tests)",
+                path.display()
+            );
+            eprintln!("skipped: axe-core missing (npm ci --prefix web/tests)");
+            None
+        }
+    }
+}
+
+/// Runs axe-core on the current screen; returns serious or critical violations.
+fn axe(b: &mut Browser, p: &Page, source: &str) -> Vec<String> {
+    if b.js(p, "typeof axe === 'undefined'") == Value::Bool(true) {
+        b.js(p, &format!("{source};\ntrue"));
+    }
+    let v = b.js(
+        p,
+        "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations\
+         .filter(v => v.impact === 'serious' || v.impact === 'critical')\
+         .map(v => v.id + ': ' + v.help + ' [' + v.nodes.map(n => n.target.join(' ')).join(', ') + ']'))",
+    );
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_screen_at_phone_size_is_labelled_readable_and_has_no_serious_axe_finding() {
+    if !cdp::available() {
+        return;
+    }
+    let _one = world::serial();
+    let axe_js = axe_source();
+    let w = World::start();
+    let venue = w.venue(
+        "Nhà Sách Tràng Tiền",
+        "44 Tràng Tiền, Hoàn Kiếm",
+        Category::MallSupermarket,
+    );
+    let mut b = Browser::launch(&[
+        "--use-fake-device-for-media-stream".into(),
+        "--use-fake-ui-for-media-stream".into(),
+    ]);
+    let p = b.page(W, H);
+    let mut findings = Vec::new();
+    let mut check = |b: &mut Browser, name: &str| {
+        b.wait_js(
+            &p,
+            &format!("document.body.dataset.screen === {name:?}"),
+            20,
+        );
+        // Every control has an accessible name (a label, text or aria-label).
+        let unlabelled = b.js(
+            &p,
+            "[...document.querySelectorAll('button, input, select')].filter(e => {\
+               const l = e.labels && e.labels.length ? e.labels[0].innerText : '';\
+               return !(e.innerText || '').trim() && !e.getAttribute('aria-label') && !l.trim(); })\
+             .map(e => e.outerHTML.slice(0, 80))",
+        );
+        assert_eq!(
+            unlabelled,
+            serde_json::json!([]),
+            "unlabelled controls on {name}"
+        );
+        if let Some(src) = &axe_js {
+            for v in axe(b, &p, src) {
+                findings.push(format!("{name}: {v}"));
+            }
+        }
+    };
+
+    // First open with nothing stored.
+    b.goto(&p, &format!("{}/", w.base));
+    check(&mut b, "home");
+    b.screenshot(&p, &screenshot_dir().join("00-home-first-open.png"));
+    b.click(&p, "#scan");
+    check(&mut b, "scan");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    b.screenshot(&p, &screenshot_dir().join("03-scan.png"));
+    open_link(&mut b, &p, &display_code(&venue));
+    check(&mut b, "confirm");
+    shot(&mut b, &p, "01b-check-in-fingerprint.png", "#first-pin");
+    b.click(&p, "#done");
+    check(&mut b, "home");
+    b.click(&p, "nav [data-tab=diary]");
+    check(&mut b, "diary");
+    b.screenshot(&p, &screenshot_dir().join("06-diary.png"));
+    b.click(&p, "nav [data-tab=alerts]");
+    check(&mut b, "alerts");
+    b.screenshot(&p, &screenshot_dir().join("05b-alerts-none.png"));
+    b.click(&p, "nav [data-tab=more]");
+    check(&mut b, "more");
+    b.screenshot(&p, &screenshot_dir().join("10-more.png"));
+    b.click(&p, "#go-report");
+    check(&mut b, "report");
+    b.click(&p, "nav [data-tab=more]");
+    b.click(&p, "#go-authorities");
+    check(&mut b, "authorities");
+    b.screenshot(&p, &screenshot_dir().join("11-authorities.png"));
+    b.click(&p, "nav [data-tab=more]");
+    b.click(&p, "#go-settings");
+    check(&mut b, "settings");
+    b.screenshot(&p, &screenshot_dir().join("12-settings.png"));
+
+    // English only, then 200 % zoom (a 360 px phone at 200 %: 180 CSS px wide):
+    // nothing wider than the screen.
+    b.js(&p, "document.querySelector('#language').value = 'en', true");
+    b.click(&p, "#save-settings");
+    b.wait_js(&p, "document.body.innerText.includes('Saved.')", 10);
+    b.click(&p, "nav [data-tab=home]");
+    check(&mut b, "home");
+    b.screenshot(&p, &screenshot_dir().join("13-home-english.png"));
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": W / 2, "height": H / 2, "deviceScaleFactor": 2, "mobile": true}),
+        Some(&p.session),
+    )
+    .unwrap();
+    for tab in ["home", "diary", "alerts", "more"] {
+        b.click(&p, &format!("nav [data-tab={tab}]"));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let overflow = b.js(
+            &p,
+            "document.documentElement.scrollWidth - window.innerWidth",
+        );
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{tab} is wider than the screen at 200 %: {overflow}"
+        );
+    }
+    b.click(&p, "nav [data-tab=home]");
+    b.screenshot(&p, &screenshot_dir().join("14-home-zoom-200.png"));
+    assert!(
+        findings.is_empty(),
+        "axe-core found:\n{}",
+        findings.join("\n")
+    );
+}
+
+#[test]
+fn static_export_served_by_nginx_is_the_same_app_and_checks_in() {
+    if !cdp::available() {
+        return;
+    }
+    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let Some(nginx) = nginx else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "nginx is missing"
+        );
+        eprintln!("skipped: nginx missing");
+        return;
+    };
+    let _one = world::serial();
+    let w = World::start();
+    let venue = w.venue("Chè Bà Thìn Export", "1 Hàng Buồm", Category::Restaurant);
+    let out = w.dir.path().join("www");
+    let data = w.dir.path().join("ha");
+    quet_server::export(&data, &out, quet_server::db::now()).unwrap();
+    let n = quet_server::export::export_app(&world::app_dir(), &out).unwrap();
+    assert!(n >= 8, "{n} files");
+
+    let prefix = w.dir.path().join("nginx");
+    std::fs::create_dir_all(prefix.join("tmp")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf"))
+        .unwrap()
+        .replace("__LISTEN__", &format!("127.0.0.1:{port}"))
+        .replace("__ROOT__", out.to_str().unwrap())
+        .replace("__PREFIX__", prefix.to_str().unwrap());
+    std::fs::write(prefix.join("nginx.conf"), conf).unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _nginx = Kill(
+        std::process::Command::new(nginx)
+            .args([
+                "-c",
+                prefix.join("nginx.conf").to_str().unwrap(),
+                "-p",
+                prefix.to_str().unwrap(),
+            ])
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let site = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "nginx did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    // The same files, types and caching as quet-server's own answers.
+    // Raw HTTP/1.1, so that nothing between the test and nginx rewrites headers.
+    let head = |path: &str, gzip: bool| {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let enc = if gzip {
+            "Accept-Encoding: gzip\r\n"
+        } else {
+            ""
+        };
+        write!(
+            c,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{enc}\r\n"
+        )
+        .unwrap();
+        let mut resp = Vec::new();
+        c.read_to_end(&mut resp).unwrap();
+        let text = String::from_utf8_lossy(&resp);
+        let head = text.split("\r\n\r\n").next().unwrap().to_string();
+        let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let h = |n: &str| {
+            head.lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case(n).then(|| v.trim().to_string())
+                })
+                .unwrap_or_default()
+        };
+        (
+            status,
+            h("content-type"),
+            h("cache-control"),
+            h("content-encoding"),
+        )
+    };
+    for path in ["/C", "/c", "/"] {
+        let (s, ct, cc, _) = head(path, false);
+        assert_eq!(
+            (s, ct.as_str(), cc.as_str()),
+            (200, "text/html; charset=utf-8", "no-cache"),
+            "{path}"
+        );
+    }
+    let (_, ct, cc, _) = head("/sw.js", false);
+    assert!(
+        ct.starts_with("text/javascript") && cc == "no-cache",
+        "{ct} {cc}"
+    );
+    let shell = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let assets = shell
+        .split("/a/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let (s, ct, cc, ce) = head(&format!("/a/{assets}/quet_web_bg.wasm"), true);
+    assert_eq!(
+        (s, ct.as_str(), ce.as_str()),
+        (200, "application/wasm", "gzip")
+    );
+    assert_eq!(cc, "public, max-age=31536000, immutable");
+    assert_eq!(head("/v1/bulletins/head", false).2, "no-cache");
+
+    // A phone opens a venue's link on the static site: checks in, pins the authority.
+    let mut b = Browser::launch(&[]);
+    let p = b.page(W, H);
+    let url = display_code(&venue);
+    let fragment = url.rsplit_once('#').unwrap().1;
+    open_link(&mut b, &p, &format!("{site}/C#{fragment}"));
+    let text = b
+        .js(&p, "document.body.innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("Chè Bà Thìn Export") && text.contains(&w.fingerprint()),
+        "{text}"
+    );
+}
