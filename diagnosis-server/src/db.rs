@@ -89,6 +89,56 @@ CREATE TABLE IF NOT EXISTS venue_counts (
 ) WITHOUT ROWID;
 "#;
 
+/// The venue registry's tables (`registry.rs`): registrations with their
+/// certificates, ward officers (one district each) and revoked venue keys.
+const REGISTRY_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS venue_registrations (
+    id               INTEGER PRIMARY KEY,
+    venue_key        BLOB NOT NULL UNIQUE,      -- Ed25519 public key (32 bytes)
+    name             TEXT NOT NULL,
+    name_norm        TEXT NOT NULL,             -- trimmed, case-folded (impostor checks)
+    address          TEXT NOT NULL,
+    category         TEXT NOT NULL,
+    district         TEXT NOT NULL,
+    max_stay_minutes INTEGER NOT NULL,
+    event_start      INTEGER,
+    event_end        INTEGER,
+    status           TEXT NOT NULL,             -- pending, approved, rejected, revoked
+    submitted_by     TEXT NOT NULL,             -- 'venue', 'ward:<name>' or a staff name
+    idempotency_key  TEXT,                      -- a batch submitter's key for the row
+    submitted_hour   INTEGER NOT NULL,
+    decided_by       TEXT,
+    decided_at       INTEGER,
+    serial           INTEGER UNIQUE,            -- certificate serial
+    valid_from       INTEGER,
+    valid_until      INTEGER,
+    certificate      BLOB,                      -- the signed certificate, once issued
+    revoked_at       INTEGER,
+    revoke_reason    TEXT,
+    duplicate_of     INTEGER,                   -- a live registration with the same details
+    UNIQUE (submitted_by, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS venue_registrations_district ON venue_registrations(district, category, status);
+CREATE INDEX IF NOT EXISTS venue_registrations_name ON venue_registrations(name_norm);
+CREATE TABLE IF NOT EXISTS ward_officers (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    district   TEXT NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,            -- as staff tokens
+    created_at INTEGER NOT NULL,
+    disabled   INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS review_venues (   -- the venue key of a reported code, deleted with its review
+    review_id INTEGER PRIMARY KEY REFERENCES reviews(id) ON DELETE CASCADE,
+    venue_key BLOB NOT NULL,
+    code_time INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS venue_revocations (
+    venue_key  BLOB PRIMARY KEY,
+    revoked_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
 /// Opens (creating if needed) the database with the server's settings.
 pub fn open(path: &Path) -> Result<Connection, ServerError> {
     let conn = Connection::open(path)?;
@@ -103,7 +153,7 @@ pub fn open(path: &Path) -> Result<Connection, ServerError> {
         )));
     }
     conn.execute_batch(&format!(
-        "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        "BEGIN IMMEDIATE; {SCHEMA} {REGISTRY_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     ))?;
     Ok(conn)
 }

@@ -38,6 +38,7 @@ pub mod keystore;
 pub mod limiter;
 pub mod metrics;
 pub mod publish;
+pub mod registry;
 pub mod reports;
 pub mod review;
 pub mod rng;
@@ -73,6 +74,29 @@ pub fn disable_staff(data_dir: &Path, name: &str) -> Result<(), ServerError> {
     let mut conn = db::open(&keystore::db_path(data_dir))?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     staff::disable(&tx, name, db::now())?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Adds a ward officer who registers and approves venues of `district` only;
+/// returns their token, shown only this once.
+pub fn add_ward_officer(
+    data_dir: &Path,
+    name: &str,
+    district: &str,
+) -> Result<String, ServerError> {
+    let mut conn = db::open(&keystore::db_path(data_dir))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let token = registry::add_ward_officer(&tx, name, district, db::now())?;
+    tx.commit()?;
+    Ok(token)
+}
+
+/// Disables a ward officer's token.
+pub fn disable_ward_officer(data_dir: &Path, name: &str) -> Result<(), ServerError> {
+    let mut conn = db::open(&keystore::db_path(data_dir))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    registry::disable_ward_officer(&tx, name, db::now())?;
     tx.commit()?;
     Ok(())
 }

@@ -51,6 +51,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: StaffCmd,
     },
+    /// Ward officers: register and approve venues of one district.
+    WardOfficer {
+        #[command(subcommand)]
+        cmd: WardOfficerCmd,
+    },
     /// Signing-key rotation.
     Keys {
         #[command(subcommand)]
@@ -69,6 +74,29 @@ enum StaffCmd {
         data: PathBuf,
     },
     /// Disable a staff member's token.
+    Disable {
+        /// Name.
+        name: String,
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum WardOfficerCmd {
+    /// Add a ward officer for one district; prints their token once.
+    Add {
+        /// Name.
+        name: String,
+        /// The district they register venues in, e.g. "Hoàn Kiếm".
+        #[arg(long)]
+        district: String,
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
+    },
+    /// Disable a ward officer's token.
     Disable {
         /// Name.
         name: String,
@@ -223,6 +251,22 @@ fn run(cli: Cli) -> Result<(), quet_server::ServerError> {
             cmd: StaffCmd::Disable { name, data },
         } => {
             quet_server::disable_staff(&data, &name)?;
+        }
+        Cmd::WardOfficer {
+            cmd:
+                WardOfficerCmd::Add {
+                    name,
+                    district,
+                    data,
+                },
+        } => {
+            let token = quet_server::add_ward_officer(&data, &name, &district)?;
+            println!("{token}");
+        }
+        Cmd::WardOfficer {
+            cmd: WardOfficerCmd::Disable { name, data },
+        } => {
+            quet_server::disable_ward_officer(&data, &name)?;
         }
         Cmd::Keys {
             cmd: KeysCmd::Announce { data },

@@ -98,6 +98,8 @@ pub struct ReviewRow {
     pub epoch_kind: &'static str,
     /// Verification problem, if any.
     pub problem: Option<String>,
+    /// The code's venue key and timestamp (for the registry check, `registry.rs`).
+    pub venue: Option<([u8; 32], u64)>,
 }
 
 /// Opens and verifies every envelope (CPU work; call off the async runtime).
@@ -122,6 +124,7 @@ pub fn open_envelopes(
                         CodeKind::Poster => "day",
                     },
                     problem: None,
+                    venue: Some((v.code.venue_key.to_bytes(), v.code.timestamp.0)),
                 },
                 envelope: env.as_bytes().to_vec(),
             },
@@ -195,6 +198,9 @@ pub fn store_upload(
                 hour(now),
                 delete_after
             ])?;
+            if let Some((key, at)) = row.venue {
+                crate::registry::note_review_venue(tx, tx.last_insert_rowid(), &key, at)?;
+            }
             stored += 1;
         }
     }

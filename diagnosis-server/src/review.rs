@@ -41,6 +41,8 @@ pub struct ReviewItem {
     pub verified: bool,
     /// The verification problem, if any.
     pub problem: Option<String>,
+    /// What the venue registry says about the code's venue (`registry.rs`).
+    pub venue_standing: Option<crate::registry::VenueStanding>,
 }
 
 /// Pending reviews, oldest first.
@@ -60,9 +62,14 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ReviewItem>> {
             epoch_kind: r.get(7)?,
             verified: r.get(8)?,
             problem: r.get(9)?,
+            venue_standing: None,
         })
     })?;
-    rows.collect()
+    let mut items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    for item in &mut items {
+        item.venue_standing = crate::registry::review_standing(conn, item.id)?;
+    }
+    Ok(items)
 }
 
 /// What staff decide on an approval or a trace.

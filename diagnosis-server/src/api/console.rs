@@ -150,6 +150,10 @@ pub async fn reviews(State(s): State<AppState>, Staff(who): Staff) -> Result<Res
         } else {
             format!("NOT verified: {}", esc(r.problem.as_deref().unwrap_or("")))
         };
+        let status = format!(
+            "{status}<br>{}",
+            crate::registry::standing_html(r.venue_standing.as_ref())
+        );
         rows.push_str(&format!(
             "<tr><td>{id}</td><td>{name}<br><small>{addr}</small></td><td>{cat}</td><td>{a}<br>{d}</td><td>{kind}</td><td>{status}</td><td>\
 <form method=\"post\" action=\"/console/reviews/{id}/approve\"><select name=\"severity\"><option>monitor</option><option selected>test</option><option>isolate</option></select>\

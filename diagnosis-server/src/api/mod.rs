@@ -2,7 +2,9 @@
 
 pub mod admin;
 pub mod console;
+pub mod console_registry;
 pub mod public;
+pub mod registry;
 
 use std::time::Duration;
 
@@ -53,6 +55,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/console/reviews/{id}/reject"),
     ("post", "/console/publish"),
     ("get", "/console/stats"),
+    ("post", "/v1/registrations"),
+    ("get", "/v1/registrations/{venue_key}"),
+    ("get", "/admin/v1/registry"),
+    ("post", "/admin/v1/registry/batch"),
+    ("post", "/admin/v1/registry/{id}/approve"),
+    ("post", "/admin/v1/registry/{id}/reject"),
+    ("post", "/admin/v1/registry/{id}/renew"),
+    ("post", "/admin/v1/registry/{id}/revoke"),
+    ("get", "/admin/v1/registry/stats"),
+    ("get", "/console/registry"),
+    ("post", "/console/registry/{id}/approve"),
+    ("post", "/console/registry/{id}/reject"),
+    ("post", "/console/registry/{id}/revoke"),
 ];
 
 /// The full router with its limits.
@@ -91,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/console/reviews/{id}/reject", post(console::reject))
         .route("/console/publish", post(console::publish))
         .route("/console/stats", get(console::stats))
+        .merge(registry_routes())
         .fallback(|| async { ApiError::not_found("no such resource") })
         .layer(TraceLayer::new_for_http());
     downloads
@@ -101,6 +117,33 @@ pub fn router(state: AppState) -> Router {
             timeout,
         ))
         .layer(ConcurrencyLimitLayer::new(in_flight))
+}
+
+/// The venue registry's routes (`api/registry.rs`, `api/console_registry.rs`).
+fn registry_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/registrations", post(registry::submit))
+        .route("/v1/registrations/{venue_key}", get(registry::status))
+        .route("/admin/v1/registry", get(registry::list))
+        .route("/admin/v1/registry/batch", post(registry::batch))
+        .route("/admin/v1/registry/{id}/approve", post(registry::approve))
+        .route("/admin/v1/registry/{id}/reject", post(registry::reject))
+        .route("/admin/v1/registry/{id}/renew", post(registry::renew))
+        .route("/admin/v1/registry/{id}/revoke", post(registry::revoke))
+        .route("/admin/v1/registry/stats", get(registry::stats))
+        .route("/console/registry", get(console_registry::home))
+        .route(
+            "/console/registry/{id}/approve",
+            post(console_registry::approve),
+        )
+        .route(
+            "/console/registry/{id}/reject",
+            post(console_registry::reject),
+        )
+        .route(
+            "/console/registry/{id}/revoke",
+            post(console_registry::revoke),
+        )
 }
 
 /// Reads a JSON body: 415 unless `application/json`, 413 over `limit`, 400 if it
