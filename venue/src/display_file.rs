@@ -284,7 +284,12 @@ impl DisplayFile {
         DisplayFile::from_payload(&plain)
     }
 
-    fn from_payload(plain: &[u8]) -> Result<DisplayFile, DisplayFileError> {
+    /// Parses and checks the decrypted payload (what [`DisplayFile::open`] does after
+    /// decryption; public for the fuzz target and tests).
+    pub fn from_payload(plain: &[u8]) -> Result<DisplayFile, DisplayFileError> {
+        if plain.len() > MAX_DISPLAY_FILE_LEN {
+            return Err(DisplayFileError::TooLarge);
+        }
         let p: PayloadJson = serde_json::from_slice(plain).map_err(malformed)?;
         let category =
             Category::from_slug(&p.venue.category).ok_or_else(|| invalid("unknown category"))?;
