@@ -712,6 +712,7 @@ impl<S: Store> Client<S> {
         let last = self.store.chain(authority)?.map(|c| ChainState {
             sequence: c.sequence,
             hash: c.hash,
+            expires_at: UnixTime(0),
         });
         let expected = last.map_or(0, |c| c.sequence.saturating_add(1));
         let matcher = self.matcher()?;
@@ -855,6 +856,7 @@ impl<S: Store> Client<S> {
             let mut last = chain.map(|c| ChainState {
                 sequence: c.sequence,
                 hash: c.hash,
+                expires_at: UnixTime(0),
             });
             let mut reanchored = false;
             let start = match last {
@@ -908,6 +910,7 @@ impl<S: Store> Client<S> {
                 last = Some(ChainState {
                     sequence: c.sequence,
                     hash: c.hash,
+                    expires_at: UnixTime(0),
                 });
                 sync.accepted += 1;
                 sync.sequence = c.sequence;
@@ -1014,8 +1017,12 @@ impl<S: Store> Client<S> {
         }
         let sent = envelopes.len();
         while envelopes.len() < REPORT_ENVELOPE_COUNT {
-            let pad =
-                ReportEnvelope::padding(&mut *self.rng, &descriptor).map_err(ClientError::Code)?;
+            let pad = ReportEnvelope::padding(
+                &mut *self.rng,
+                &descriptor,
+                UnixTime(plan.expires_at.saturating_sub(1)),
+            )
+            .map_err(ClientError::Code)?;
             envelopes.push(BASE64.encode(pad.as_bytes()));
         }
         let body = serde_json::json!({

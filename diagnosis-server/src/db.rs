@@ -11,7 +11,8 @@ use rusqlite::Connection;
 
 use crate::error::ServerError;
 
-const SCHEMA_VERSION: i64 = 1;
+// 2: protocol 1.1 (heads, notice shapes, revocations, review flags).
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS auth_codes (
@@ -39,7 +40,10 @@ CREATE TABLE IF NOT EXISTS reviews (
     verified      INTEGER NOT NULL,
     problem       TEXT,
     received_hour INTEGER NOT NULL,
-    delete_after  INTEGER NOT NULL
+    delete_after  INTEGER NOT NULL,
+    registration  TEXT NOT NULL DEFAULT 'unregistered: no certificate',
+    arrival_offset INTEGER NOT NULL DEFAULT 0,  -- |arrival - code time|, seconds
+    code_version  INTEGER NOT NULL DEFAULT 2
 );
 CREATE TABLE IF NOT EXISTS notices (
     nonce        BLOB PRIMARY KEY,
@@ -80,6 +84,28 @@ CREATE TABLE IF NOT EXISTS heartbeat_seen (
     pseudonym BLOB NOT NULL,
     PRIMARY KEY (day, category, district, pseudonym)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS heartbeat_seen_pseudonym ON heartbeat_seen(day, pseudonym);
+CREATE TABLE IF NOT EXISTS districts (
+    name TEXT PRIMARY KEY                   -- the authority's own list (districts.rs)
+) WITHOUT ROWID;
+-- Protocol 1.1: the signed head, the shapes of recent real notices (models for
+-- decoys; no venue, no time of day), and revoked venue keys repeated in bulletins.
+CREATE TABLE IF NOT EXISTS heads (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    bytes      BLOB NOT NULL,
+    issued_at  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notice_shapes (
+    id           INTEGER PRIMARY KEY,
+    published_at INTEGER NOT NULL,
+    shape        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revoked_venue_keys (
+    venue_key  BLOB PRIMARY KEY,
+    until_day  INTEGER NOT NULL,
+    revoked_at INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_counts (
     day      INTEGER NOT NULL,
     category TEXT NOT NULL,
@@ -90,7 +116,8 @@ CREATE TABLE IF NOT EXISTS venue_counts (
 "#;
 
 /// The venue registry's tables (`registry.rs`): registrations with their
-/// certificates, ward officers (one district each) and revoked venue keys.
+/// certificates, ward officers (one district each) and the venue keys of reported
+/// codes (revoked keys are `revoked_venue_keys`, shared with publishing).
 const REGISTRY_SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS venue_registrations (
     id               INTEGER PRIMARY KEY,
@@ -133,14 +160,13 @@ CREATE TABLE IF NOT EXISTS review_venues (   -- the venue key of a reported code
     venue_key BLOB NOT NULL,
     code_time INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS venue_revocations (
-    venue_key  BLOB PRIMARY KEY,
-    revoked_at INTEGER NOT NULL
-) WITHOUT ROWID;
 "#;
 
-/// Opens (creating if needed) the database with the server's settings.
+/// Opens (creating if needed) the database with the server's settings. The file
+/// (and SQLite's `-wal`/`-shm` files beside it) is made 0600 and its directory 0700
+/// before anything is written.
 pub fn open(path: &Path) -> Result<Connection, ServerError> {
+    make_private(path)?;
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -152,10 +178,46 @@ pub fn open(path: &Path) -> Result<Connection, ServerError> {
             "database schema {version} is newer than this server ({SCHEMA_VERSION})"
         )));
     }
+    if version != 0 && version < SCHEMA_VERSION {
+        return Err(ServerError::Other(format!(
+            "database schema {version} is from protocol 1.0, whose bulletins 1.1 phones cannot read; initialise a new authority (quet-server init)"
+        )));
+    }
     conn.execute_batch(&format!(
         "BEGIN IMMEDIATE; {SCHEMA} {REGISTRY_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     ))?;
     Ok(conn)
+}
+
+/// Makes the database's directory 0700 and the database file (created empty if
+/// missing) and any `-wal`/`-shm`/`-journal` files 0600. SQLite creates its side
+/// files with the database file's mode, so they stay private too.
+pub fn make_private(path: &Path) -> Result<(), ServerError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |p: &Path| {
+        let p = p.display().to_string();
+        move |e| ServerError::Io(p, e)
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let p = path.with_file_name(format!("{name}{suffix}"));
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).map_err(io(&p))?;
+        }
+    }
+    Ok(())
 }
 
 /// Floors a Unix time to the hour (what gets stored for "when").

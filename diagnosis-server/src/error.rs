@@ -92,6 +92,79 @@ impl ApiError {
             "too many concurrent uploads; try again shortly",
         )
     }
+    /// 503 `busy` for any bounded resource, with its own message.
+    pub fn busy_with(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
+    }
+    /// 408 `body_timeout`: the request body did not arrive in time.
+    pub fn body_timeout(secs: u64) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("the request body did not arrive within {secs} s"),
+        )
+    }
+    /// 503 `timeout`: the request took longer than the server's time limit.
+    pub fn timeout(secs: u64) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!("the request took longer than {secs} s; try again"),
+        )
+    }
+    /// 405 `method_not_allowed`.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this path does not answer this method",
+        )
+    }
+    /// 400 `unknown_district`: not on the authority's list of districts.
+    pub fn unknown_district() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_district",
+            "the district is not on the authority's list (GET /v1/districts)",
+        )
+    }
+    /// 429 `publish_throttled` with `Retry-After`.
+    pub fn publish_throttled(retry_after: u64, limit: &str) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "publish_throttled",
+            format!(
+                "at most {limit}: every phone downloads every bulletin; queued notices go out with the next one"
+            ),
+        );
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+    /// The JSON error for a status produced outside the handlers (a framework
+    /// rejection, a layer): a generic kind per status, the reason phrase as message.
+    pub fn from_status(status: StatusCode) -> Self {
+        let kind = match status {
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::REQUEST_TIMEOUT => "body_timeout",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+            StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            s if s.is_server_error() => "internal",
+            _ => "bad_request",
+        };
+        Self::new(
+            status,
+            kind,
+            status.canonical_reason().unwrap_or("request refused"),
+        )
+    }
     /// 500 `internal`: details go to the log, not to the client.
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         tracing::error!(%context, error = %err, "internal error");

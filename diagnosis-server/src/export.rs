@@ -3,13 +3,17 @@
 //!
 //! ```text
 //! OUT/v1/descriptor
+//! OUT/v1/bulletins/head          a freshly signed head (re-export at least hourly)
 //! OUT/v1/bulletins/index.json
 //! OUT/v1/bulletins/<sequence>
 //! ```
 //!
-//! Bulletin files are written first (each atomically), then the index; files of
-//! bulletins no longer listed are deleted only after the new index is in place, so
-//! the index never lists a missing file. README.md gives the nginx headers.
+//! Bulletin files are written first (each atomically), then the head and the index;
+//! files of bulletins no longer listed are deleted only after the new head is in
+//! place, so the head never names a missing file. The head expires
+//! ([`quet_protocol::head::DEFAULT_HEAD_LIFETIME_SECS`]): a mirror that is not
+//! re-exported shows as "alerts may be out of date" on phones, never as a silent
+//! freeze. README.md gives the nginx headers.
 
 use std::fs;
 use std::path::Path;
@@ -46,6 +50,13 @@ pub fn export(data: &Path, out: &Path, now: u64) -> Result<ExportReport, ServerE
             replace_file(&path, &b.bytes)?;
         }
     }
+    let head = crate::head::sign(
+        &conn,
+        &authority,
+        now,
+        quet_protocol::head::DEFAULT_HEAD_LIFETIME_SECS,
+    )?;
+    replace_file(&dir.join("head"), head.as_bytes())?;
     replace_file(
         &dir.join("index.json"),
         &index_json(authority.descriptor.id.0, &live),

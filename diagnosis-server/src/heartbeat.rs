@@ -4,11 +4,19 @@
 //! keeps the pseudonyms of today and yesterday only (to count each venue once) and
 //! a count per day × category × district; pseudonyms of older days are deleted, so
 //! nothing links a venue across days.
+//!
+//! A district must be on the authority's own list ([`crate::districts`]), exactly;
+//! a pseudonym is counted once a day, in the first category and district it claims
+//! (a different claim the same day is 409 `conflict`); and heartbeats are rate
+//! limited per address, per pseudonym and overall (`crate::limiter`). Heartbeats
+//! are not signed, so the counts are what venues say: one client can still invent
+//! pseudonyms within those rate limits (see `spec/threat-model.md`).
 
 use quet_protocol::category::Category;
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
+use crate::districts;
 use crate::error::ApiError;
 
 /// `POST /v1/heartbeats` body.
@@ -21,8 +29,17 @@ pub struct Heartbeat {
     pub pseudonym: String,
     /// Category slug.
     pub category: String,
-    /// District, at most 64 bytes.
+    /// District, exactly as on the authority's list (`GET /v1/districts`).
     pub district: String,
+}
+
+/// The heartbeat's pseudonym (400 unless 32 hex digits).
+pub fn pseudonym(hb: &Heartbeat) -> Result<[u8; 16], ApiError> {
+    data_encoding::HEXLOWER_PERMISSIVE
+        .decode(hb.pseudonym.as_bytes())
+        .ok()
+        .and_then(|p| <[u8; 16]>::try_from(p).ok())
+        .ok_or_else(|| ApiError::bad_request("pseudonym must be 32 hex digits"))
 }
 
 /// Validates and records a heartbeat (one transaction). `today` is the UTC day.
@@ -32,17 +49,26 @@ pub fn record(tx: &Transaction<'_>, hb: &Heartbeat, today: u32) -> Result<(), Ap
             "only today's or yesterday's day is accepted",
         ));
     }
-    let pseudonym = data_encoding::HEXLOWER_PERMISSIVE
-        .decode(hb.pseudonym.as_bytes())
-        .ok()
-        .filter(|p| p.len() == 16)
-        .ok_or_else(|| ApiError::bad_request("pseudonym must be 32 hex digits"))?;
+    let pseudonym = pseudonym(hb)?.to_vec();
     let category = Category::from_slug(&hb.category)
         .ok_or_else(|| ApiError::bad_request("unknown category"))?;
-    let district = hb.district.trim();
-    if district.is_empty() || district.len() > 64 || district.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "district must be 1 to 64 bytes of text",
+    let district = hb.district.as_str();
+    if district.len() > districts::MAX_DISTRICT_LEN || !districts::contains(tx, district)? {
+        return Err(ApiError::unknown_district());
+    }
+    let earlier: Option<(String, String)> = tx
+        .query_row(
+            "SELECT category, district FROM heartbeat_seen WHERE day = ?1 AND pseudonym = ?2 LIMIT 1",
+            params![hb.day, pseudonym],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((c, d)) = earlier {
+        if c == category.slug() && d == district {
+            return Ok(());
+        }
+        return Err(ApiError::conflict(
+            "this venue was already counted today under another category or district",
         ));
     }
     let new = tx.execute(

@@ -28,11 +28,15 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod client_addr;
 pub mod codes;
 pub mod config;
+pub mod connections;
 pub mod db;
+pub mod districts;
 pub mod error;
 pub mod export;
+pub mod head;
 pub mod heartbeat;
 pub mod keystore;
 pub mod limiter;
@@ -40,6 +44,7 @@ pub mod metrics;
 pub mod publish;
 pub mod registry;
 pub mod reports;
+pub mod retention;
 pub mod review;
 pub mod rng;
 pub mod server;
@@ -51,7 +56,9 @@ use std::path::Path;
 pub use config::Config;
 pub use error::{ApiError, ServerError};
 pub use export::{ExportReport, export};
-pub use keystore::{InitOptions, InitReport, activate_signing_key, announce_signing_key};
+pub use keystore::{
+    InitOptions, InitReport, activate_signing_key, announce_signing_key, extend_capsule_keys,
+};
 pub use server::{RunningServer, start};
 
 /// Creates a new authority (keys, descriptor, database) in `opts.data_dir`.
@@ -67,6 +74,30 @@ pub fn add_staff(data_dir: &Path, name: &str) -> Result<String, ServerError> {
     let token = staff::add(&tx, name, db::now())?;
     tx.commit()?;
     Ok(token)
+}
+
+/// Replaces the authority's list of districts with the names in `text` (one per
+/// line; see [`districts::parse_list`]); returns how many there are now.
+pub fn import_districts(data_dir: &Path, text: &str) -> Result<usize, ServerError> {
+    let names = districts::parse_list(text)?;
+    let mut conn = db::open(&keystore::db_path(data_dir))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let n = districts::replace_all(&tx, &names)?;
+    staff::record(
+        &tx,
+        db::now(),
+        "cli",
+        "districts.import",
+        Some(&format!("{n} districts")),
+    )?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// The authority's list of districts.
+pub fn list_districts(data_dir: &Path) -> Result<Vec<String>, ServerError> {
+    let conn = db::open(&keystore::db_path(data_dir))?;
+    Ok(districts::list(&conn)?)
 }
 
 /// Disables a staff member's token.

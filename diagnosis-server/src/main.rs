@@ -36,7 +36,7 @@ enum Cmd {
         id: Option<u32>,
     },
     /// Serve the API.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Write the descriptor and live bulletins as static files.
     Export {
         /// Data directory.
@@ -56,10 +56,35 @@ enum Cmd {
         #[command(subcommand)]
         cmd: WardOfficerCmd,
     },
-    /// Signing-key rotation.
+    /// Key management: signing-key rotation and weekly capsule keys (these need the
+    /// offline root key).
     Keys {
         #[command(subcommand)]
         cmd: KeysCmd,
+    },
+    /// The authority's list of districts (quận/huyện) that venue heartbeats may name.
+    Districts {
+        #[command(subcommand)]
+        cmd: DistrictsCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum DistrictsCmd {
+    /// Replace the list with the names in FILE (UTF-8, one per line, `#` comments).
+    /// The whole file is refused if any name is malformed or listed twice.
+    Import {
+        /// The list file.
+        file: PathBuf,
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
+    },
+    /// Print the list, one name per line.
+    List {
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
     },
 }
 
@@ -113,6 +138,9 @@ enum KeysCmd {
         /// Data directory.
         #[arg(long, env = "QUET_DATA")]
         data: PathBuf,
+        /// The root key file (default DATA/keys/root.key; keep it offline).
+        #[arg(long)]
+        root_key: Option<PathBuf>,
     },
     /// Start signing with an announced key (restart the server afterwards).
     Activate {
@@ -122,7 +150,27 @@ enum KeysCmd {
         /// The key id.
         #[arg(long)]
         key_id: u8,
+        /// The root key file (default DATA/keys/root.key; keep it offline).
+        #[arg(long)]
+        root_key: Option<PathBuf>,
     },
+    /// Announce weekly capsule keys ahead and drop destroyed ones from the
+    /// descriptor (run every few weeks; restart the server afterwards).
+    Extend {
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
+        /// Weeks to announce beyond the current one.
+        #[arg(long, default_value_t = quet_server::keystore::DEFAULT_CAPSULE_WEEKS_AHEAD)]
+        weeks: u8,
+        /// The root key file (default DATA/keys/root.key; keep it offline).
+        #[arg(long)]
+        root_key: Option<PathBuf>,
+    },
+}
+
+fn root_path(data: &std::path::Path, root_key: Option<PathBuf>) -> PathBuf {
+    root_key.unwrap_or_else(|| quet_server::keystore::default_root_key_path(data))
 }
 
 #[derive(Args)]
@@ -151,9 +199,60 @@ struct RunArgs {
     /// Failed codes before lockout.
     #[arg(long, env = "QUET_FAILURES_BEFORE_LOCKOUT")]
     failures_before_lockout: Option<u32>,
-    /// Request timeout, seconds.
+    /// Whole-request time limit, seconds (503 `timeout` after it).
     #[arg(long, env = "QUET_REQUEST_TIMEOUT")]
     request_timeout: Option<u64>,
+    /// Seconds a request body may take to arrive (408 `body_timeout` after it).
+    #[arg(long, env = "QUET_BODY_TIMEOUT")]
+    body_timeout: Option<u64>,
+    /// Seconds a connection may take to send a request's headers, from its start
+    /// or its previous response (idle keep-alive included); then it is closed.
+    #[arg(long, env = "QUET_HEADER_TIMEOUT")]
+    header_timeout: Option<u64>,
+    /// Open connections at once (default: derived from the open-file limit, at
+    /// most 8192; must stay below that limit).
+    #[arg(long, env = "QUET_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Open connections from one client address (trusted proxies exempt).
+    #[arg(long, env = "QUET_MAX_CONNECTIONS_PER_ADDRESS")]
+    max_connections_per_address: Option<usize>,
+    /// Code checks per second, all clients together.
+    #[arg(long, env = "QUET_GLOBAL_ATTEMPTS_PER_SECOND")]
+    global_attempts_per_second: Option<u32>,
+    /// Seconds for an address's wrong-code budget to refill.
+    #[arg(long, env = "QUET_LOCKOUT_SECS")]
+    lockout_secs: Option<u64>,
+    /// Heartbeats per client address per minute.
+    #[arg(long, env = "QUET_HEARTBEATS_PER_MINUTE")]
+    heartbeats_per_minute: Option<u32>,
+    /// Heartbeats per venue pseudonym per hour.
+    #[arg(long, env = "QUET_HEARTBEATS_PER_PSEUDONYM_PER_HOUR")]
+    heartbeats_per_pseudonym_per_hour: Option<u32>,
+    /// Most bulletins published in any hour.
+    #[arg(long, env = "QUET_MAX_BULLETINS_PER_HOUR")]
+    max_bulletins_per_hour: Option<u32>,
+    /// Most bulletins published in any 24 hours.
+    #[arg(long, env = "QUET_MAX_BULLETINS_PER_DAY")]
+    max_bulletins_per_day: Option<u32>,
+    /// A proxy (address or CIDR block) whose Forwarded / X-Forwarded-For headers
+    /// name the client; repeat the flag or separate with commas.
+    #[arg(
+        long = "trusted-proxy",
+        env = "QUET_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<String>,
+    /// Serve /metrics (without a token) on this separate, private address.
+    #[arg(long, env = "QUET_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// A file holding the bearer token that unlocks /metrics on the public
+    /// listener (the QUET_METRICS_TOKEN variable may give the token itself).
+    #[arg(long, env = "QUET_METRICS_TOKEN_FILE")]
+    metrics_token_file: Option<PathBuf>,
+    /// Whether clients reach the server over TLS, via a proxy (adds HSTS).
+    /// Default: when the authority's base URL is https.
+    #[arg(long, env = "QUET_HTTPS")]
+    https: Option<bool>,
     /// Log format: text or json.
     #[arg(long, env = "QUET_LOG_FORMAT", default_value = "text")]
     log_format: String,
@@ -199,6 +298,52 @@ fn config_of(a: &RunArgs) -> Result<Config, quet_server::ServerError> {
     if let Some(v) = a.request_timeout {
         c.request_timeout_secs = v;
     }
+    if let Some(v) = a.body_timeout {
+        c.body_timeout_secs = v;
+    }
+    if let Some(v) = a.header_timeout {
+        c.header_timeout_secs = v;
+    }
+    if a.max_connections.is_some() {
+        c.max_connections = a.max_connections;
+    }
+    if let Some(v) = a.max_connections_per_address {
+        c.max_connections_per_address = v;
+    }
+    if let Some(v) = a.global_attempts_per_second {
+        c.global_attempts_per_second = v;
+    }
+    if let Some(v) = a.lockout_secs {
+        c.lockout_secs = v;
+    }
+    if let Some(v) = a.heartbeats_per_minute {
+        c.heartbeats_per_minute = v;
+    }
+    if let Some(v) = a.heartbeats_per_pseudonym_per_hour {
+        c.heartbeats_per_pseudonym_per_hour = v;
+    }
+    if let Some(v) = a.max_bulletins_per_hour {
+        c.max_bulletins_per_hour = v;
+    }
+    if let Some(v) = a.max_bulletins_per_day {
+        c.max_bulletins_per_day = v;
+    }
+    if !a.trusted_proxies.is_empty() {
+        c.trusted_proxies = a.trusted_proxies.clone();
+    }
+    if a.metrics_listen.is_some() {
+        c.metrics_listen = a.metrics_listen;
+    }
+    if let Some(p) = &a.metrics_token_file {
+        let t = std::fs::read_to_string(p)
+            .map_err(|e| quet_server::ServerError::Io(p.display().to_string(), e))?;
+        c.metrics_token = Some(t.trim().to_owned());
+    } else if let Ok(t) = std::env::var("QUET_METRICS_TOKEN") {
+        c.metrics_token = Some(t.trim().to_owned());
+    }
+    if a.https.is_some() {
+        c.https = a.https;
+    }
     Ok(c)
 }
 
@@ -218,6 +363,10 @@ fn run(cli: Cli) -> Result<(), quet_server::ServerError> {
             })?;
             println!("authority {:08x}", r.id);
             println!("fingerprint {}", r.fingerprint);
+            println!(
+                "root key {} (signs descriptors only: move it offline, e.g. to an encrypted USB key, and pass --root-key to `keys` commands)",
+                r.root_key.display()
+            );
         }
         Cmd::Run(args) => {
             init_logging(&args.log_format);
@@ -228,8 +377,11 @@ fn run(cli: Cli) -> Result<(), quet_server::ServerError> {
                 .map_err(|e| quet_server::ServerError::Io("runtime".into(), e))?;
             rt.block_on(async {
                 let server = quet_server::start(config, true).await?;
-                // Tests and scripts read this line to learn the port.
+                // Tests and scripts read these lines to learn the ports.
                 println!("listening on {}", server.addr());
+                if let Some(m) = server.metrics_addr() {
+                    println!("metrics on {m}");
+                }
                 server.wait().await
             })?;
         }
@@ -268,17 +420,56 @@ fn run(cli: Cli) -> Result<(), quet_server::ServerError> {
         } => {
             quet_server::disable_ward_officer(&data, &name)?;
         }
-        Cmd::Keys {
-            cmd: KeysCmd::Announce { data },
+        Cmd::Districts {
+            cmd: DistrictsCmd::Import { file, data },
         } => {
-            let id = quet_server::announce_signing_key(&data)?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| quet_server::ServerError::Io(file.display().to_string(), e))?;
+            let n = quet_server::import_districts(&data, &text)?;
+            println!("{n} districts imported");
+        }
+        Cmd::Districts {
+            cmd: DistrictsCmd::List { data },
+        } => {
+            for name in quet_server::list_districts(&data)? {
+                println!("{name}");
+            }
+        }
+        Cmd::Keys {
+            cmd: KeysCmd::Announce { data, root_key },
+        } => {
+            let root = root_path(&data, root_key);
+            let id = quet_server::announce_signing_key(&data, &root)?;
             println!("announced signing key {id}");
         }
         Cmd::Keys {
-            cmd: KeysCmd::Activate { data, key_id },
+            cmd:
+                KeysCmd::Activate {
+                    data,
+                    key_id,
+                    root_key,
+                },
         } => {
-            quet_server::activate_signing_key(&data, key_id)?;
+            let root = root_path(&data, root_key);
+            quet_server::activate_signing_key(&data, key_id, &root)?;
             println!("signing key {key_id} is now current; restart the server");
+        }
+        Cmd::Keys {
+            cmd:
+                KeysCmd::Extend {
+                    data,
+                    weeks,
+                    root_key,
+                },
+        } => {
+            let root = root_path(&data, root_key);
+            let added =
+                quet_server::extend_capsule_keys(&data, &root, weeks, quet_server::db::now())?;
+            println!(
+                "announced {} capsule keys ({:?}); restart the server",
+                added.len(),
+                added
+            );
         }
     }
     Ok(())

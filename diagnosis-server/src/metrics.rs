@@ -1,5 +1,9 @@
-//! Prometheus counters, rendered as text at `GET /metrics`. No label carries data
-//! about a person, a code or a venue.
+//! Prometheus counters, rendered as text at `GET /metrics` (on a private listener
+//! or behind a token; see `spec/api.md`).
+//!
+//! No label carries data about a person, a code or a venue, and nothing here tells
+//! a real upload from chaff or counts cases: uploads are counted together, whatever
+//! they carry, and nothing about the review queue is exported.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,18 +16,31 @@ pub struct Metrics {
     pub bulletin_not_modified: AtomicU64,
     /// Index downloads.
     pub index_downloads: AtomicU64,
-    /// Accepted real uploads.
-    pub uploads_accepted: AtomicU64,
-    /// Chaff uploads answered.
-    pub uploads_chaff: AtomicU64,
-    /// Uploads rejected (any reason).
-    pub uploads_rejected: AtomicU64,
-    /// Requests refused by the rate limiter.
+    /// Uploads answered 202 (real and chaff together).
+    pub uploads_answered: AtomicU64,
+    /// Uploads refused (any reason).
+    pub uploads_refused: AtomicU64,
+    /// Requests refused by a rate limit (429).
     pub rate_limited: AtomicU64,
+    /// Requests refused because the server was busy (503 `busy`).
+    pub busy: AtomicU64,
     /// Bulletins published.
     pub bulletins_published: AtomicU64,
     /// Heartbeats accepted.
     pub heartbeats: AtomicU64,
+    /// Connections open now.
+    pub connections_open: AtomicU64,
+    /// The connection cap in force.
+    pub connections_max: AtomicU64,
+    /// Connections closed at once because their address held too many.
+    pub connections_refused: AtomicU64,
+    /// Connections closed because a request's headers did not arrive in time
+    /// (slow headers or an idle keep-alive connection).
+    pub header_timeouts: AtomicU64,
+    /// Requests whose body did not arrive in time (408).
+    pub body_timeouts: AtomicU64,
+    /// Requests that exceeded the whole-request time limit (503 `timeout`).
+    pub request_timeouts: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -33,65 +50,123 @@ pub fn inc(c: &AtomicU64) {
 
 impl Metrics {
     /// Prometheus text exposition; `latest` is the latest bulletin sequence.
-    pub fn render(&self, latest: u64, pending_reviews: i64) -> String {
-        let mut out = String::with_capacity(1024);
-        let mut counter = |name: &str, help: &str, v: &AtomicU64| {
+    pub fn render(&self, latest: u64) -> String {
+        let mut out = String::with_capacity(2048);
+        let mut line = |kind: &str, name: &str, help: &str, v: u64| {
             out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
-                v.load(Ordering::Relaxed)
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
             ));
         };
-        counter(
-            "quet_bulletin_downloads_total",
-            "Bulletin bodies served.",
-            &self.bulletin_downloads,
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let counters: [(&str, &str, &AtomicU64); 13] = [
+            (
+                "quet_bulletin_downloads_total",
+                "Bulletin bodies served.",
+                &self.bulletin_downloads,
+            ),
+            (
+                "quet_bulletin_not_modified_total",
+                "Bulletin requests answered 304.",
+                &self.bulletin_not_modified,
+            ),
+            (
+                "quet_index_downloads_total",
+                "Bulletin index downloads.",
+                &self.index_downloads,
+            ),
+            (
+                "quet_uploads_answered_total",
+                "Report uploads answered 202 (real and chaff together).",
+                &self.uploads_answered,
+            ),
+            (
+                "quet_uploads_refused_total",
+                "Report uploads refused (any reason).",
+                &self.uploads_refused,
+            ),
+            (
+                "quet_rate_limited_total",
+                "Requests refused by a rate limit.",
+                &self.rate_limited,
+            ),
+            (
+                "quet_busy_total",
+                "Requests refused because too many were in progress.",
+                &self.busy,
+            ),
+            (
+                "quet_bulletins_published_total",
+                "Bulletins published by this process.",
+                &self.bulletins_published,
+            ),
+            (
+                "quet_heartbeats_total",
+                "Venue heartbeats accepted.",
+                &self.heartbeats,
+            ),
+            (
+                "quet_connections_refused_total",
+                "Connections closed at once: their address held too many.",
+                &self.connections_refused,
+            ),
+            (
+                "quet_header_timeouts_total",
+                "Connections closed: request headers late or idle keep-alive.",
+                &self.header_timeouts,
+            ),
+            (
+                "quet_body_timeouts_total",
+                "Requests whose body arrived too slowly.",
+                &self.body_timeouts,
+            ),
+            (
+                "quet_request_timeouts_total",
+                "Requests over the whole-request time limit.",
+                &self.request_timeouts,
+            ),
+        ];
+        for (name, help, c) in counters {
+            line("counter", name, help, get(c));
+        }
+        line(
+            "gauge",
+            "quet_connections_open",
+            "Connections open now.",
+            get(&self.connections_open),
         );
-        counter(
-            "quet_bulletin_not_modified_total",
-            "Bulletin requests answered 304.",
-            &self.bulletin_not_modified,
+        line(
+            "gauge",
+            "quet_connections_max",
+            "Connection cap in force.",
+            get(&self.connections_max),
         );
-        counter(
-            "quet_index_downloads_total",
-            "Bulletin index downloads.",
-            &self.index_downloads,
+        line(
+            "gauge",
+            "quet_bulletin_latest_sequence",
+            "Latest live bulletin.",
+            latest,
         );
-        counter(
-            "quet_uploads_accepted_total",
-            "Case report uploads accepted.",
-            &self.uploads_accepted,
-        );
-        counter(
-            "quet_uploads_chaff_total",
-            "Chaff uploads answered.",
-            &self.uploads_chaff,
-        );
-        counter(
-            "quet_uploads_rejected_total",
-            "Case report uploads rejected.",
-            &self.uploads_rejected,
-        );
-        counter(
-            "quet_rate_limited_total",
-            "Requests refused by the rate limiter.",
-            &self.rate_limited,
-        );
-        counter(
-            "quet_bulletins_published_total",
-            "Bulletins published by this process.",
-            &self.bulletins_published,
-        );
-        counter(
-            "quet_heartbeats_total",
-            "Venue heartbeats accepted.",
-            &self.heartbeats,
-        );
-        out.push_str(&format!(
-            "# HELP quet_bulletin_latest_sequence Latest live bulletin.\n# TYPE quet_bulletin_latest_sequence gauge\nquet_bulletin_latest_sequence {latest}\n"
-        ));
-        out.push_str(&format!(
-            "# HELP quet_reviews_pending Uploaded check-ins awaiting review.\n# TYPE quet_reviews_pending gauge\nquet_reviews_pending {pending_reviews}\n"
-        ));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_rendered_separates_real_from_chaff_or_counts_reviews() {
+        let m = Metrics::default();
+        inc(&m.uploads_answered);
+        let text = m.render(3);
+        assert!(text.contains("quet_uploads_answered_total 1\n"));
+        assert!(text.contains("quet_bulletin_latest_sequence 3\n"));
+        for word in ["chaff_total", "accepted", "review", "pending", "case"] {
+            let leaked = text
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .any(|l| l.contains(word));
+            assert!(!leaked, "{word}");
+        }
     }
 }

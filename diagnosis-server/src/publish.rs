@@ -1,13 +1,15 @@
-//! Publishing bulletins and keeping the chain: queued notices and withdrawals go
-//! into the next bulletin, padded with decoy keys, signed, and stored in the same
-//! transaction that marks the notices published.
+//! Publishing bulletins and keeping the chain: queued notices, withdrawals and live
+//! revocations go into the next bulletin, padded with decoys in the shapes of the
+//! authority's recent real notices up to a key-count bucket, signed, and stored in
+//! the same transaction that marks the notices published and re-signs the head.
 //!
 //! Retention: a bulletin is live (listed and served) while `expires_at > now`
 //! (`issued_at + lifetime`). Rows are deleted only a day after they stop being
 //! live, so nothing the index lists is ever missing.
 
-use quet_protocol::bulletin::BulletinDraft;
-use quet_protocol::time::{Epoch, EpochKind, UnixTime};
+use quet_protocol::bulletin::{BulletinDraft, Revocation};
+use quet_protocol::notice::{NoticeShape, SegmentShape};
+use quet_protocol::time::{Day, EpochKind, UnixTime};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
@@ -50,13 +52,121 @@ pub fn has_queued(conn: &Connection) -> rusqlite::Result<bool> {
     )
 }
 
-/// Publishes the next bulletin (even if nothing is queued: it is then all decoys).
+/// How long the shapes of real notices are kept as models for decoys.
+const SHAPE_RETENTION_SECS: u64 = 14 * 86_400;
+
+/// Encodes a notice shape for the `notice_shapes` table:
+/// `kind:count:ends_before[,…]/sealed_body_len`.
+fn shape_text(shape: &NoticeShape) -> String {
+    let segs: Vec<String> = shape
+        .segments
+        .iter()
+        .map(|s| format!("{}:{}:{}", s.kind.to_byte(), s.count, s.ends_before))
+        .collect();
+    format!("{}/{}", segs.join(","), shape.sealed_body_len)
+}
+
+fn parse_shape(text: &str) -> Option<NoticeShape> {
+    let (segs, body) = text.split_once('/')?;
+    let mut segments = Vec::new();
+    for seg in segs.split(',') {
+        let mut parts = seg.split(':');
+        let kind = EpochKind::from_byte(parts.next()?.parse().ok()?).ok()?;
+        let count = parts.next()?.parse().ok()?;
+        let ends_before = parts.next()?.parse().ok()?;
+        segments.push(SegmentShape {
+            kind,
+            count,
+            ends_before,
+        });
+    }
+    Some(NoticeShape {
+        segments,
+        sealed_body_len: body.parse().ok()?,
+    })
+}
+
+/// The shapes of the real notices published in the last 14 days.
+pub fn recent_shapes(conn: &Connection, now: u64) -> rusqlite::Result<Vec<NoticeShape>> {
+    let mut st = conn.prepare("SELECT shape FROM notice_shapes WHERE published_at > ?1")?;
+    let rows = st.query_map([ts(now.saturating_sub(SHAPE_RETENTION_SECS))], |r| {
+        r.get::<_, String>(0)
+    })?;
+    let mut out = Vec::new();
+    for text in rows {
+        if let Some(shape) = parse_shape(&text?) {
+            out.push(shape);
+        }
+    }
+    Ok(out)
+}
+
+/// Revocations still to be repeated (`until` not yet past).
+pub fn live_revocations(conn: &Connection, now: u64) -> rusqlite::Result<Vec<Revocation>> {
+    let today = i64::try_from(now / 86_400).unwrap_or(i64::MAX);
+    let mut st = conn.prepare(
+        "SELECT venue_key, until_day FROM revoked_venue_keys WHERE until_day >= ?1 ORDER BY venue_key",
+    )?;
+    let rows = st.query_map([today], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, until) = row?;
+        if let (Ok(venue_key), Ok(until)) = (key.try_into(), u32::try_from(until)) {
+            out.push(Revocation {
+                venue_key,
+                until: Day(until),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Revokes a venue key until the end of day `until` (UTC): phones refuse its codes
+/// once they sync a bulletin published after this. Idempotent; a later `until`
+/// extends it.
+pub fn revoke_venue_key(
+    tx: &Transaction<'_>,
+    venue_key: &[u8; 32],
+    until: Day,
+    now: u64,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO revoked_venue_keys (venue_key, until_day, revoked_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(venue_key) DO UPDATE SET until_day = MAX(until_day, excluded.until_day)",
+        params![venue_key.as_slice(), i64::from(until.0), ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Publishes the next bulletin (even if nothing is queued: it is then all decoys)
+/// and re-signs the head in the same transaction.
 pub fn publish(
     tx: &Transaction<'_>,
     authority: &Authority,
     now: u64,
     lifetime_days: u64,
     min_keys: usize,
+) -> Result<Published, ServerError> {
+    publish_with_head(
+        tx,
+        authority,
+        now,
+        lifetime_days,
+        min_keys,
+        quet_protocol::head::DEFAULT_HEAD_LIFETIME_SECS,
+    )
+}
+
+/// [`publish`] with the head lifetime of the server's settings.
+pub fn publish_with_head(
+    tx: &Transaction<'_>,
+    authority: &Authority,
+    now: u64,
+    lifetime_days: u64,
+    min_keys: usize,
+    head_lifetime_secs: u64,
 ) -> Result<Published, ServerError> {
     let last: Option<(i64, Vec<u8>)> = tx
         .query_row(
@@ -99,6 +209,21 @@ pub fn publish(
     let n_withdrawn = withdrawn.len();
     let issued_at = UnixTime(now);
     let expires_at = issued_at.checked_add(lifetime_days * 86_400)?;
+    let offset = authority.descriptor.utc_offset;
+    // The shapes of this bulletin's real notices join the models for later decoys;
+    // decoys of this one are drawn from the earlier ones (or the prior).
+    let shapes = recent_shapes(tx, now)?;
+    for n in &notices {
+        tx.execute(
+            "INSERT INTO notice_shapes (published_at, shape) VALUES (?1, ?2)",
+            params![ts(now), shape_text(&n.shape(issued_at, offset))],
+        )?;
+    }
+    tx.execute(
+        "DELETE FROM notice_shapes WHERE published_at <= ?1",
+        [ts(now.saturating_sub(SHAPE_RETENTION_SECS))],
+    )?;
+    let revoked = live_revocations(tx, now)?;
     let mut draft = BulletinDraft {
         sequence,
         prev_hash,
@@ -106,19 +231,11 @@ pub fn publish(
         expires_at,
         notices,
         withdrawn,
+        revoked,
     };
     let mut rng = system_rng();
-    // Hour decoys up to the minimum, then day decoys, so neither the key count nor
-    // the mix of epoch kinds tells how many real traces the bulletin holds.
-    draft.pad_with_decoys(&mut rng, min_keys, Epoch::hour_of(issued_at)?, 24);
-    let with_days = draft.key_count() + min_keys / 16;
-    draft.pad_with_decoys(
-        &mut rng,
-        with_days,
-        Epoch::containing(EpochKind::Day, issued_at)?,
-        3,
-    );
-    let bulletin = draft.sign(&authority.keys, &authority.descriptor)?;
+    draft.pad_with_decoys(&mut rng, min_keys, &shapes, offset)?;
+    let bulletin = draft.sign(&authority.keys(), &authority.descriptor)?;
     let bytes = bulletin.as_bytes();
     let sha = data_encoding::HEXLOWER.encode(&Sha256::digest(bytes));
     let seq_i =
@@ -135,6 +252,7 @@ pub fn publish(
         "UPDATE notices SET status = 'withdrawn', withdrawn_in = ?1 WHERE status = 'withdraw_queued'",
         [seq_i],
     )?;
+    crate::head::refresh(tx, authority, now, head_lifetime_secs)?;
     Ok(Published {
         sequence,
         notices: real,
@@ -168,7 +286,8 @@ pub fn purge_old(tx: &Transaction<'_>, now: u64) -> rusqlite::Result<usize> {
     Ok(n)
 }
 
-/// The index JSON of `spec/api.md`.
+/// The index JSON of `spec/api.md`: a convenience listing for people and tools.
+/// Clients do not trust it: which bulletins exist is what the signed head says.
 pub fn index_json(authority_id: u32, live: &[StoredBulletin]) -> Vec<u8> {
     let list: Vec<serde_json::Value> = live
         .iter()

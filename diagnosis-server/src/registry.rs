@@ -10,11 +10,12 @@
 //! resubmitted batch registers nothing twice.
 //!
 //! Approval gives the registration a certificate serial and a validity period;
-//! renewal gives a new serial and period; revocation puts the venue key on the list
-//! that the next bulletins carry ([`revoked_keys`]). When the protocol crate's
-//! venue certificate lands, [`approve`] and [`renew`] store its bytes in
-//! `certificate`; until then the column stays empty and clients see
-//! `"certificate": null`.
+//! renewal gives a new serial and period; both sign a protocol
+//! [`VenueCertificate`](quet_protocol::certificate::VenueCertificate) over the venue
+//! key and the hash of its category, name and address, which the venue fetches and
+//! puts in its codes. Revocation puts the venue key on the list that the next
+//! bulletins carry (`publish::revoke_venue_key`) until the certificate would have
+//! expired anyway.
 //!
 //! The signed request (`spec/api.md`, "Venue registry"): the client sends
 //! `{"request": base64(R), "signature": hex(sig)}` where `R` is the UTF-8 JSON of
@@ -31,7 +32,11 @@ use quet_protocol::code::{MAX_ADDRESS_LEN, MAX_NAME_LEN, MAX_STAY_LIMIT_MINUTES}
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
+use quet_protocol::certificate::{VenueCertificate, details_hash};
+use quet_protocol::time::Day;
+
 use crate::codes::{new_staff_token, token_hash};
+use crate::keystore::Authority;
 use crate::db::{hour, ts};
 use crate::error::{ApiError, ServerError};
 
@@ -45,8 +50,8 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 64;
 pub const MAX_BATCH: usize = 250;
 /// Default and longest certificate validity, days.
 pub const DEFAULT_VALIDITY_DAYS: u32 = 365;
-/// Longest certificate validity, days.
-pub const MAX_VALIDITY_DAYS: u32 = 3 * 365;
+/// Longest certificate validity, days (the protocol's limit).
+pub const MAX_VALIDITY_DAYS: u32 = quet_protocol::certificate::MAX_CERTIFICATE_DAYS;
 /// Largest encoded request accepted (base64-decoded).
 pub const MAX_REQUEST_LEN: usize = 2048;
 
@@ -565,21 +570,56 @@ fn next_serial(tx: &Transaction<'_>) -> rusqlite::Result<i64> {
 
 fn certify(
     tx: &Transaction<'_>,
+    authority: &Authority,
     id: i64,
     actor: &Actor,
     validity_days: u32,
     now: u64,
 ) -> Result<(), ApiError> {
+    let reg = get(tx, id)?.ok_or_else(|| ApiError::not_found("no such registration"))?;
     let serial = next_serial(tx)?;
     // Validity starts at the start of today (UTC), so a certificate issued at any
-    // time of day covers that day's posters.
+    // time of day covers that day's posters; `until` is exclusive here, the
+    // certificate's last day inclusive.
     let from = now - now % 86_400;
     let until = from + u64::from(validity_days) * 86_400;
+    let key: [u8; 32] = HEXLOWER
+        .decode(reg.venue_key.as_bytes())
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| ApiError::internal("stored venue key", "not 32 bytes"))?;
+    let category = Category::from_slug(&reg.category)
+        .ok_or_else(|| ApiError::internal("stored category", &reg.category))?;
+    let day = |t: u64| u32::try_from(t / 86_400).unwrap_or(u32::MAX);
+    let certificate = {
+        let keys = authority
+            .keys
+            .read()
+            .map_err(|_| ApiError::internal("keys", "poisoned"))?;
+        VenueCertificate::issue(
+            &keys,
+            &authority.descriptor,
+            &key,
+            &details_hash(category, &reg.name, &reg.address),
+            u32::try_from(serial).map_err(|e| ApiError::internal("serial", e))?,
+            Day(day(from)),
+            Day(day(until).saturating_sub(1)),
+        )
+        .map_err(|e| ApiError::internal("certificate", e))?
+    };
     tx.execute(
         "UPDATE venue_registrations SET status = 'approved', decided_by = ?2, decided_at = ?3,
-             serial = ?4, valid_from = ?5, valid_until = ?6, certificate = NULL
+             serial = ?4, valid_from = ?5, valid_until = ?6, certificate = ?7
          WHERE id = ?1",
-        params![id, actor.label(), ts(now), serial, ts(from), ts(until)],
+        params![
+            id,
+            actor.label(),
+            ts(now),
+            serial,
+            ts(from),
+            ts(until),
+            certificate.to_bytes()
+        ],
     )?;
     Ok(())
 }
@@ -587,6 +627,7 @@ fn certify(
 /// Approves a pending registration and certifies it for `validity_days`.
 pub fn approve(
     tx: &Transaction<'_>,
+    authority: &Authority,
     id: i64,
     actor: &Actor,
     validity_days: Option<u32>,
@@ -599,7 +640,7 @@ pub fn approve(
         "approved" => return Ok(reg),
         s => return Err(ApiError::conflict(format!("the registration is {s}"))),
     }
-    certify(tx, id, actor, days, now)?;
+    certify(tx, authority, id, actor, days, now)?;
     get(tx, id)?.ok_or_else(|| ApiError::not_found("no such registration"))
 }
 
@@ -622,6 +663,7 @@ pub fn reject(tx: &Transaction<'_>, id: i64, actor: &Actor, now: u64) -> Result<
 /// Renews an approved registration: new serial, validity from today.
 pub fn renew(
     tx: &Transaction<'_>,
+    authority: &Authority,
     id: i64,
     actor: &Actor,
     validity_days: Option<u32>,
@@ -635,7 +677,7 @@ pub fn renew(
             reg.status
         )));
     }
-    certify(tx, id, actor, days, now)?;
+    certify(tx, authority, id, actor, days, now)?;
     get(tx, id)?.ok_or_else(|| ApiError::not_found("no such registration"))
 }
 
@@ -661,30 +703,29 @@ pub fn revoke(
         "UPDATE venue_registrations SET status = 'revoked', revoked_at = ?2, revoke_reason = ?3 WHERE id = ?1",
         params![id, ts(now), reason.trim()],
     )?;
-    let key = HEXLOWER
+    let key: [u8; 32] = HEXLOWER
         .decode(reg.venue_key.as_bytes())
-        .map_err(|e| ApiError::internal("stored venue key", e))?;
-    tx.execute(
-        "INSERT OR IGNORE INTO venue_revocations (venue_key, revoked_at) VALUES (?1, ?2)",
-        params![key, ts(now)],
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| ApiError::internal("stored venue key", "not 32 bytes"))?;
+    // Bulletins carry the revocation until the certificate would have expired
+    // anyway (at least the retention period, for an uncertified key).
+    let last_day = reg
+        .valid_until
+        .map(|u| u / 86_400)
+        .unwrap_or(0)
+        .max(now / 86_400 + REVOCATION_MIN_DAYS);
+    crate::publish::revoke_venue_key(
+        tx,
+        &key,
+        Day(u32::try_from(last_day).unwrap_or(u32::MAX)),
+        now,
     )?;
     Ok(())
 }
 
-/// Every revoked venue key, oldest first: what each bulletin carries (the list is
-/// short and must stay complete, because a phone may join at any bulletin).
-pub fn revoked_keys(conn: &Connection) -> rusqlite::Result<Vec<[u8; 32]>> {
-    let mut st =
-        conn.prepare("SELECT venue_key FROM venue_revocations ORDER BY revoked_at, venue_key")?;
-    let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-    let mut out = Vec::new();
-    for k in rows {
-        if let Ok(k) = <[u8; 32]>::try_from(k?.as_slice()) {
-            out.push(k);
-        }
-    }
-    Ok(out)
-}
+/// Days a revocation of an uncertified key stays in bulletins (the retention).
+pub const REVOCATION_MIN_DAYS: u64 = 21;
 
 /// What the registry says about the venue of a reported code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 //! rejected upload changes nothing.
 
 use quet_protocol::authority::{AuthorityDescriptor, AuthorityKeys};
+use quet_protocol::certificate::{Registration, UnregisteredReason};
 use quet_protocol::code::CodeKind;
 use quet_protocol::envelope::ReportEnvelope;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -100,18 +101,57 @@ pub struct ReviewRow {
     pub problem: Option<String>,
     /// The code's venue key and timestamp (for the registry check, `registry.rs`).
     pub venue: Option<([u8; 32], u64)>,
+    /// What the code's certificate says.
+    pub registration: String,
+    /// |arrival − code time|, seconds.
+    pub arrival_offset: u64,
+    /// The code's wire version.
+    pub code_version: u8,
 }
 
-/// Opens and verifies every envelope (CPU work; call off the async runtime).
+/// How a certificate's verdict is shown to staff.
+pub fn registration_text(r: &Registration) -> String {
+    match r {
+        Registration::Registered {
+            serial,
+            valid_until,
+        } => format!(
+            "registered, serial {serial}, until UTC day {}",
+            valid_until.0
+        ),
+        Registration::Unregistered(UnregisteredReason::NoCertificate) => {
+            "unregistered: no certificate".into()
+        }
+        Registration::Unregistered(UnregisteredReason::Expired) => {
+            "unregistered: certificate expired".into()
+        }
+        Registration::Unregistered(UnregisteredReason::NotValid) => {
+            "unregistered: certificate not valid for these details".into()
+        }
+    }
+}
+
+/// Opens and verifies every envelope (CPU work; call off the async runtime). A
+/// check-in whose arrival is before `report_since` (the window the authorization
+/// code asks for) is not approvable: it comes back `Invalid`, and nothing of it is
+/// kept but the problem.
 pub fn open_envelopes(
     envelopes: &[ReportEnvelope],
     keys: &AuthorityKeys,
     descriptor: &AuthorityDescriptor,
+    report_since: u64,
 ) -> Vec<Opened> {
     envelopes
         .iter()
         .map(|env| match env.open_and_verify(keys, descriptor) {
             Ok(None) => Opened::Padding,
+            Ok(Some(v)) if v.arrival.0 < report_since => Opened::Invalid(ReviewRow {
+                epoch_kind: "hour",
+                problem: Some("check-in before the window this authorization code asks for".into()),
+                registration: "unknown".into(),
+                code_version: v.code.version,
+                ..ReviewRow::default()
+            }),
             Ok(Some(v)) => Opened::Visit {
                 row: ReviewRow {
                     venue_name: v.code.venue.name.clone(),
@@ -125,12 +165,17 @@ pub fn open_envelopes(
                     },
                     problem: None,
                     venue: Some((v.code.venue_key.to_bytes(), v.code.timestamp.0)),
+                    registration: registration_text(&v.registration),
+                    arrival_offset: v.arrival_offset_secs(),
+                    code_version: v.code.version,
                 },
                 envelope: env.as_bytes().to_vec(),
             },
             Err(e) => Opened::Invalid(ReviewRow {
                 epoch_kind: "hour",
                 problem: Some(format!("verification failed: {e}")),
+                registration: "unknown".into(),
+                code_version: 2,
                 ..ReviewRow::default()
             }),
         })
@@ -152,8 +197,39 @@ impl From<rusqlite::Error> for UploadRefused {
     }
 }
 
+/// The receipt of an upload: `HMAC-SHA256(code key, label ‖ code ‖ envelopes)`
+/// cut to 16 bytes, hex. The same body (same code, same envelopes) always gets the
+/// same receipt, so a retry after a lost answer can be recognised; it names
+/// nothing but the upload.
+pub fn receipt(code_key: &[u8; 32], code_text: &str, envelopes: &[ReportEnvelope]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let code = codes::normalize(code_text).unwrap_or_else(|| code_text.to_owned());
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(code_key)
+        .unwrap_or_else(|_| <Hmac<sha2::Sha256> as KeyInit>::new(&Default::default()));
+    mac.update(b"quet/v1/server/receipt");
+    mac.update(&u64::try_from(code.len()).unwrap_or(u64::MAX).to_be_bytes());
+    mac.update(code.as_bytes());
+    for e in envelopes {
+        mac.update(e.as_bytes());
+    }
+    let tag = mac.finalize().into_bytes();
+    data_encoding::HEXLOWER.encode(tag.get(..16).unwrap_or(&[]))
+}
+
+/// Whether an upload with this receipt is stored (a retry of it is answered with
+/// the same receipt and stores nothing).
+pub fn has_receipt(conn: &Connection, receipt: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM reports WHERE receipt = ?1)",
+        [receipt],
+        |r| r.get(0),
+    )
+}
+
 /// Spends the code and stores the review rows, in one transaction. Returns the
-/// number of check-ins stored.
+/// number of rows stored: one per verified check-in, plus at most one row that
+/// sums up the envelopes that failed verification (so one code queues at most its
+/// real check-ins and one summary, never a row per bad envelope).
 pub fn store_upload(
     tx: &Transaction<'_>,
     code_key: &[u8; 32],
@@ -172,18 +248,48 @@ pub fn store_upload(
         return Err(UploadRefused::Code);
     }
     let delete_after = ts(now + retention_hours * 3600);
+    let failed: Vec<&ReviewRow> = opened
+        .iter()
+        .filter_map(|o| match o {
+            Opened::Invalid(row) => Some(row),
+            _ => None,
+        })
+        .collect();
+    let summary = (!failed.is_empty()).then(|| {
+        let mut problems: Vec<&str> = failed
+            .iter()
+            .filter_map(|r| r.problem.as_deref())
+            .map(|p| p.trim_start_matches("verification failed: "))
+            .collect();
+        problems.sort_unstable();
+        problems.dedup();
+        let shown: Vec<&str> = problems.iter().take(3).copied().collect();
+        ReviewRow {
+            epoch_kind: "hour",
+            problem: Some(format!(
+                "{} envelope(s) of this upload failed verification: {}{}",
+                failed.len(),
+                shown.join("; "),
+                if problems.len() > shown.len() {
+                    "; …"
+                } else {
+                    ""
+                }
+            )),
+            ..ReviewRow::default()
+        }
+    });
     let mut stored = 0;
     {
         let mut ins = tx.prepare(
-            "INSERT INTO reviews (receipt, envelope, venue_name, venue_address, category, arrival, departure, epoch_kind, verified, problem, received_hour, delete_after)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO reviews (receipt, envelope, venue_name, venue_address, category, arrival, departure, epoch_kind, verified, problem, received_hour, delete_after, registration, arrival_offset, code_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
-        for o in opened {
-            let (row, envelope, verified) = match o {
-                Opened::Padding => continue,
-                Opened::Visit { row, envelope } => (row, Some(envelope.as_slice()), true),
-                Opened::Invalid(row) => (row, None, false),
-            };
+        let visits = opened.iter().filter_map(|o| match o {
+            Opened::Visit { row, envelope } => Some((row, Some(envelope.as_slice()), true)),
+            _ => None,
+        });
+        for (row, envelope, verified) in visits.chain(summary.as_ref().map(|r| (r, None, false))) {
             ins.execute(params![
                 receipt,
                 envelope,
@@ -196,7 +302,10 @@ pub fn store_upload(
                 verified,
                 row.problem,
                 hour(now),
-                delete_after
+                delete_after,
+                row.registration,
+                ts(row.arrival_offset),
+                row.code_version
             ])?;
             if let Some((key, at)) = row.venue {
                 crate::registry::note_review_venue(tx, tx.last_insert_rowid(), &key, at)?;

@@ -1,15 +1,26 @@
 //! Staff decisions: the review queue, approving (building notices), rejecting,
 //! venue-initiated traces from a tracing sheet, and withdrawing notices.
 //!
-//! Approval re-opens the stored envelope with the capsule key, builds an hour-epoch
-//! and a day-epoch notice from the venue-day keys (so visitors who scanned a screen
-//! code and those who scanned the poster are both covered), queues both for the next
+//! Approval re-opens the stored envelope with the capsule key and builds one notice
+//! from the venue-day keys with a segment per kind of code the venue uses (its
+//! hours if it shows a screen, its local days if it prints posters: the code's
+//! flags say which), over the smallest epoch windows that still reach every visitor
+//! whose stay could overlap the case's (`trace_windows`), queues it for the next
 //! bulletin and deletes the review row with its envelope, in one transaction.
+//!
+//! A venue-initiated trace takes the day keys of only the days it needs: from the
+//! venue's day-key sheet (`quet-venue trace-keys`), or, if staff paste the master
+//! tracing sheet, derived from it on the spot and the master forgotten at once. It
+//! may not reach into the future.
 
+use quet_protocol::code::VenueUses;
 use quet_protocol::envelope::ReportEnvelope;
-use quet_protocol::notice::{ExposureNotice, NoticeBody, Severity, trace_windows};
-use quet_protocol::time::{Day, Epoch, EpochKind, UnixTime};
-use quet_protocol::venue_keys::{DayKey, VenueMasterKey};
+use quet_protocol::notice::{
+    ExposureNotice, NoticeBody, Severity, TEMPLATE_ISOLATE, TEMPLATE_MONITOR, TEMPLATE_NONE,
+    TEMPLATE_TEST, TracePlan,
+};
+use quet_protocol::time::{Day, EpochKind, UnixTime, UtcOffset};
+use quet_protocol::venue_keys::{DayKey, VenueMasterKey, day_keys_from_text};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
@@ -43,14 +54,46 @@ pub struct ReviewItem {
     pub problem: Option<String>,
     /// What the venue registry says about the code's venue (`registry.rs`).
     pub venue_standing: Option<crate::registry::VenueStanding>,
+    /// Whether the venue's code carried a valid certificate of this authority.
+    pub registered: bool,
+    /// What the certificate says (`registered, serial N` or `unregistered: …`).
+    pub registration: String,
+    /// How far the claimed arrival is from the code's own time, seconds.
+    pub arrival_offset_secs: u64,
+    /// Problems for staff to weigh: `unverified`, `arrival far from code time`,
+    /// `unregistered venue`, `version 1 code`.
+    pub flags: Vec<String>,
 }
+
+/// A screen code's arrival further than this from the code's time is flagged (the
+/// protocol allows ±120 s; honest phones scan within seconds of display).
+pub const ARRIVAL_FLAG_SECS: u64 = 60;
 
 /// Pending reviews, oldest first.
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ReviewItem>> {
     let mut st = conn.prepare(
-        "SELECT id, receipt, venue_name, venue_address, category, arrival, departure, epoch_kind, verified, problem FROM reviews ORDER BY id LIMIT 1000",
+        "SELECT id, receipt, venue_name, venue_address, category, arrival, departure, epoch_kind, verified, problem, registration, arrival_offset, code_version FROM reviews ORDER BY id LIMIT 1000",
     )?;
     let rows = st.query_map([], |r| {
+        let verified: bool = r.get(8)?;
+        let registration: String = r.get(10)?;
+        let arrival_offset_secs = r.get::<_, i64>(11)?.max(0) as u64;
+        let epoch_kind: String = r.get(7)?;
+        let code_version: i64 = r.get(12)?;
+        let registered = registration.starts_with("registered");
+        let mut flags = Vec::new();
+        if !verified {
+            flags.push("unverified".to_owned());
+        }
+        if verified && epoch_kind == "hour" && arrival_offset_secs > ARRIVAL_FLAG_SECS {
+            flags.push("arrival far from code time".to_owned());
+        }
+        if verified && !registered {
+            flags.push("unregistered venue".to_owned());
+        }
+        if code_version == 1 {
+            flags.push("version 1 code".to_owned());
+        }
         Ok(ReviewItem {
             id: r.get(0)?,
             receipt: r.get(1)?,
@@ -59,10 +102,14 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ReviewItem>> {
             category: r.get(4)?,
             arrival: r.get::<_, i64>(5)?.max(0) as u64,
             departure: r.get::<_, i64>(6)?.max(0) as u64,
-            epoch_kind: r.get(7)?,
-            verified: r.get(8)?,
+            epoch_kind,
+            verified,
             problem: r.get(9)?,
             venue_standing: None,
+            registered,
+            registration,
+            arrival_offset_secs,
+            flags,
         })
     })?;
     let mut items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -78,9 +125,16 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ReviewItem>> {
 pub struct NoticeParams {
     /// `monitor`, `test` or `isolate`.
     pub severity: String,
-    /// Message in Vietnamese.
+    /// Message template: `monitor`, `test`, `isolate` or `none` (default: the one
+    /// of the severity). Phones know the templates' bilingual text, so a notice
+    /// with no extra text costs 48 bytes of body.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Extra text in Vietnamese (may be empty with a template).
+    #[serde(default)]
     pub message_vi: String,
-    /// Message in English.
+    /// Extra text in English (may be empty with a template).
+    #[serde(default)]
     pub message_en: String,
     /// Minutes added before arrival and after departure.
     #[serde(default = "default_buffer")]
@@ -89,6 +143,10 @@ pub struct NoticeParams {
 
 fn default_buffer() -> u64 {
     30
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Parses a severity slug.
@@ -103,45 +161,100 @@ pub fn parse_severity(s: &str) -> Result<Severity, ApiError> {
     }
 }
 
+/// Parses a template slug (`none` for no template).
+pub fn parse_template(s: &str) -> Result<u16, ApiError> {
+    match s {
+        "none" => Ok(TEMPLATE_NONE),
+        "monitor" => Ok(TEMPLATE_MONITOR),
+        "test" => Ok(TEMPLATE_TEST),
+        "isolate" => Ok(TEMPLATE_ISOLATE),
+        _ => Err(ApiError::bad_request(
+            "template must be none, monitor, test or isolate",
+        )),
+    }
+}
+
 fn protocol_err(e: quet_protocol::Error) -> ApiError {
     ApiError::bad_request(format!("cannot build the notice: {e}"))
 }
 
-/// Builds the hour- and day-epoch notices of one trace.
-pub fn build_notices(
-    day_keys: &[DayKey],
-    arrival: u64,
-    departure: u64,
-    max_stay_secs: u64,
-    p: &NoticeParams,
-) -> Result<Vec<ExposureNotice>, ApiError> {
+/// The body staff asked for.
+fn notice_body(p: &NoticeParams, exact: (UnixTime, UnixTime)) -> Result<NoticeBody, ApiError> {
     let severity = parse_severity(&p.severity)?;
-    if p.buffer_minutes > 24 * 60 {
-        return Err(ApiError::bad_request("buffer_minutes must be at most 1440"));
+    let template = match &p.template {
+        Some(t) => parse_template(t)?,
+        None => match severity {
+            Severity::Monitor => TEMPLATE_MONITOR,
+            Severity::Test => TEMPLATE_TEST,
+            Severity::Isolate => TEMPLATE_ISOLATE,
+        },
+    };
+    if template == TEMPLATE_NONE
+        && (p.message_vi.trim().is_empty() || p.message_en.trim().is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "without a template, message_vi and message_en are required",
+        ));
     }
-    let (epoch_window, exact) = trace_windows(
-        UnixTime(arrival),
-        UnixTime(departure),
-        max_stay_secs,
-        p.buffer_minutes * 60,
-    )
-    .map_err(protocol_err)?;
-    let body = NoticeBody {
+    Ok(NoticeBody {
         severity,
         window_start: exact.0,
         window_end: exact.1,
+        template,
         message_vi: p.message_vi.clone(),
         message_en: p.message_en.clone(),
-    };
-    let mut rng = system_rng();
-    let mut out = Vec::with_capacity(2);
-    for kind in [EpochKind::Hour, EpochKind::Day] {
-        out.push(
-            ExposureNotice::build(&mut rng, day_keys, kind, epoch_window, &body)
-                .map_err(protocol_err)?,
-        );
+    })
+}
+
+/// The epoch kinds a trace publishes for a venue: those of the codes it uses.
+/// Version 1 codes: hours and UTC days (their kinds).
+pub fn trace_kinds(code_version: u8, uses: VenueUses) -> Vec<EpochKind> {
+    if code_version == quet_protocol::code::CODE_VERSION_1 {
+        vec![EpochKind::Hour, EpochKind::Day]
+    } else {
+        uses.epoch_kinds()
     }
-    Ok(out)
+}
+
+/// The plan of one trace (protocol: [`TracePlan::new`]).
+#[allow(clippy::too_many_arguments)]
+pub fn plan_segments(
+    arrival: u64,
+    departure: u64,
+    max_stay_secs: u64,
+    buffer_minutes: u64,
+    kinds: &[EpochKind],
+    offset: UtcOffset,
+    now: u64,
+) -> Result<TracePlan, ApiError> {
+    if buffer_minutes > 24 * 60 {
+        return Err(ApiError::bad_request("buffer_minutes must be at most 1440"));
+    }
+    TracePlan::new(
+        UnixTime(arrival),
+        UnixTime(departure),
+        max_stay_secs,
+        buffer_minutes * 60,
+        kinds,
+        offset,
+        UnixTime(now),
+    )
+    .map_err(|e| match e {
+        quet_protocol::Error::InvalidWindow => {
+            ApiError::bad_request("nothing to publish: the window is empty or in the future")
+        }
+        e => protocol_err(e),
+    })
+}
+
+/// Builds the notice of one trace from a plan.
+pub fn build_notice(
+    day_keys: &[DayKey],
+    plan: &TracePlan,
+    p: &NoticeParams,
+) -> Result<ExposureNotice, ApiError> {
+    let body = notice_body(p, plan.exact)?;
+    ExposureNotice::build(&mut system_rng(), day_keys, &plan.segments, &body).map_err(protocol_err)
 }
 
 fn queue(
@@ -192,17 +305,25 @@ pub fn approve(
         }
     };
     let visit = ReportEnvelope::from_bytes(&envelope)
-        .and_then(|e| e.open_and_verify(&authority.keys, &authority.descriptor))
-        .map_err(|e| ApiError::internal("re-open stored envelope", e))?
+        .and_then(|e| e.open_and_verify(&authority.keys(), &authority.descriptor))
+        .map_err(|e| match e {
+            quet_protocol::Error::UnknownKeyId { .. } => ApiError::conflict(
+                "the capsule key of this check-in has been destroyed (past its retention); it can no longer be traced",
+            ),
+            e => ApiError::internal("re-open stored envelope", e),
+        })?
         .ok_or_else(|| ApiError::conflict("padding envelope"))?;
-    let notices = build_notices(
-        &visit.day_keys,
+    let plan = plan_segments(
         visit.arrival.0,
         visit.departure.0,
         visit.code.venue.max_stay_secs(),
-        p,
+        p.buffer_minutes,
+        &trace_kinds(visit.code.version, visit.code.uses),
+        visit.code.utc_offset,
+        now,
     )?;
-    let ids = queue(tx, &notices, "review", now)?;
+    let notice = build_notice(&visit.day_keys, &plan, p)?;
+    let ids = queue(tx, &[notice], "review", now)?;
     tx.execute("DELETE FROM reviews WHERE id = ?1", [id])?;
     Ok(ids)
 }
@@ -220,8 +341,15 @@ pub fn reject(tx: &Transaction<'_>, id: i64) -> Result<(), ApiError> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TraceRequest {
-    /// The owner's tracing-sheet text.
+    /// The venue's day-key sheet (`quet-venue trace-keys`) covering the window, or
+    /// its master tracing sheet (only the needed days are derived from it).
     pub sheet: String,
+    /// Whether the venue shows a screen (default true).
+    #[serde(default = "yes")]
+    pub screen: bool,
+    /// Whether the venue prints posters (default true).
+    #[serde(default = "yes")]
+    pub posters: bool,
     /// Window start, Unix seconds.
     pub start: u64,
     /// Window end, Unix seconds.
@@ -234,6 +362,9 @@ pub struct TraceRequest {
     /// Severity (publish only).
     #[serde(default)]
     pub severity: Option<String>,
+    /// Message template (publish only; default: the severity's).
+    #[serde(default)]
+    pub template: Option<String>,
     /// Message in Vietnamese (publish only).
     #[serde(default)]
     pub message_vi: Option<String>,
@@ -255,68 +386,115 @@ pub struct EpochView {
 
 const MAX_TRACE_SECS: u64 = 21 * 86_400;
 
-fn trace_window(req: &TraceRequest) -> Result<(UnixTime, UnixTime), ApiError> {
+fn check_trace(req: &TraceRequest, now: u64) -> Result<(), ApiError> {
     if req.end < req.start {
         return Err(ApiError::bad_request("end is before start"));
     }
+    if req.end > now {
+        return Err(ApiError::bad_request(
+            "the window may not reach into the future",
+        ));
+    }
     if req.end - req.start > MAX_TRACE_SECS
+        || req.max_stay_minutes == 0
         || req.max_stay_minutes > 24 * 60
         || req.buffer_minutes > 24 * 60
     {
         return Err(ApiError::bad_request(
-            "window at most 21 days; max stay and buffer at most 1440 minutes",
+            "window at most 21 days; max stay 1..=1440 and buffer at most 1440 minutes",
         ));
     }
-    let (epoch_window, _) = trace_windows(
-        UnixTime(req.start),
-        UnixTime(req.end),
-        req.max_stay_minutes * 60,
-        req.buffer_minutes * 60,
-    )
-    .map_err(protocol_err)?;
-    Ok(epoch_window)
+    if !req.screen && !req.posters {
+        return Err(ApiError::bad_request(
+            "the venue must use a screen, posters or both",
+        ));
+    }
+    Ok(())
 }
 
-/// The epochs a trace would publish.
-pub fn trace_preview(req: &TraceRequest) -> Result<Vec<EpochView>, ApiError> {
-    let w = trace_window(req)?;
-    let mut out = Vec::new();
-    for kind in [EpochKind::Hour, EpochKind::Day] {
-        for e in Epoch::overlapping(kind, w.0, w.1).map_err(protocol_err)? {
-            out.push(EpochView {
-                kind: match kind {
-                    EpochKind::Hour => "hour".into(),
-                    EpochKind::Day => "day".into(),
-                },
-                index: e.index,
-                start: e.start().0,
-            });
-        }
+fn trace_uses(req: &TraceRequest) -> VenueUses {
+    VenueUses {
+        screen: req.screen,
+        posters: req.posters,
     }
-    Ok(out)
+}
+
+fn trace_plan(req: &TraceRequest, offset: UtcOffset, now: u64) -> Result<TracePlan, ApiError> {
+    check_trace(req, now)?;
+    plan_segments(
+        req.start,
+        req.end,
+        req.max_stay_minutes * 60,
+        req.buffer_minutes,
+        &trace_uses(req).epoch_kinds(),
+        offset,
+        now,
+    )
+}
+
+/// The epochs a trace would publish (local days in the authority's offset), and
+/// the days whose keys it needs.
+pub fn trace_preview(
+    req: &TraceRequest,
+    offset: UtcOffset,
+    now: u64,
+) -> Result<Vec<EpochView>, ApiError> {
+    let plan = trace_plan(req, offset, now)?;
+    Ok(plan
+        .segments
+        .iter()
+        .flatten()
+        .map(|e| EpochView {
+            kind: if e.kind.is_hour() { "hour" } else { "day" }.into(),
+            index: e.index,
+            start: e.start_with(offset).0,
+        })
+        .collect())
+}
+
+/// The day keys a trace needs, from a day-key sheet (which must cover them) or,
+/// deriving only those days and dropping the master at once, from a master sheet.
+fn trace_day_keys(sheet: &str, days: &[Day]) -> Result<Vec<DayKey>, ApiError> {
+    if let Ok(keys) = day_keys_from_text(sheet) {
+        let missing: Vec<String> = days
+            .iter()
+            .filter(|d| !keys.iter().any(|k| k.day == **d))
+            .map(|d| d.0.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "the day-key sheet lacks days {} (UTC day numbers) that this window needs",
+                missing.join(", ")
+            )));
+        }
+        return Ok(keys.into_iter().filter(|k| days.contains(&k.day)).collect());
+    }
+    let master = VenueMasterKey::from_sheet_text(sheet).map_err(|_| {
+        ApiError::bad_request("the sheet text is not a valid day-key or tracing sheet (checksum)")
+    })?;
+    let keys = days.iter().map(|d| master.day_key(*d)).collect();
+    drop(master);
+    Ok(keys)
 }
 
 /// Builds and queues a venue-initiated trace.
-pub fn trace(tx: &Transaction<'_>, req: &TraceRequest, now: u64) -> Result<Vec<String>, ApiError> {
-    let w = trace_window(req)?;
-    let master = VenueMasterKey::from_sheet_text(&req.sheet)
-        .map_err(|_| ApiError::bad_request("the tracing sheet text is not valid (checksum)"))?;
-    let first = w.0.day().map_err(protocol_err)?;
-    let last = w.1.day().map_err(protocol_err)?;
-    let day_keys: Vec<DayKey> = (first.0..=last.0).map(|d| master.day_key(Day(d))).collect();
+pub fn trace(
+    tx: &Transaction<'_>,
+    req: &TraceRequest,
+    offset: UtcOffset,
+    now: u64,
+) -> Result<Vec<String>, ApiError> {
+    let plan = trace_plan(req, offset, now)?;
+    let day_keys = trace_day_keys(&req.sheet, &plan.days())?;
     let p = NoticeParams {
         severity: req.severity.clone().unwrap_or_default(),
+        template: req.template.clone(),
         message_vi: req.message_vi.clone().unwrap_or_default(),
         message_en: req.message_en.clone().unwrap_or_default(),
         buffer_minutes: req.buffer_minutes,
     };
-    if p.message_vi.is_empty() || p.message_en.is_empty() {
-        return Err(ApiError::bad_request(
-            "message_vi and message_en are required",
-        ));
-    }
-    let notices = build_notices(&day_keys, req.start, req.end, req.max_stay_minutes * 60, &p)?;
-    let ids = queue(tx, &notices, "trace", now)?;
+    let notice = build_notice(&day_keys, &plan, &p)?;
+    let ids = queue(tx, &[notice], "trace", now)?;
     Ok(ids)
 }
 

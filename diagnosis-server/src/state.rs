@@ -1,5 +1,5 @@
 //! Shared server state: the authority, the database handle, the in-memory cache of
-//! public objects, the rate limiter, upload slots and metrics.
+//! public objects, the rate limits, upload slots and metrics.
 //!
 //! The database is one SQLite connection behind a mutex, used only from blocking
 //! threads. [`AppState::write`] runs a closure in one `BEGIN IMMEDIATE` transaction
@@ -16,11 +16,13 @@ use axum::http::HeaderValue;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::Semaphore;
 
+use crate::client_addr::TrustedProxies;
 use crate::config::Config;
+use crate::connections::KeyedSlots;
 use crate::db::now;
 use crate::error::ApiError;
 use crate::keystore::Authority;
-use crate::limiter::Limiter;
+use crate::limiter::Limits;
 use crate::metrics::Metrics;
 use crate::publish::{index_json, live};
 
@@ -44,6 +46,10 @@ pub struct PublicCache {
     pub latest: u64,
     /// Live bulletins by sequence.
     pub bulletins: HashMap<u64, CachedBulletin>,
+    /// `GET /v1/districts` JSON.
+    pub districts: Bytes,
+    /// The signed head (`/v1/bulletins/head`), if one was signed.
+    pub head: Option<Bytes>,
 }
 
 /// Everything handlers share.
@@ -58,12 +64,20 @@ pub struct Inner {
     pub db: Mutex<Connection>,
     /// Public cache.
     pub cache: RwLock<Arc<PublicCache>>,
-    /// Rate limiter for public writes.
-    pub limiter: Limiter,
-    /// Concurrent upload slots.
+    /// Rate limits of the public write endpoints.
+    pub limits: Limits,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted: TrustedProxies,
+    /// Upload bodies being received, all clients together.
+    pub upload_bodies: Semaphore,
+    /// Upload bodies being received, per client address.
+    pub upload_bodies_per_address: Arc<KeyedSlots<std::net::IpAddr>>,
+    /// Concurrent upload slots (verification and storing, after the body is read).
     pub uploads: Semaphore,
+    /// Whether clients reach the server over TLS (HSTS; `Secure` cookies).
+    pub https: bool,
     /// Counters.
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// Moving average of the time a real upload spends storing, microseconds
     /// (chaff waits as long, so both look alike on the wire).
     pub store_micros: AtomicU64,
@@ -82,13 +96,15 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Builds the state from an opened database and loaded authority.
+    /// `config` must have passed [`Config::validate`] (an invalid trusted-proxy
+    /// list is treated as empty here).
     pub fn new(config: Config, authority: Authority, conn: Connection) -> Self {
-        let limiter = Limiter::new(
-            config.attempts_per_minute,
-            config.failures_before_lockout,
-            config.lockout_secs,
-        );
+        let limits = Limits::new(&config);
+        let trusted = config.trusted().unwrap_or_default();
+        let upload_bodies = Semaphore::new(config.max_upload_bodies);
+        let upload_bodies_per_address = KeyedSlots::new(config.max_upload_bodies_per_address);
         let uploads = Semaphore::new(config.max_concurrent_uploads);
+        let https = config.served_over_tls(&authority.descriptor.base_url);
         let descriptor = Bytes::from(authority.descriptor_bytes.clone());
         AppState(Arc::new(Inner {
             config,
@@ -96,9 +112,13 @@ impl AppState {
             descriptor,
             db: Mutex::new(conn),
             cache: RwLock::new(Arc::new(PublicCache::default())),
-            limiter,
+            limits,
+            trusted,
+            upload_bodies,
+            upload_bodies_per_address,
             uploads,
-            metrics: Metrics::default(),
+            https,
+            metrics: Arc::new(Metrics::default()),
             store_micros: AtomicU64::new(5_000),
         }))
     }
@@ -137,13 +157,24 @@ impl AppState {
         .map_err(|e| ApiError::internal("blocking task", e))?
     }
 
-    /// Rebuilds the public cache from the database (blocking).
+    /// Rebuilds the public cache from the database (blocking), re-signing the head
+    /// first if it is due (older than `head_interval_secs`, or expired).
     pub fn refresh_cache_blocking(&self) -> Result<(), ApiError> {
         let t = now();
-        let rows = {
-            let conn = self.db.lock().unwrap_or_else(|p| p.into_inner());
-            live(&conn, t)?
+        let (rows, head, districts) = {
+            let mut conn = self.db.lock().unwrap_or_else(|p| p.into_inner());
+            let mut head = crate::head::stored(&conn)?;
+            if crate::head::is_due(head.as_ref(), t, self.config.head_interval_secs) {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let fresh =
+                    crate::head::refresh(&tx, &self.authority, t, self.config.head_lifetime_secs)
+                        .map_err(|e| ApiError::internal("sign head", e))?;
+                tx.commit()?;
+                head = Some(fresh);
+            }
+            (live(&conn, t)?, head, crate::districts::list(&conn)?)
         };
+        let districts = serde_json::json!({ "districts": districts }).to_string();
         let mut bulletins = HashMap::with_capacity(rows.len());
         for b in &rows {
             let etag = HeaderValue::from_str(&format!("\"{}\"", b.sha256))
@@ -161,6 +192,8 @@ impl AppState {
             index: Bytes::from(index_json(self.authority.descriptor.id.0, &rows)),
             latest: rows.last().map(|b| b.sequence).unwrap_or(0),
             bulletins,
+            districts: Bytes::from(districts),
+            head: head.map(|h| Bytes::from(h.bytes)),
         };
         *self.cache.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cache);
         Ok(())

@@ -21,6 +21,13 @@ const RELAXED: &[&str] = &[
     "100000",
     "--max-concurrent-uploads",
     "64",
+    "--global-attempts-per-second",
+    "100000",
+    // This test publishes in a loop on purpose.
+    "--max-bulletins-per-hour",
+    "100000",
+    "--max-bulletins-per-day",
+    "100000",
 ];
 
 fn hexes(v: &serde_json::Value) -> Vec<String> {

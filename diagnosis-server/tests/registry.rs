@@ -246,6 +246,7 @@ fn ward_officer_acts_only_in_their_district_and_a_batch_rerun_changes_nothing() 
 fn renewal_gives_a_new_serial_and_revocation_is_final() {
     let ha = Authority::new();
     let s = Server::start(&ha.data(), RELAXED);
+    let d = descriptor(&s);
     let k = key(3);
     let id = post_json(
         &s.url("/v1/registrations"),
@@ -275,13 +276,39 @@ fn renewal_gives_a_new_serial_and_revocation_is_final() {
         &ha.token,
         "POST",
         &format!("/admin/v1/registry/{id}/renew"),
-        Some(json!({"validity_days": 400})),
+        Some(json!({"validity_days": 300})),
     )
     .json();
     assert!(b["serial"].as_u64() > a["serial"].as_u64());
+    // The certificate verifies for exactly this key and these details.
+    let cert_b64 = status_of(&s, &k)["certificate"].as_str().unwrap().to_owned();
+    let cert = quet_protocol::certificate::VenueCertificate::from_bytes(
+        &BASE64.decode(cert_b64.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(u64::from(cert.serial), b["serial"].as_u64().unwrap());
+    let today = UnixTime(now()).day().unwrap();
+    let verdict = |name: &str| {
+        cert.verify(
+            &d,
+            &k.verifying_key().to_bytes(),
+            quet_protocol::category::Category::Restaurant,
+            name,
+            "13 Lò Đúc, Hà Nội",
+            today,
+        )
+    };
+    assert!(matches!(
+        verdict("Nhà thuốc An Khang"),
+        quet_protocol::certificate::Registration::Registered { .. }
+    ));
+    assert!(matches!(
+        verdict("Nhà thuốc Long Châu"),
+        quet_protocol::certificate::Registration::Unregistered(_)
+    ));
     assert_eq!(
         b["valid_until"].as_u64().unwrap() - b["valid_from"].as_u64().unwrap(),
-        400 * 86_400
+        300 * 86_400
     );
     admin(
         &s,
@@ -324,17 +351,27 @@ fn renewal_gives_a_new_serial_and_revocation_is_final() {
         )
         .assert_error(409, "conflict");
     }
-    // The revocation list the bulletins carry holds exactly this key.
+    // The revocation list the bulletins carry holds exactly this key, until the
+    // certificate would have expired (400 days from today).
     let conn = quet_server::db::open(&ha.data().join("quet.db")).unwrap();
-    assert_eq!(
-        quet_server::registry::revoked_keys(&conn).unwrap(),
-        vec![k.verifying_key().to_bytes()]
-    );
+    let live = quet_server::publish::live_revocations(&conn, now()).unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].venue_key, k.verifying_key().to_bytes());
+    assert_eq!(u64::from(live[0].until.0), now() / 86_400 + 300);
 }
 
 #[test]
 fn statistics_join_registrations_with_heartbeats_as_json_csv_and_a_chart() {
     let ha = Authority::new();
+    let list = ha.dir.path().join("districts.txt");
+    std::fs::write(&list, "Hoàn Kiếm\nBa Đình\nHai Bà Trưng\n").unwrap();
+    cli(&[
+        "districts",
+        "import",
+        list.to_str().unwrap(),
+        "--data",
+        ha.data().to_str().unwrap(),
+    ]);
     let s = Server::start(&ha.data(), RELAXED);
     let officer = ward_officer(&ha, "Phường Hàng Trống", "Hoàn Kiếm");
     let items: Vec<Value> = (0..2u8)

@@ -19,8 +19,11 @@ use quet_protocol::category::Category;
 use quet_protocol::code::{CheckInCode, CodeIssuer, VenueInfo};
 use quet_protocol::envelope::ReportEnvelope;
 use quet_protocol::matching::{Matcher, StoredToken};
-use quet_protocol::notice::{ExposureNotice, NoticeBody, Severity, trace_windows};
-use quet_protocol::time::{Epoch, EpochKind, UnixTime};
+use quet_protocol::notice::{
+    ExposureNotice, NoticeBody, NoticeShape, SegmentShape, Severity, TEMPLATE_TEST, TracePlan,
+    entry_len,
+};
+use quet_protocol::time::{Epoch, EpochKind, UnixTime, UtcOffset};
 use quet_protocol::token::EncounterToken;
 use quet_protocol::venue_keys::{VenueMasterKey, VenueTimeSecret};
 use rand_core::{Rng, UnwrapErr};
@@ -102,9 +105,7 @@ fn main() {
             token: EncounterToken::check_in(&mut rng, &code, now).unwrap().0,
         })
         .collect();
-    let decoys: Vec<ExposureNotice> = (0..300)
-        .map(|_| ExposureNotice::decoy(&mut rng, epoch, 1, 128))
-        .collect();
+    let decoys: Vec<ExposureNotice> = (0..300).map(|_| decoy_at(&mut rng, epoch)).collect();
     let matcher = Matcher::new(tokens.clone());
     let candidates = matcher.candidate_count(&decoys);
 
@@ -191,6 +192,57 @@ fn main() {
     outbreak_day(&mut rng, &ha, &descriptor, x);
 }
 
+/// A one-key decoy notice whose only epoch is `epoch`.
+fn decoy_at(rng: &mut SysRng, epoch: Epoch) -> ExposureNotice {
+    let shape = NoticeShape {
+        segments: vec![SegmentShape {
+            kind: epoch.kind,
+            count: 1,
+            ends_before: 0,
+        }],
+        sealed_body_len: 48,
+    };
+    ExposureNotice::decoy_like(rng, &shape, epoch.end(), UtcOffset::VIETNAM).unwrap()
+}
+
+/// The shape of a real trace: a random category's venue, a stay of 10 minutes to
+/// its maximum ending at a random time in the 14 days before `issued`, 30-minute
+/// buffer, posters at one venue in three (what `TracePlan` publishes for it).
+fn trace_shape(rng: &mut SysRng, issued: UnixTime) -> NoticeShape {
+    let cats = Category::ALL;
+    let c = cats[(rng.next_u32() as usize) % cats.len()];
+    let max_stay = u64::from(c.default_max_stay_minutes()) * 60;
+    let stay = 600 + rng.next_u64() % max_stay;
+    let departure = UnixTime(issued.0 - 3_600 - rng.next_u64() % (13 * 86_400));
+    let mut kinds = vec![EpochKind::SeededHour];
+    if rng.next_u32().is_multiple_of(3) {
+        kinds.push(EpochKind::LocalDay);
+    }
+    let plan = TracePlan::new(
+        departure.saturating_sub(stay.min(max_stay)),
+        departure,
+        max_stay,
+        1_800,
+        &kinds,
+        UtcOffset::VIETNAM,
+        issued,
+    )
+    .unwrap();
+    let master = VenueMasterKey::from_bytes([1; 32]);
+    let keys: Vec<_> = plan.days().iter().map(|d| master.day_key(*d)).collect();
+    let body = NoticeBody {
+        severity: Severity::Test,
+        window_start: plan.exact.0,
+        window_end: plan.exact.1,
+        template: TEMPLATE_TEST,
+        message_vi: String::new(),
+        message_en: String::new(),
+    };
+    ExposureNotice::build(rng, &keys, &plan.segments, &body)
+        .unwrap()
+        .shape(issued, UtcOffset::VIETNAM)
+}
+
 /// 100,000 newly published keys against a 14-day history of 200 check-ins.
 fn outbreak_day(
     rng: &mut SysRng,
@@ -210,58 +262,63 @@ fn outbreak_day(
         let (token, _) = EncounterToken::check_in(rng, &code, t).unwrap();
         visits.push((v, t, StoredToken { id: i, token }));
     }
-    // Three real traces that hit visits 0, 1, 2; the rest decoys over the same 14 days.
+    // Three real traces that hit visits 0, 1, 2; the rest of the 100,000 keys are
+    // decoys in the shapes of 2,000 real-looking traces over the same 14 days (what
+    // the server does with its recent real notices).
+    let issued = UnixTime(DAY0 + 14 * 86_400);
     let mut notices = Vec::new();
     for (v, t, _) in visits.iter().take(3) {
-        let (window, exact) = trace_windows(*t, UnixTime(t.0 + 1800), 7200, 0).unwrap();
-        let day_keys: Vec<_> = [t.day().unwrap()]
-            .iter()
-            .flat_map(|d| [d.prev().unwrap(), *d, d.next().unwrap()])
-            .map(|d| venues[*v].master().day_key(d))
-            .collect();
+        let plan = TracePlan::new(
+            *t,
+            UnixTime(t.0 + 1800),
+            7200,
+            0,
+            &[EpochKind::SeededHour],
+            UtcOffset::VIETNAM,
+            issued,
+        )
+        .unwrap();
+        let master = venues[*v].master().unwrap();
+        let day_keys: Vec<_> = plan.days().iter().map(|d| master.day_key(*d)).collect();
         let body = NoticeBody {
             severity: Severity::Test,
-            window_start: exact.0,
-            window_end: exact.1,
-            message_vi: "Đi xét nghiệm".into(),
-            message_en: "Get tested".into(),
+            window_start: plan.exact.0,
+            window_end: plan.exact.1,
+            template: TEMPLATE_TEST,
+            message_vi: String::new(),
+            message_en: String::new(),
         };
-        notices
-            .push(ExposureNotice::build(rng, &day_keys, EpochKind::Hour, window, &body).unwrap());
+        notices.push(ExposureNotice::build(rng, &day_keys, &plan.segments, &body).unwrap());
     }
+    let pool: Vec<NoticeShape> = (0..2_000).map(|_| trace_shape(rng, issued)).collect();
     let mut draft = BulletinDraft {
         sequence: 1,
         prev_hash: [0; 32],
-        issued_at: UnixTime(DAY0 + 14 * 86_400),
+        issued_at: issued,
         expires_at: UnixTime(DAY0 + 28 * 86_400),
         notices,
         withdrawn: vec![],
+        revoked: vec![],
     };
-    // Decoys: 3-hour notices spread uniformly over the 14 days' hours.
-    let hours = 14 * 24;
-    let mut i = 0u32;
-    while draft.key_count() < 100_000 {
-        let first = Epoch {
-            kind: EpochKind::Hour,
-            index: (first_day as u32) * 24 + (i % hours),
-        };
-        draft
-            .notices
-            .push(ExposureNotice::decoy(rng, first, 3, 128));
-        i += 1;
-    }
+    draft
+        .pad_with_decoys(rng, 100_000, &pool, UtcOffset::VIETNAM)
+        .unwrap();
     let keys = draft.key_count();
     let bulletin = draft.sign(ha, descriptor).unwrap();
     let bytes = bulletin.as_bytes().to_vec();
-    let body_bytes: usize = bulletin.notices.iter().map(|n| n.entries.len() * 48).sum();
+    let body_bytes: usize = bulletin
+        .notices
+        .iter()
+        .flat_map(|n| n.segments.iter())
+        .map(|s| s.entries.len() * entry_len(s.first.kind))
+        .sum();
 
     let mut times = Vec::new();
     let mut found = 0;
     let mut cands = 0;
     for _ in 0..5 {
         let start = Instant::now();
-        let b =
-            Bulletin::verify_next(&bytes, descriptor, None, UnixTime(DAY0 + 14 * 86_400)).unwrap();
+        let b = Bulletin::verify_next(&bytes, descriptor, None, issued).unwrap();
         let verified = start.elapsed();
         let matcher = Matcher::new(visits.iter().map(|v| v.2.clone()));
         let prepared = start.elapsed();
@@ -287,8 +344,27 @@ fn outbreak_day(
         t.as_secs_f64() * 1e6 / x25519_us
     );
     println!(
-        "wire size: {:.1} bytes per published key in the bulletin overall, {} bytes key+wrap (budget ≤ 48)",
+        "wire size: {:.1} bytes per published key over the whole bulletin, decoys included (budget ≤ 64); {} bytes key+wrap (CrowdNotifier: 80)",
         bytes.len() as f64 / keys as f64,
         body_bytes / keys
+    );
+    // A quiet day: one real trace, padded to the smallest bucket (256 keys).
+    let mut quiet = BulletinDraft {
+        sequence: 2,
+        prev_hash: bulletin.hash(),
+        issued_at: issued,
+        expires_at: UnixTime(issued.0 + 14 * 86_400),
+        notices: bulletin.notices.iter().take(1).cloned().collect(),
+        withdrawn: vec![],
+        revoked: vec![],
+    };
+    quiet
+        .pad_with_decoys(rng, 256, &pool, UtcOffset::VIETNAM)
+        .unwrap();
+    let qkeys = quiet.key_count();
+    let qbytes = quiet.sign(ha, descriptor).unwrap().as_bytes().len();
+    println!(
+        "quiet day: {qkeys} keys, {qbytes} bytes = {:.1} bytes per published key, decoys included",
+        qbytes as f64 / qkeys as f64
     );
 }

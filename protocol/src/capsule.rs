@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::kdf::CAPSULE_LABEL;
 use crate::sealed_box::{SEALED_BOX_OVERHEAD, open, seal};
 use crate::time::Day;
-use crate::venue_keys::{DayKey, DayKeyBytes, VenueMasterKey};
+use crate::venue_keys::{DayKey, DayKeyBytes};
 
 /// Plaintext length: day number and three day keys.
 pub const CAPSULE_PLAINTEXT_LEN: usize = 4 + 3 * 32;
@@ -50,10 +50,11 @@ fn aad(venue_key: &[u8; 32], authority: AuthorityId) -> [u8; 36] {
 }
 
 impl TraceCapsule {
-    /// Seals day `day`'s keys (and its neighbours') to the HA capsule key.
+    /// Seals day `day`'s keys (and its neighbours', all three taken from
+    /// `day_keys`) to the HA capsule key.
     pub fn seal<R: CryptoRng + ?Sized>(
         rng: &mut R,
-        master: &VenueMasterKey,
+        day_keys: &[DayKey],
         day: Day,
         venue_key: &[u8; 32],
         authority: AuthorityId,
@@ -64,7 +65,11 @@ impl TraceCapsule {
         let mut w = Writer::with_capacity(CAPSULE_PLAINTEXT_LEN);
         w.u32(day.0);
         for d in [prev, day, next] {
-            w.bytes(master.day_key(d).key.expose());
+            let key = day_keys
+                .iter()
+                .find(|k| k.day == d)
+                .ok_or(Error::MissingDayKey)?;
+            w.bytes(key.key.expose());
         }
         let plaintext = Zeroizing::new(w.into_vec());
         let sealed = seal(

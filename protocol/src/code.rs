@@ -1,19 +1,28 @@
 //! The rotating check-in code a venue shows, and its verification by phones.
 //!
-//! Layout (version 1, all integers big-endian; see `spec/protocol.md`):
+//! Version 2 layout (all integers big-endian; see `spec/protocol.md` §7):
 //!
 //! ```text
-//! u8  version = 1        u8  kind (1 screen, 2 poster)     u32 authority id
-//! u64 timestamp          [32] P_e                          u8  category
-//! u16 max stay (min)     str8 name (≤ 64 B)                str8 address (≤ 72 B)
-//! [16] notice_secret(e)  capsule (u8 key id + 148 B)       [32] venue Ed25519 key
-//! [64] Ed25519 signature over "quet/v1/code-signature" || all of the above
+//! u8  version = 2        u8  kind (1 screen, 2 poster)      u8 flags
+//! u32 authority id       u64 timestamp                      i16 UTC offset (minutes)
+//! [32] P_e               u8  category                       u16 max stay (min)
+//! str8 name (≤ 64 B)     str8 address (≤ 72 B)              [16] notice_secret(e)
+//! capsule (u8 key id + 148 B)                               [32] venue Ed25519 key
+//! [chain checkpoint: u32 sequence + [16] hash prefix]       (flag 0x04)
+//! [venue certificate, 77 B]                                 (flag 0x08)
+//! [64] Ed25519 signature over "quet/v2/code-signature" || all of the above
 //! ```
 //!
-//! The epoch is derived from the timestamp: the hour for screen codes, the UTC day
-//! for posters. The text form is `https://<authority host>/c#<BASE32>`; base32
-//! (upper case, no padding) keeps the payload in the QR alphanumeric mode, which
-//! makes a smaller QR than base64url in byte mode (measured in `spec/`).
+//! Flags: `0x01` the venue prints posters, `0x02` the venue shows a rotating screen
+//! (the HA publishes the epoch kinds of what the venue uses), `0x04` checkpoint
+//! present, `0x08` certificate present. A screen code's epoch is its
+//! hour ([`EpochKind::SeededHour`]); a poster's is its local day
+//! ([`EpochKind::LocalDay`], the offset in the code; the timestamp is local
+//! midnight). Version 1 codes (printed before protocol 1.1) are still accepted: no
+//! flags (both uses assumed), no offset (UTC days), no checkpoint, no certificate.
+//! The text form is `https://<authority host>/c#<BASE32>`; base32 (upper case, no
+//! padding) keeps the payload in the QR alphanumeric mode, which makes a smaller QR
+//! than base64url in byte mode (measured in `spec/`).
 
 use data_encoding::BASE32_NOPAD;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -22,14 +31,18 @@ use rand_core::CryptoRng;
 use crate::authority::{AuthorityDescriptor, AuthorityId, AuthorityLookup};
 use crate::capsule::{CAPSULE_LEN, TraceCapsule};
 use crate::category::Category;
+use crate::certificate::{Registration, UnregisteredReason, VenueCertificate};
+use crate::chain::ChainCheckpoint;
 use crate::codec::{Reader, Writer, check_len};
 use crate::error::{Error, Result};
-use crate::kdf::CODE_SIGNATURE_CONTEXT;
-use crate::time::{Day, Epoch, EpochKind, UnixTime};
-use crate::venue_keys::{NoticeSecret, VenueMasterKey};
+use crate::kdf::{CODE_SIGNATURE_CONTEXT, CODE_SIGNATURE_V2_CONTEXT};
+use crate::time::{Day, Epoch, EpochKind, UnixTime, UtcOffset};
+use crate::venue_keys::{DayKey, DisplayKeys, NoticeSecret, VenueMasterKey};
 
-/// Code wire version.
-pub const CODE_VERSION: u8 = 1;
+/// Version of the codes this implementation makes.
+pub const CODE_VERSION: u8 = 2;
+/// The version of codes printed before protocol 1.1, still accepted.
+pub const CODE_VERSION_1: u8 = 1;
 /// Longest venue name in bytes.
 pub const MAX_NAME_LEN: usize = 64;
 /// Longest venue address in bytes.
@@ -37,13 +50,17 @@ pub const MAX_ADDRESS_LEN: usize = 72;
 /// Longest venue stay a code may set, in minutes (one day).
 pub const MAX_STAY_LIMIT_MINUTES: u16 = 24 * 60;
 /// Largest encoded code in bytes.
-pub const MAX_CODE_LEN: usize = 450;
+pub const MAX_CODE_LEN: usize = 600;
 /// How far a screen code's timestamp may be from the phone's clock.
 pub const SCREEN_FRESHNESS_SECS: u64 = 120;
 /// How often the venue display re-signs its code.
 pub const SCREEN_RESIGN_SECS: u64 = 30;
-/// Bytes of a code before name and address.
-const FIXED_LEN: usize = 1 + 1 + 4 + 8 + 32 + 1 + 2 + 1 + 1 + 16 + CAPSULE_LEN + 32 + 64;
+
+const FLAG_POSTERS: u8 = 0x01;
+const FLAG_SCREEN: u8 = 0x02;
+const FLAG_CHECKPOINT: u8 = 0x04;
+const FLAG_CERTIFICATE: u8 = 0x08;
+const CHECKPOINT_LEN: usize = 4 + 16;
 
 /// What a code tells visitors about the venue.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,12 +141,47 @@ impl CodeKind {
         }
     }
 
-    /// The epoch kind of this code kind.
-    pub fn epoch_kind(self) -> EpochKind {
-        match self {
-            CodeKind::Screen => EpochKind::Hour,
-            CodeKind::Poster => EpochKind::Day,
+    /// The epoch kind of this code kind in a code of `version`.
+    pub fn epoch_kind(self, version: u8) -> EpochKind {
+        match (self, version) {
+            (CodeKind::Screen, CODE_VERSION_1) => EpochKind::Hour,
+            (CodeKind::Poster, CODE_VERSION_1) => EpochKind::Day,
+            (CodeKind::Screen, _) => EpochKind::SeededHour,
+            (CodeKind::Poster, _) => EpochKind::LocalDay,
         }
+    }
+}
+
+/// Which kinds of code a venue uses; the HA publishes the epoch kinds of each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VenueUses {
+    /// The venue shows a rotating screen code.
+    pub screen: bool,
+    /// The venue prints posters.
+    pub posters: bool,
+}
+
+impl VenueUses {
+    /// Both screen and posters (what version 1 codes are assumed to mean).
+    pub const BOTH: VenueUses = VenueUses {
+        screen: true,
+        posters: true,
+    };
+
+    fn flags(self) -> u8 {
+        (if self.posters { FLAG_POSTERS } else { 0 }) | (if self.screen { FLAG_SCREEN } else { 0 })
+    }
+
+    /// The epoch kinds a trace of this venue publishes (version 2 codes).
+    pub fn epoch_kinds(self) -> Vec<EpochKind> {
+        let mut kinds = Vec::with_capacity(2);
+        if self.screen {
+            kinds.push(EpochKind::SeededHour);
+        }
+        if self.posters {
+            kinds.push(EpochKind::LocalDay);
+        }
+        kinds
     }
 }
 
@@ -137,12 +189,18 @@ impl CodeKind {
 /// or [`CheckInCode::parse_signed`] (HA, no clock check), or from a [`CodeIssuer`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckInCode {
+    /// Wire version (1 or 2).
+    pub version: u8,
     /// Screen or poster.
     pub kind: CodeKind,
+    /// What the venue uses (version 1: assumed both).
+    pub uses: VenueUses,
     /// The authority the venue registered with.
     pub authority: AuthorityId,
-    /// When the code was signed.
+    /// When the code was signed (poster: the start of its day).
     pub timestamp: UnixTime,
+    /// The venue's local time (version 1: UTC).
+    pub utc_offset: UtcOffset,
     /// The epoch's venue-time public key `P_e`.
     pub venue_time_public: [u8; 32],
     /// Display info.
@@ -153,13 +211,52 @@ pub struct CheckInCode {
     pub capsule: TraceCapsule,
     /// The venue's Ed25519 key.
     pub venue_key: VerifyingKey,
+    /// The newest bulletin the venue's display verified, if it had one.
+    pub checkpoint: Option<ChainCheckpoint>,
+    /// The HA's certificate of the venue's registration, if any.
+    pub certificate: Option<VenueCertificate>,
     bytes: Vec<u8>,
 }
 
 impl CheckInCode {
     /// The epoch this code belongs to.
     pub fn epoch(&self) -> Result<Epoch> {
-        Epoch::containing(self.kind.epoch_kind(), self.timestamp)
+        Epoch::containing_with(
+            self.kind.epoch_kind(self.version),
+            self.timestamp,
+            self.utc_offset,
+        )
+    }
+
+    /// The day whose capsule this code carries (the day of its epoch).
+    pub fn capsule_day(&self) -> Result<Day> {
+        Ok(self.epoch()?.day())
+    }
+
+    /// What the code's certificate says, for a phone that pinned `authority`, on
+    /// `today`: "registered" only for a genuine certificate of exactly the details
+    /// the code shows.
+    pub fn registration(&self, authority: &AuthorityDescriptor, today: Day) -> Registration {
+        match &self.certificate {
+            None => Registration::Unregistered(UnregisteredReason::NoCertificate),
+            Some(c) => c.verify(
+                authority,
+                self.venue_key.as_bytes(),
+                self.venue.category,
+                &self.venue.name,
+                &self.venue.address,
+                today,
+            ),
+        }
+    }
+
+    /// Refuses the code if `is_revoked` says its venue key was revoked.
+    pub fn check_not_revoked(&self, is_revoked: impl Fn(&[u8; 32]) -> bool) -> Result<()> {
+        if is_revoked(self.venue_key.as_bytes()) {
+            Err(Error::VenueRevoked)
+        } else {
+            Ok(())
+        }
     }
 
     /// The encoded, signed bytes.
@@ -202,6 +299,7 @@ impl CheckInCode {
 
     /// Parses and checks the signature, without any clock or authority rule. The HA
     /// uses this on uploaded codes; phones use [`CheckInCode::parse_and_verify`].
+    /// Dispatches on the version byte: 1 and 2 are accepted.
     pub fn parse_signed(bytes: &[u8]) -> Result<CheckInCode> {
         const WHAT: &str = "check-in code";
         if bytes.len() > MAX_CODE_LEN {
@@ -212,21 +310,54 @@ impl CheckInCode {
         }
         let mut r = Reader::new(bytes, WHAT);
         let version = r.u8()?;
-        if version != CODE_VERSION {
+        if version != CODE_VERSION && version != CODE_VERSION_1 {
             return Err(Error::UnsupportedVersion {
                 what: WHAT,
                 version,
             });
         }
         let kind = CodeKind::from_byte(r.u8()?)?;
+        let flags = if version == CODE_VERSION {
+            let f = r.u8()?;
+            let needed = match kind {
+                CodeKind::Screen => FLAG_SCREEN,
+                CodeKind::Poster => FLAG_POSTERS,
+            };
+            if f & 0xF0 != 0 || f & needed == 0 {
+                return Err(Error::InvalidField {
+                    field: "code flags",
+                });
+            }
+            f
+        } else {
+            FLAG_POSTERS | FLAG_SCREEN
+        };
         let authority = AuthorityId(r.u32()?);
         let timestamp = UnixTime(r.u64()?);
+        let utc_offset = if version == CODE_VERSION {
+            UtcOffset(r.u16()?.cast_signed()).check()?
+        } else {
+            UtcOffset::UTC
+        };
         let venue_time_public = r.array()?;
         let venue = VenueInfo::read(&mut r)?;
         let notice_secret = NoticeSecret::from_bytes(r.array()?);
         let capsule = TraceCapsule::read(&mut r)?;
         let venue_key = VerifyingKey::from_bytes(&r.array()?)
             .map_err(|_| Error::InvalidField { field: "venue key" })?;
+        let checkpoint = if flags & FLAG_CHECKPOINT != 0 {
+            Some(ChainCheckpoint {
+                sequence: r.u32()?,
+                hash_prefix: r.array()?,
+            })
+        } else {
+            None
+        };
+        let certificate = if flags & FLAG_CERTIFICATE != 0 {
+            Some(VenueCertificate::read(&mut r)?)
+        } else {
+            None
+        };
         let signed_len = bytes.len() - r.remaining();
         let signature = Signature::from_bytes(&r.array()?);
         r.finish()?;
@@ -234,26 +365,45 @@ impl CheckInCode {
             .get(..signed_len)
             .ok_or(Error::Truncated { what: WHAT })?;
         venue_key
-            .verify_strict(&signed_message(signed), &signature)
+            .verify_strict(&signed_message(version, signed), &signature)
             .map_err(|_| Error::BadSignature { what: "code" })?;
         let code = CheckInCode {
+            version,
             kind,
+            uses: VenueUses {
+                screen: flags & FLAG_SCREEN != 0,
+                posters: flags & FLAG_POSTERS != 0,
+            },
             authority,
             timestamp,
+            utc_offset,
             venue_time_public,
             venue,
             notice_secret,
             capsule,
             venue_key,
+            checkpoint,
+            certificate,
             bytes: bytes.to_vec(),
         };
-        code.epoch()?;
+        let epoch = code.epoch()?;
+        if version == CODE_VERSION
+            && kind == CodeKind::Poster
+            && epoch.start_with(utc_offset) != timestamp
+        {
+            return Err(Error::InvalidField {
+                field: "poster time",
+            });
+        }
         Ok(code)
     }
 
     /// What a phone does on scanning: parse, check the authority is pinned and lists
-    /// the capsule key, verify the signature, and check freshness against `now`
-    /// (screen: within ±120 s; poster: same UTC day).
+    /// the capsule key (for a version 2 code, one whose period covers the capsule's
+    /// day), verify the signature, and check freshness against `now` (screen: within
+    /// ±120 s; poster: the same local day, or UTC day for version 1). Registration
+    /// ([`CheckInCode::registration`]) and revocation
+    /// ([`CheckInCode::check_not_revoked`]) are the caller's next steps.
     pub fn parse_and_verify<'a>(
         bytes: &[u8],
         now: UnixTime,
@@ -263,7 +413,12 @@ impl CheckInCode {
         let authority = authorities
             .authority(code.authority)
             .ok_or(Error::UnknownAuthority(code.authority))?;
-        authority.capsule_key(code.capsule.key_id)?;
+        let entry = authority.capsule_entry(code.capsule.key_id)?;
+        if code.version == CODE_VERSION && !entry.covers(code.capsule_day()?.start()) {
+            return Err(Error::InvalidField {
+                field: "capsule key period",
+            });
+        }
         code.check_fresh(now)?;
         Ok((code, authority))
     }
@@ -290,7 +445,8 @@ impl CheckInCode {
                 }
             }
             CodeKind::Poster => {
-                if now.day()? != self.timestamp.day()? {
+                let epoch = self.epoch()?;
+                if Epoch::containing_with(epoch.kind, now, self.utc_offset)? != epoch {
                     return Err(Error::PosterNotToday {
                         code_time: self.timestamp,
                         now,
@@ -302,21 +458,37 @@ impl CheckInCode {
     }
 }
 
-fn signed_message(bytes: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(CODE_SIGNATURE_CONTEXT.len() + bytes.len());
-    m.extend_from_slice(CODE_SIGNATURE_CONTEXT);
+fn signed_message(version: u8, bytes: &[u8]) -> Vec<u8> {
+    let context = if version == CODE_VERSION_1 {
+        CODE_SIGNATURE_CONTEXT
+    } else {
+        CODE_SIGNATURE_V2_CONTEXT
+    };
+    let mut m = Vec::with_capacity(context.len() + bytes.len());
+    m.extend_from_slice(context);
     m.extend_from_slice(bytes);
     m
+}
+
+/// The secrets a [`CodeIssuer`] derives codes from.
+enum IssuerKeys {
+    /// The venue master (the venue tool on the owner's computer).
+    Master(VenueMasterKey),
+    /// A display's day keys and signing seed (the master stays on the tracing sheet).
+    Display(DisplayKeys),
 }
 
 /// Builds and signs a venue's codes. Keeps the day's trace capsule so every code of
 /// a day carries the same capsule, as the spec requires.
 pub struct CodeIssuer {
-    master: VenueMasterKey,
+    keys: IssuerKeys,
     signing: SigningKey,
-    authority: AuthorityId,
-    capsule_key: (u8, [u8; 32]),
+    authority: AuthorityDescriptor,
     venue: VenueInfo,
+    uses: VenueUses,
+    utc_offset: UtcOffset,
+    certificate: Option<VenueCertificate>,
+    checkpoint: Option<ChainCheckpoint>,
     capsule_cache: Option<(Day, TraceCapsule)>,
 }
 
@@ -324,29 +496,94 @@ impl core::fmt::Debug for CodeIssuer {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("CodeIssuer")
             .field("venue", &self.venue)
-            .field("authority", &self.authority)
+            .field("authority", &self.authority.id)
+            .field("uses", &self.uses)
+            .field("certified", &self.certificate.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl CodeIssuer {
-    /// An issuer for `venue` registered with `authority` (its current capsule key).
+    /// An issuer from the venue master for `venue` registered with `authority`;
+    /// both screen and posters assumed, the authority's UTC offset.
     pub fn new(
         master: VenueMasterKey,
         venue: VenueInfo,
         authority: &AuthorityDescriptor,
     ) -> Result<Self> {
         venue.check()?;
-        let (kid, key) = authority.current_capsule()?;
         let signing = master.signing_key();
         Ok(CodeIssuer {
-            master,
+            keys: IssuerKeys::Master(master),
             signing,
-            authority: authority.id,
-            capsule_key: (kid, *key),
+            authority: authority.clone(),
             venue,
+            uses: VenueUses::BOTH,
+            utc_offset: authority.utc_offset,
+            certificate: None,
+            checkpoint: None,
             capsule_cache: None,
         })
+    }
+
+    /// An issuer for a display that holds only `keys` (day keys and signing seed):
+    /// it can make codes for the days [`DisplayKeys::code_days`] covers, nothing else.
+    pub fn from_display_keys(
+        keys: DisplayKeys,
+        venue: VenueInfo,
+        authority: &AuthorityDescriptor,
+    ) -> Result<Self> {
+        venue.check()?;
+        let signing = keys.signing.signing_key();
+        Ok(CodeIssuer {
+            keys: IssuerKeys::Display(keys),
+            signing,
+            authority: authority.clone(),
+            venue,
+            uses: VenueUses::BOTH,
+            utc_offset: authority.utc_offset,
+            certificate: None,
+            checkpoint: None,
+            capsule_cache: None,
+        })
+    }
+
+    /// Sets what the venue uses (the HA publishes only those epoch kinds).
+    pub fn set_uses(&mut self, uses: VenueUses) -> Result<()> {
+        if !uses.screen && !uses.posters {
+            return Err(Error::InvalidField {
+                field: "code flags",
+            });
+        }
+        self.uses = uses;
+        Ok(())
+    }
+
+    /// Sets the venue's local time for poster days.
+    pub fn set_utc_offset(&mut self, offset: UtcOffset) -> Result<()> {
+        self.utc_offset = offset.check()?;
+        Ok(())
+    }
+
+    /// Attaches the HA's certificate to every code from now on.
+    pub fn set_certificate(&mut self, certificate: Option<VenueCertificate>) {
+        self.certificate = certificate;
+    }
+
+    /// Puts this chain checkpoint (the newest bulletin the display verified) in every
+    /// code from now on.
+    pub fn set_checkpoint(&mut self, checkpoint: Option<ChainCheckpoint>) {
+        self.checkpoint = checkpoint;
+    }
+
+    /// Replaces the pinned descriptor (after a verified update).
+    pub fn set_authority(&mut self, authority: &AuthorityDescriptor) -> Result<()> {
+        if authority.id != self.authority.id {
+            return Err(Error::UnknownAuthority(authority.id));
+        }
+        self.authority = authority.clone();
+        self.capsule_cache = None;
+        Ok(())
     }
 
     /// The venue's display info.
@@ -354,14 +591,30 @@ impl CodeIssuer {
         &self.venue
     }
 
+    /// What the venue uses.
+    pub fn uses(&self) -> VenueUses {
+        self.uses
+    }
+
     /// The venue's public signing key.
     pub fn venue_key(&self) -> VerifyingKey {
         self.signing.verifying_key()
     }
 
-    /// The master key (for the tracing sheet and assisted check-in).
-    pub fn master(&self) -> &VenueMasterKey {
-        &self.master
+    /// The master key, if this issuer holds it (for the tracing sheet and assisted
+    /// check-in); a display issuer does not.
+    pub fn master(&self) -> Option<&VenueMasterKey> {
+        match &self.keys {
+            IssuerKeys::Master(m) => Some(m),
+            IssuerKeys::Display(_) => None,
+        }
+    }
+
+    fn day_key(&self, day: Day) -> Result<DayKey> {
+        match &self.keys {
+            IssuerKeys::Master(m) => Ok(m.day_key(day)),
+            IssuerKeys::Display(d) => d.day_key(day).cloned(),
+        }
     }
 
     /// The screen code for time `now`.
@@ -370,16 +623,43 @@ impl CodeIssuer {
         rng: &mut R,
         now: UnixTime,
     ) -> Result<CheckInCode> {
-        self.build(rng, CodeKind::Screen, now)
+        self.build(rng, CODE_VERSION, CodeKind::Screen, now)
     }
 
-    /// The poster code for UTC day `day`.
+    /// The poster code for local day `day` (counted in the issuer's UTC offset).
     pub fn poster_code<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         day: Day,
     ) -> Result<CheckInCode> {
-        self.build(rng, CodeKind::Poster, day.start())
+        let start = Epoch {
+            kind: EpochKind::LocalDay,
+            index: day.0,
+        }
+        .start_with(self.utc_offset);
+        self.build(rng, CODE_VERSION, CodeKind::Poster, start)
+    }
+
+    /// The local day (in the issuer's offset) containing `t`, for printing posters.
+    pub fn local_day(&self, t: UnixTime) -> Result<Day> {
+        Ok(Day(Epoch::containing_with(
+            EpochKind::LocalDay,
+            t,
+            self.utc_offset,
+        )?
+        .index))
+    }
+
+    /// A version 1 code (as printed before protocol 1.1), for compatibility tests
+    /// and vectors: no flags, no offset, no checkpoint, no certificate; a poster's
+    /// `t` is the start of its UTC day.
+    pub fn v1_code<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        kind: CodeKind,
+        t: UnixTime,
+    ) -> Result<CheckInCode> {
+        self.build(rng, CODE_VERSION_1, kind, t)
     }
 
     fn capsule<R: CryptoRng + ?Sized>(&mut self, rng: &mut R, day: Day) -> Result<TraceCapsule> {
@@ -389,14 +669,12 @@ impl CodeIssuer {
             return Ok(c.clone());
         }
         let venue_key = self.signing.verifying_key().to_bytes();
-        let c = TraceCapsule::seal(
-            rng,
-            &self.master,
-            day,
-            &venue_key,
-            self.authority,
-            (self.capsule_key.0, &self.capsule_key.1),
-        )?;
+        let prev = day.prev().ok_or(Error::TimeOutOfRange)?;
+        let next = day.next().ok_or(Error::TimeOutOfRange)?;
+        let keys = [self.day_key(prev)?, self.day_key(day)?, self.day_key(next)?];
+        let (kid, key) = self.authority.capsule_for(day.start())?;
+        let key = *key;
+        let c = TraceCapsule::seal(rng, &keys, day, &venue_key, self.authority.id, (kid, &key))?;
         self.capsule_cache = Some((day, c.clone()));
         Ok(c)
     }
@@ -404,25 +682,61 @@ impl CodeIssuer {
     fn build<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
+        version: u8,
         kind: CodeKind,
         t: UnixTime,
     ) -> Result<CheckInCode> {
-        let epoch = Epoch::containing(kind.epoch_kind(), t)?;
-        let day_key = self.master.day_key(epoch.day());
+        let offset = if version == CODE_VERSION_1 {
+            UtcOffset::UTC
+        } else {
+            self.utc_offset
+        };
+        let epoch = Epoch::containing_with(kind.epoch_kind(version), t, offset)?;
+        let day_key = self.day_key(epoch.day())?;
         let venue_time_public = day_key.venue_time_secret(epoch)?.public();
         let notice_secret = day_key.notice_secret(epoch)?;
         let capsule = self.capsule(rng, epoch.day())?;
-        let mut w = Writer::with_capacity(FIXED_LEN + MAX_NAME_LEN + MAX_ADDRESS_LEN);
-        w.u8(CODE_VERSION)
-            .u8(kind.to_byte())
-            .u32(self.authority.0)
-            .u64(t.0)
-            .bytes(&venue_time_public);
+        let (checkpoint, certificate) = if version == CODE_VERSION_1 {
+            (None, None)
+        } else {
+            (self.checkpoint, self.certificate.clone())
+        };
+        let mut w = Writer::with_capacity(MAX_CODE_LEN);
+        w.u8(version).u8(kind.to_byte());
+        if version == CODE_VERSION {
+            let flags = self.uses.flags()
+                | match kind {
+                    CodeKind::Screen => FLAG_SCREEN,
+                    CodeKind::Poster => FLAG_POSTERS,
+                }
+                | if checkpoint.is_some() {
+                    FLAG_CHECKPOINT
+                } else {
+                    0
+                }
+                | if certificate.is_some() {
+                    FLAG_CERTIFICATE
+                } else {
+                    0
+                };
+            w.u8(flags);
+        }
+        w.u32(self.authority.id.0).u64(t.0);
+        if version == CODE_VERSION {
+            w.u16(offset.0.cast_unsigned());
+        }
+        w.bytes(&venue_time_public);
         self.venue.encode(&mut w);
         w.bytes(notice_secret.expose());
         capsule.encode(&mut w);
         w.bytes(self.signing.verifying_key().as_bytes());
-        let signature = self.signing.sign(&signed_message(w.as_slice()));
+        if let Some(cp) = &checkpoint {
+            w.u32(cp.sequence).bytes(&cp.hash_prefix);
+        }
+        if let Some(c) = &certificate {
+            c.encode(&mut w);
+        }
+        let signature = self.signing.sign(&signed_message(version, w.as_slice()));
         w.bytes(&signature.to_bytes());
         let bytes = w.into_vec();
         if bytes.len() > MAX_CODE_LEN {
@@ -431,16 +745,20 @@ impl CodeIssuer {
                 max: MAX_CODE_LEN,
             });
         }
-        Ok(CheckInCode {
-            kind,
-            authority: self.authority,
-            timestamp: t,
-            venue_time_public,
-            venue: self.venue.clone(),
-            notice_secret,
-            capsule,
-            venue_key: self.signing.verifying_key(),
-            bytes,
-        })
+        // Parse what was built, so a built code is exactly what a reader accepts.
+        CheckInCode::parse_signed(&bytes)
     }
 }
+
+/// Bytes of a version 2 code with empty name and address, no checkpoint and no
+/// certificate (add `n + a`, 20 with a checkpoint and 77 with a certificate).
+pub const V2_FIXED_LEN: usize =
+    1 + 1 + 1 + 4 + 8 + 2 + 32 + 1 + 2 + 1 + 1 + 16 + CAPSULE_LEN + 32 + 64;
+/// The longest version 2 code: longest name and address, checkpoint, certificate.
+pub const V2_LONGEST_LEN: usize = V2_FIXED_LEN
+    + MAX_NAME_LEN
+    + MAX_ADDRESS_LEN
+    + CHECKPOINT_LEN
+    + crate::certificate::CERTIFICATE_LEN;
+
+const _: () = assert!(V2_LONGEST_LEN <= MAX_CODE_LEN);

@@ -83,6 +83,11 @@ impl<'a> Reader<'a> {
         self.rest.len()
     }
 
+    /// Everything not yet read, without consuming it.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
     /// Everything not yet read, consuming it.
     pub(crate) fn take_rest(&mut self) -> &'a [u8] {
         core::mem::take(&mut self.rest)

@@ -1,32 +1,34 @@
 //! Report envelopes: what a phone uploads if its user tests positive and agrees.
 //!
 //! ```text
-//! plaintext (480 B) = u8 kind (1 check-in, 0 padding) || u64 arrival || u64 departure
-//!                     || u16 code length || signed code || zero padding
-//! envelope = u8 version || u8 capsule key id
-//!            || seal(HA capsule key, "quet/v1/envelope", aad = version || key id, plaintext)
+//! plaintext (640 B) = u8 kind (1 check-in, 0 padding) || u64 arrival || u64 departure
+//!                     || u16 code length || signed code (v1 or v2, ≤ 600 B) || zero padding
+//! envelope = u8 version (2) || u8 capsule key id
+//!            || seal(HA capsule key, "quet/v2/envelope", aad = version || key id, plaintext)
 //! ```
 //!
-//! Sealed at check-in with fresh randomness, so it is unlinkable to the code and to
-//! the token. The HA opens it, verifies the code, opens the capsule and re-derives
+//! Sealed at check-in with fresh randomness, to the capsule key whose period covers
+//! the arrival, so it is unlinkable to the code and to the token, and cannot be
+//! opened by anyone once that key's secret is destroyed. The HA opens it, verifies the code, opens the capsule and re-derives
 //! `P_e` and the notice secret from the day key; any mismatch is an error.
 
 use rand_core::CryptoRng;
 
 use crate::authority::{AuthorityDescriptor, AuthorityKeys};
+use crate::certificate::Registration;
 use crate::code::{CheckInCode, CodeKind, MAX_CODE_LEN, SCREEN_FRESHNESS_SECS};
 use crate::codec::{Reader, Writer, check_zero_padding};
 use crate::error::{Error, Result};
-use crate::kdf::ENVELOPE_LABEL;
+use crate::kdf::ENVELOPE_V2_LABEL as ENVELOPE_LABEL;
 use crate::sealed_box::{SEALED_BOX_OVERHEAD, open, seal};
 use crate::secret::ct_eq_bytes;
 use crate::time::{Epoch, UnixTime};
 use crate::venue_keys::DayKey;
 
 /// Envelope wire version.
-pub const ENVELOPE_VERSION: u8 = 1;
+pub const ENVELOPE_VERSION: u8 = 2;
 /// Fixed plaintext length.
-pub const ENVELOPE_PLAINTEXT_LEN: usize = 480;
+pub const ENVELOPE_PLAINTEXT_LEN: usize = 640;
 /// Encoded envelope length.
 pub const ENVELOPE_LEN: usize = 2 + ENVELOPE_PLAINTEXT_LEN + SEALED_BOX_OVERHEAD;
 
@@ -56,6 +58,16 @@ pub struct VerifiedVisit {
     pub departure: UnixTime,
     /// Day keys of the epoch's day and its neighbours, from the capsule.
     pub day_keys: Vec<DayKey>,
+    /// What the code's certificate says on the arrival's day.
+    pub registration: Registration,
+}
+
+impl VerifiedVisit {
+    /// How far the claimed arrival is from the code's own time, in seconds (for a
+    /// poster, from the start of its day). The HA's review flags large values.
+    pub fn arrival_offset_secs(&self) -> u64 {
+        self.arrival.0.abs_diff(self.code.timestamp.0)
+    }
 }
 
 fn aad(key_id: u8) -> [u8; 2] {
@@ -66,9 +78,10 @@ impl ReportEnvelope {
     fn seal_plaintext<R: CryptoRng + ?Sized>(
         rng: &mut R,
         authority: &AuthorityDescriptor,
+        at: UnixTime,
         plaintext: &[u8],
     ) -> Result<ReportEnvelope> {
-        let (key_id, key) = authority.current_capsule()?;
+        let (key_id, key) = authority.capsule_for(at)?;
         let sealed = seal(rng, key, ENVELOPE_LABEL, &aad(key_id), plaintext)?;
         let mut bytes = Vec::with_capacity(ENVELOPE_LEN);
         bytes.push(ENVELOPE_VERSION);
@@ -77,7 +90,8 @@ impl ReportEnvelope {
         Ok(ReportEnvelope { bytes })
     }
 
-    /// Seals the report of a check-in: the whole signed code and the stay.
+    /// Seals the report of a check-in: the whole signed code and the stay, to the
+    /// capsule key of the arrival's time.
     pub fn seal<R: CryptoRng + ?Sized>(
         rng: &mut R,
         authority: &AuthorityDescriptor,
@@ -96,17 +110,24 @@ impl ReportEnvelope {
             })?)
             .bytes(code_bytes)
             .pad_to(ENVELOPE_PLAINTEXT_LEN);
-        Self::seal_plaintext(rng, authority, &zeroize::Zeroizing::new(w.into_vec()))
+        Self::seal_plaintext(
+            rng,
+            authority,
+            arrival,
+            &zeroize::Zeroizing::new(w.into_vec()),
+        )
     }
 
-    /// A padding envelope, indistinguishable from a real one without the HA's key.
+    /// A padding envelope, indistinguishable from a real one without the HA's key,
+    /// sealed to the capsule key of time `at` (use the upload's time).
     pub fn padding<R: CryptoRng + ?Sized>(
         rng: &mut R,
         authority: &AuthorityDescriptor,
+        at: UnixTime,
     ) -> Result<ReportEnvelope> {
         let mut w = Writer::with_capacity(ENVELOPE_PLAINTEXT_LEN);
         w.u8(KIND_PADDING).pad_to(ENVELOPE_PLAINTEXT_LEN);
-        Self::seal_plaintext(rng, authority, w.as_slice())
+        Self::seal_plaintext(rng, authority, at, w.as_slice())
     }
 
     /// The wire bytes.
@@ -215,7 +236,11 @@ fn verify_visit(
             code.timestamp.saturating_sub(SCREEN_FRESHNESS_SECS),
             code.timestamp.checked_add(SCREEN_FRESHNESS_SECS)?,
         ),
-        CodeKind::Poster => (epoch.start(), epoch.end()),
+        // The poster's day: from its first second to its last (start + 86 399).
+        CodeKind::Poster => (
+            epoch.start_with(code.utc_offset),
+            epoch.end_with(code.utc_offset).saturating_sub(1),
+        ),
     };
     if arrival < earliest || arrival > latest {
         return Err(Error::InvalidField {
@@ -227,11 +252,13 @@ fn verify_visit(
             field: "departure time",
         });
     }
+    let registration = code.registration(authority, arrival.day()?);
     Ok(VerifiedVisit {
         code,
         epoch,
         arrival,
         departure,
         day_keys: contents.day_keys,
+        registration,
     })
 }

@@ -114,6 +114,56 @@ pub enum Error {
     },
     /// Randomness or a checksum did not check out (e.g. a tracing sheet typo).
     BadChecksum,
+    /// A descriptor offered as an update does not have a higher serial than the
+    /// pinned one (a replayed older descriptor), or has the same serial and
+    /// different content.
+    DescriptorRollback {
+        /// Serial of the pinned descriptor.
+        pinned: u64,
+        /// Serial of the offered one.
+        offered: u64,
+    },
+    /// No capsule key of the descriptor covers this time; the descriptor needs an
+    /// update (the authority pre-announces its weekly keys).
+    NoCapsuleKey {
+        /// The time a key was needed for.
+        at: UnixTime,
+    },
+    /// A bulletin head has expired: the feed may be frozen.
+    HeadExpired {
+        /// When it expired.
+        expired_at: UnixTime,
+    },
+    /// A bulletin head is older than one already verified (a replay): it names an
+    /// earlier latest bulletin or was issued earlier.
+    HeadRollback {
+        /// The newest sequence already known.
+        known: u64,
+        /// The head's latest sequence.
+        offered: u64,
+    },
+    /// A head says bulletins the client has not seen are gone, without signed
+    /// evidence that they expired (a mirror hiding bulletins).
+    ChainGap {
+        /// The last sequence the client accepted.
+        have: u64,
+        /// The oldest sequence the head lists.
+        oldest: u64,
+    },
+    /// Two signed statements of the authority disagree about the bulletin with
+    /// this sequence: a split view (fork).
+    ForkDetected {
+        /// The sequence both statements name.
+        sequence: u64,
+    },
+    /// The venue's key has been revoked by its health authority.
+    VenueRevoked,
+    /// The object needs a signing key the descriptor does not list, or a key that
+    /// does not match the descriptor.
+    DescriptorOutdated {
+        /// The descriptor serial the object requires.
+        serial: u64,
+    },
 }
 
 impl fmt::Display for Error {
@@ -161,6 +211,40 @@ impl fmt::Display for Error {
             }
             Error::BulletinExpired { sequence } => write!(f, "bulletin {sequence} has expired"),
             Error::BadChecksum => write!(f, "checksum mismatch"),
+            Error::DescriptorRollback { pinned, offered } => write!(
+                f,
+                "authority descriptor serial {offered} does not replace the pinned serial {pinned} (rollback)"
+            ),
+            Error::NoCapsuleKey { at } => write!(
+                f,
+                "the authority descriptor lists no capsule key for time {}; update it",
+                at.0
+            ),
+            Error::HeadExpired { expired_at } => write!(
+                f,
+                "the bulletin head expired at {}; alerts may be out of date",
+                expired_at.0
+            ),
+            Error::HeadRollback { known, offered } => write!(
+                f,
+                "the bulletin head (latest {offered}) is older than what was already verified (latest {known})"
+            ),
+            Error::ChainGap { have, oldest } => write!(
+                f,
+                "the server says bulletins after {have} up to {oldest} are gone, but they cannot have expired yet"
+            ),
+            Error::ForkDetected { sequence } => write!(
+                f,
+                "the authority's signed statements disagree about bulletin {sequence}: split view"
+            ),
+            Error::VenueRevoked => write!(
+                f,
+                "this venue's key has been revoked by its health authority; do not use this code"
+            ),
+            Error::DescriptorOutdated { serial } => write!(
+                f,
+                "the authority descriptor is out of date (serial {serial} is needed); update it"
+            ),
         }
     }
 }

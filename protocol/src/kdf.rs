@@ -1,7 +1,7 @@
 //! Key derivation: every HKDF-SHA256 label of the protocol, and the one helper that
 //! uses them.
 //!
-//! Labels are versioned (`quet/v1/…`); a new protocol version gets new labels, so keys
+//! Labels are versioned (`quet/v1/…`, `quet/v2/…`); a new protocol version gets new labels, so keys
 //! of different versions can never coincide. The spec lists each label with its
 //! inputs (`spec/protocol.md`, "Key schedule").
 
@@ -38,8 +38,42 @@ pub const BULLETIN_SIGNATURE_CONTEXT: &[u8] = b"quet/v1/bulletin-signature";
 pub const DESCRIPTOR_SIGNATURE_CONTEXT: &[u8] = b"quet/v1/descriptor-signature";
 /// Domain separation of bulletin hashes (the chain).
 pub const BULLETIN_HASH_CONTEXT: &[u8] = b"quet/v1/bulletin-hash";
-/// Domain separation of authority fingerprints.
+/// Domain separation of authority fingerprints (v1 descriptors; no longer produced).
 pub const FINGERPRINT_CONTEXT: &[u8] = b"quet/v1/fingerprint";
+
+// Protocol 1.1. Objects whose layout changed use `quet/v2/…` labels; new objects
+// (head, certificate) start at `quet/v1/…` of their own names. The key schedule of
+// hour and UTC-day epochs is unchanged; the seeded epoch kinds use the two labels
+// below.
+
+/// The 16-byte published seed of a seeded epoch (v2 codes), from the day key.
+pub const EPOCH_SEED_LABEL: &[u8] = b"quet/v2/epoch-seed";
+/// The X25519 scalar of a seeded epoch, from its seed.
+pub const EPOCH_SECRET_LABEL: &[u8] = b"quet/v2/epoch-secret";
+/// The key stream that wraps a v2 notice body key for one epoch.
+pub const WRAP_V2_LABEL: &[u8] = b"quet/v2/wrap";
+/// The AEAD key of a v2 notice body, from the body key.
+pub const BODY_V2_LABEL: &[u8] = b"quet/v2/body";
+/// The AEAD key of a v2 report envelope sealed box.
+pub const ENVELOPE_V2_LABEL: &[u8] = b"quet/v2/envelope";
+/// Domain separation of v2 code signatures.
+pub const CODE_SIGNATURE_V2_CONTEXT: &[u8] = b"quet/v2/code-signature";
+/// Domain separation of v2 bulletin signatures.
+pub const BULLETIN_SIGNATURE_V2_CONTEXT: &[u8] = b"quet/v2/bulletin-signature";
+/// Domain separation of v2 bulletin hashes (the chain).
+pub const BULLETIN_HASH_V2_CONTEXT: &[u8] = b"quet/v2/bulletin-hash";
+/// Domain separation of v2 descriptor signatures (root key and cross-signature).
+pub const DESCRIPTOR_SIGNATURE_V2_CONTEXT: &[u8] = b"quet/v2/descriptor-signature";
+/// Domain separation of v2 authority fingerprints (id, root key, base URL).
+pub const FINGERPRINT_V2_CONTEXT: &[u8] = b"quet/v2/fingerprint";
+/// Domain separation of bulletin-head signatures.
+pub const HEAD_SIGNATURE_CONTEXT: &[u8] = b"quet/v1/head-signature";
+/// Domain separation of venue-certificate signatures.
+pub const CERTIFICATE_SIGNATURE_CONTEXT: &[u8] = b"quet/v1/venue-certificate";
+/// Domain separation of the hash of a venue's certified public details.
+pub const VENUE_DETAILS_CONTEXT: &[u8] = b"quet/v1/venue-details";
+/// The checksum of a day-key sheet (SHA-256 prefix, not a key).
+pub const DAY_KEYS_CHECKSUM_LABEL: &[u8] = b"quet/v1/keysheet-checksum";
 
 /// `HKDF-SHA256(salt, ikm, info = label || context)` into `N` bytes.
 pub(crate) fn derive<const N: usize>(
@@ -90,9 +124,23 @@ mod tests {
             DESCRIPTOR_SIGNATURE_CONTEXT,
             BULLETIN_HASH_CONTEXT,
             FINGERPRINT_CONTEXT,
+            EPOCH_SEED_LABEL,
+            EPOCH_SECRET_LABEL,
+            WRAP_V2_LABEL,
+            BODY_V2_LABEL,
+            ENVELOPE_V2_LABEL,
+            CODE_SIGNATURE_V2_CONTEXT,
+            BULLETIN_SIGNATURE_V2_CONTEXT,
+            BULLETIN_HASH_V2_CONTEXT,
+            DESCRIPTOR_SIGNATURE_V2_CONTEXT,
+            FINGERPRINT_V2_CONTEXT,
+            HEAD_SIGNATURE_CONTEXT,
+            CERTIFICATE_SIGNATURE_CONTEXT,
+            VENUE_DETAILS_CONTEXT,
+            DAY_KEYS_CHECKSUM_LABEL,
         ];
         for (i, a) in labels.iter().enumerate() {
-            assert!(a.starts_with(b"quet/v1/"));
+            assert!(a.starts_with(b"quet/v1/") || a.starts_with(b"quet/v2/"));
             // No label is a prefix of another, so `label || context` is unambiguous.
             for (j, b) in labels.iter().enumerate() {
                 if i != j {

@@ -11,7 +11,10 @@
 //! - [`code`]: the rotating check-in code: build, sign, encode, parse, verify.
 //! - [`token`]: encounter tokens a phone stores per check-in.
 //! - [`envelope`]: report envelopes a confirmed case uploads; HA-side verification.
-//! - [`notice`] and [`bulletin`]: what the HA publishes; chain verification.
+//! - [`certificate`]: the HA's certificate of a registered venue's key.
+//! - [`notice`] and [`bulletin`]: what the HA publishes.
+//! - [`head`] and [`chain`]: the signed head of the feed, and the one set of rules
+//!   by which clients follow it (no rollback, no freeze, no silent skip, forks seen).
 //! - [`matching`]: the fast, private, offline matching engine.
 //!
 //! The crate does no I/O and has no async; it builds for `wasm32-unknown-unknown`.
@@ -53,10 +56,13 @@ pub mod authority;
 pub mod bulletin;
 pub mod capsule;
 pub mod category;
+pub mod certificate;
+pub mod chain;
 pub mod code;
 mod codec;
 pub mod envelope;
 mod error;
+pub mod head;
 pub mod kdf;
 pub mod matching;
 pub mod notice;

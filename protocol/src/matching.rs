@@ -89,12 +89,14 @@ impl core::fmt::Debug for Matcher {
     }
 }
 
-/// One trial-open to do: entry `entry` of `notice` against prepared token `token`.
+/// One trial-open to do: entry `entry` of `notice` (scalar `secret`) against
+/// prepared token `token`.
 #[derive(Clone, Copy)]
 struct Candidate<'a> {
     notice: &'a ExposureNotice,
     entry: usize,
     epoch: Epoch,
+    secret: &'a [u8; 32],
     token: &'a Prepared,
 }
 
@@ -119,18 +121,18 @@ impl Matcher {
         self.by_epoch.values().map(Vec::len).sum()
     }
 
-    /// The published entries whose epoch has tokens: (notice, entry index, epoch).
+    /// The published entries whose epoch has tokens: (notice, entry index, epoch,
+    /// the entry's scalar). Seeds are expanded here, once per published key that
+    /// has candidates; keys of epochs without tokens cost nothing.
     fn published<'a>(
         &self,
         notices: impl IntoIterator<Item = &'a ExposureNotice>,
-    ) -> Vec<(&'a ExposureNotice, usize, Epoch)> {
+    ) -> Vec<(&'a ExposureNotice, usize, Epoch, [u8; 32])> {
         let mut out = Vec::new();
         for notice in notices {
-            for entry in 0..notice.entries.len() {
-                if let Some(epoch) = notice.epoch_of(entry)
-                    && self.by_epoch.contains_key(&epoch)
-                {
-                    out.push((notice, entry, epoch));
+            for (entry, epoch, e) in notice.keys() {
+                if self.by_epoch.contains_key(&epoch) {
+                    out.push((notice, entry, epoch, *e.key.secret(epoch).expose()));
                 }
             }
         }
@@ -144,7 +146,7 @@ impl Matcher {
     ) -> usize {
         self.published(notices)
             .iter()
-            .map(|(_, _, e)| self.by_epoch.get(e).map_or(0, Vec::len))
+            .map(|(_, _, e, _)| self.by_epoch.get(e).map_or(0, Vec::len))
             .sum()
     }
 
@@ -162,12 +164,13 @@ impl Matcher {
             .collect();
         prepare(&needed);
         let mut candidates = Vec::new();
-        for (notice, entry, epoch) in published {
-            if let Some(tokens) = self.by_epoch.get(&epoch) {
+        for (notice, entry, epoch, secret) in &published {
+            if let Some(tokens) = self.by_epoch.get(epoch) {
                 candidates.extend(tokens.iter().map(|token| Candidate {
                     notice,
-                    entry,
-                    epoch,
+                    entry: *entry,
+                    epoch: *epoch,
+                    secret,
                     token,
                 }));
             }
@@ -196,7 +199,15 @@ fn fan_out<T: Sync, R: Send>(
     min_per_worker: usize,
     f: impl Fn(&[T]) -> Vec<R> + Sync,
 ) -> Vec<R> {
-    let n = workers(items.len(), min_per_worker);
+    fan_out_over(workers(items.len(), min_per_worker), items, f)
+}
+
+/// [`fan_out`] over exactly `n` threads. A worker's panic is re-raised here.
+fn fan_out_over<T: Sync, R: Send>(
+    n: usize,
+    items: &[T],
+    f: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
     if n <= 1 {
         return f(items);
     }
@@ -207,10 +218,16 @@ fn fan_out<T: Sync, R: Send>(
             .chunks(chunk)
             .map(|part| s.spawn(move || f(part)))
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+        let mut out = Vec::new();
+        for h in handles {
+            // A worker that panicked must not silently drop its part of the results
+            // (a lost match is a lost alert): re-raise its panic in the caller.
+            match h.join() {
+                Ok(part) => out.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
     })
 }
 
@@ -236,11 +253,10 @@ fn run_serial(candidates: &[Candidate<'_>]) -> Vec<Exposure> {
         points.clear();
         live.clear();
         for c in batch {
-            let (Some(table), Some(entry)) = (c.token.table(), c.notice.entries.get(c.entry))
-            else {
+            let Some(table) = c.token.table() else {
                 continue;
             };
-            points.push(table.mul_base_clamped(entry.venue_time_secret));
+            points.push(table.mul_base_clamped(*c.secret));
             live.push(c);
         }
         let shared = EdwardsPoint::to_montgomery_batch(&points);
@@ -266,4 +282,26 @@ fn finish_candidate(c: &Candidate<'_>, shared: &[u8; 32]) -> Option<Exposure> {
         record,
         body,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_worker_is_not_silently_dropped() {
+        let items: Vec<u32> = (0..100).collect();
+        // Results arrive in order from every worker.
+        let all = fan_out_over(4, &items, |part| part.to_vec());
+        assert_eq!(all, items);
+        // 1.0 returned the other workers' results and dropped the panicking one's
+        // (a lost match is a lost alert); now the caller sees the panic.
+        let caught = std::panic::catch_unwind(|| {
+            fan_out_over(4, &items, |part| {
+                assert!(!part.contains(&60), "worker fails");
+                part.to_vec()
+            })
+        });
+        assert!(caught.is_err());
+    }
 }

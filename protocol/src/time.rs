@@ -1,10 +1,17 @@
 //! Time in the protocol: Unix seconds, UTC days and epochs.
 //!
 //! An [`Epoch`] is the unit a venue-time key covers. Screen codes use hour epochs
-//! (`floor(unix / 3600)`); poster codes use day epochs (`floor(unix / 86400)`). An
-//! epoch always carries its kind, on the wire and in every derivation, so an hour
-//! and a day with the same number can never be confused. All conversions are
-//! checked; out-of-range times are [`Error::TimeOutOfRange`].
+//! (`floor(unix / 3600)`); poster codes use day epochs. An epoch always carries its
+//! kind, on the wire and in every derivation, so an hour and a day with the same
+//! number can never be confused. All conversions are checked; out-of-range times
+//! are [`Error::TimeOutOfRange`].
+//!
+//! Four kinds exist. Version 1 codes use [`EpochKind::Hour`] and [`EpochKind::Day`]
+//! (a UTC day); their venue-time secrets are published whole (32 bytes). Version 2
+//! codes use [`EpochKind::SeededHour`] and [`EpochKind::LocalDay`] (a day of the
+//! venue's local time, `floor((unix + offset) / 86400)`, with the UTC offset in the
+//! code); their secrets are expanded from a 16-byte seed, and the seed is what a
+//! notice publishes.
 
 use core::fmt;
 
@@ -26,6 +33,11 @@ impl UnixTime {
             .checked_add(secs)
             .map(UnixTime)
             .ok_or(Error::TimeOutOfRange)
+    }
+
+    /// Adds seconds, saturating at the end of time.
+    pub fn saturating_add(self, secs: u64) -> UnixTime {
+        UnixTime(self.0.saturating_add(secs))
     }
 
     /// Subtracts seconds, saturating at zero.
@@ -62,13 +74,50 @@ impl Day {
     }
 }
 
-/// Whether an epoch is an hour (screen codes) or a day (poster codes).
+/// A difference from UTC in minutes, e.g. `UtcOffset(420)` for Vietnam (UTC+7).
+/// Local-day posters begin at local midnight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct UtcOffset(pub i16);
+
+impl UtcOffset {
+    /// UTC itself.
+    pub const UTC: UtcOffset = UtcOffset(0);
+    /// Vietnam, UTC+7 (Asia/Ho_Chi_Minh; no daylight saving).
+    pub const VIETNAM: UtcOffset = UtcOffset(7 * 60);
+    /// Smallest offset in use on Earth, UTC−12.
+    pub const MIN: i16 = -12 * 60;
+    /// Largest offset in use on Earth, UTC+14.
+    pub const MAX: i16 = 14 * 60;
+
+    /// Checks the range −720..=840 minutes.
+    pub fn check(self) -> Result<UtcOffset> {
+        if (Self::MIN..=Self::MAX).contains(&self.0) {
+            Ok(self)
+        } else {
+            Err(Error::InvalidField {
+                field: "UTC offset",
+            })
+        }
+    }
+
+    /// The offset in seconds.
+    pub fn secs(self) -> i64 {
+        i64::from(self.0) * 60
+    }
+}
+
+/// Which kind of epoch: its length, its calendar and its key schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EpochKind {
-    /// One hour: rotating screen codes.
+    /// One hour, version 1 screen codes; the secret is published whole.
     Hour,
-    /// One UTC day: printed poster codes.
+    /// One UTC day, version 1 poster codes; the secret is published whole.
     Day,
+    /// One hour, version 2 screen codes; a 16-byte seed is published.
+    SeededHour,
+    /// One day of the venue's local time (UTC offset in the code), version 2
+    /// poster codes; a 16-byte seed is published.
+    LocalDay,
 }
 
 impl EpochKind {
@@ -77,6 +126,8 @@ impl EpochKind {
         match self {
             EpochKind::Hour => 1,
             EpochKind::Day => 2,
+            EpochKind::SeededHour => 3,
+            EpochKind::LocalDay => 4,
         }
     }
 
@@ -85,6 +136,8 @@ impl EpochKind {
         match b {
             1 => Ok(EpochKind::Hour),
             2 => Ok(EpochKind::Day),
+            3 => Ok(EpochKind::SeededHour),
+            4 => Ok(EpochKind::LocalDay),
             _ => Err(Error::InvalidField {
                 field: "epoch kind",
             }),
@@ -94,10 +147,29 @@ impl EpochKind {
     /// Length of one epoch of this kind in seconds.
     pub fn length_secs(self) -> u64 {
         match self {
-            EpochKind::Hour => HOUR_SECS,
-            EpochKind::Day => DAY_SECS,
+            EpochKind::Hour | EpochKind::SeededHour => HOUR_SECS,
+            EpochKind::Day | EpochKind::LocalDay => DAY_SECS,
         }
     }
+
+    /// Whether a notice publishes a 16-byte seed (version 2 kinds) rather than the
+    /// 32-byte secret (version 1 kinds).
+    pub fn is_seeded(self) -> bool {
+        matches!(self, EpochKind::SeededHour | EpochKind::LocalDay)
+    }
+
+    /// Whether this is an hour kind (screen codes).
+    pub fn is_hour(self) -> bool {
+        matches!(self, EpochKind::Hour | EpochKind::SeededHour)
+    }
+
+    /// Every kind, in wire order.
+    pub const ALL: [EpochKind; 4] = [
+        EpochKind::Hour,
+        EpochKind::Day,
+        EpochKind::SeededHour,
+        EpochKind::LocalDay,
+    ];
 }
 
 /// An epoch: the time unit one venue-time key covers.
@@ -110,10 +182,57 @@ pub struct Epoch {
 }
 
 impl Epoch {
-    /// The epoch of `kind` containing time `t`.
+    /// The epoch of `kind` containing time `t`; a [`EpochKind::LocalDay`] is taken
+    /// in UTC (use [`Epoch::containing_with`] for a local day).
     pub fn containing(kind: EpochKind, t: UnixTime) -> Result<Epoch> {
-        let index = u32::try_from(t.0 / kind.length_secs()).map_err(|_| Error::TimeOutOfRange)?;
+        Epoch::containing_with(kind, t, UtcOffset::UTC)
+    }
+
+    /// The epoch of `kind` containing time `t`, local days counted in `offset`
+    /// (hour kinds and UTC days ignore the offset).
+    pub fn containing_with(kind: EpochKind, t: UnixTime, offset: UtcOffset) -> Result<Epoch> {
+        let shifted = if kind == EpochKind::LocalDay {
+            u64::try_from(i128::from(t.0) + i128::from(offset.secs()))
+                .map_err(|_| Error::TimeOutOfRange)?
+        } else {
+            t.0
+        };
+        let index =
+            u32::try_from(shifted / kind.length_secs()).map_err(|_| Error::TimeOutOfRange)?;
         Ok(Epoch { kind, index })
+    }
+
+    /// First second of the epoch, a local day counted in `offset`.
+    pub fn start_with(self, offset: UtcOffset) -> UnixTime {
+        let nominal = i128::from(self.index) * i128::from(self.kind.length_secs());
+        let shift = if self.kind == EpochKind::LocalDay {
+            i128::from(offset.secs())
+        } else {
+            0
+        };
+        UnixTime(u64::try_from((nominal - shift).max(0)).unwrap_or(0))
+    }
+
+    /// First second after the epoch, a local day counted in `offset`.
+    pub fn end_with(self, offset: UtcOffset) -> UnixTime {
+        UnixTime(self.start_with(offset).0 + self.kind.length_secs())
+    }
+
+    /// Every epoch of `kind` overlapping `[start, end)`, local days in `offset`.
+    pub fn overlapping_with(
+        kind: EpochKind,
+        start: UnixTime,
+        end: UnixTime,
+        offset: UtcOffset,
+    ) -> Result<Vec<Epoch>> {
+        if end <= start {
+            return Err(Error::InvalidWindow);
+        }
+        let first = Epoch::containing_with(kind, start, offset)?;
+        let last = Epoch::containing_with(kind, UnixTime(end.0 - 1), offset)?;
+        Ok((first.index..=last.index)
+            .map(|index| Epoch { kind, index })
+            .collect())
     }
 
     /// The hour epoch containing `t`.
@@ -126,21 +245,25 @@ impl Epoch {
         Epoch::containing(EpochKind::Day, t)
     }
 
-    /// First second of the epoch.
+    /// First second of the epoch (a local day taken in UTC; see
+    /// [`Epoch::start_with`]).
     pub fn start(self) -> UnixTime {
         UnixTime(u64::from(self.index) * self.kind.length_secs())
     }
 
-    /// First second after the epoch.
+    /// First second after the epoch (a local day taken in UTC; see
+    /// [`Epoch::end_with`]).
     pub fn end(self) -> UnixTime {
         UnixTime((u64::from(self.index) + 1) * self.kind.length_secs())
     }
 
-    /// The UTC day the epoch lies in.
+    /// The day whose day key derives this epoch's keys: the UTC day of an hour,
+    /// the day itself for a UTC day or a local day (local day `L` uses `day_key(L)`).
     pub fn day(self) -> Day {
-        match self.kind {
-            EpochKind::Hour => Day(self.index / 24),
-            EpochKind::Day => Day(self.index),
+        if self.kind.is_hour() {
+            Day(self.index / 24)
+        } else {
+            Day(self.index)
         }
     }
 
@@ -150,16 +273,10 @@ impl Epoch {
         [self.kind.to_byte(), i[0], i[1], i[2], i[3]]
     }
 
-    /// Every epoch of `kind` that overlaps the half-open window `[start, end)`.
+    /// Every epoch of `kind` that overlaps the half-open window `[start, end)` (local
+    /// days taken in UTC; see [`Epoch::overlapping_with`]).
     pub fn overlapping(kind: EpochKind, start: UnixTime, end: UnixTime) -> Result<Vec<Epoch>> {
-        if end <= start {
-            return Err(Error::InvalidWindow);
-        }
-        let first = Epoch::containing(kind, start)?;
-        let last = Epoch::containing(kind, UnixTime(end.0 - 1))?;
-        Ok((first.index..=last.index)
-            .map(|index| Epoch { kind, index })
-            .collect())
+        Epoch::overlapping_with(kind, start, end, UtcOffset::UTC)
     }
 }
 
@@ -168,6 +285,8 @@ impl fmt::Display for Epoch {
         match self.kind {
             EpochKind::Hour => write!(f, "hour {}", self.index),
             EpochKind::Day => write!(f, "day {}", self.index),
+            EpochKind::SeededHour => write!(f, "seeded hour {}", self.index),
+            EpochKind::LocalDay => write!(f, "local day {}", self.index),
         }
     }
 }
@@ -195,6 +314,29 @@ mod tests {
             Epoch::overlapping(EpochKind::Hour, end, start),
             Err(Error::InvalidWindow)
         );
+    }
+
+    #[test]
+    fn local_days_begin_at_local_midnight() {
+        // 2026-12-02 00:00 in Vietnam is 2026-12-01 17:00 UTC.
+        let local_midnight = UnixTime(1_796_144_400);
+        let day = Epoch::containing_with(EpochKind::LocalDay, local_midnight, UtcOffset::VIETNAM)
+            .unwrap();
+        let before = Epoch::containing_with(
+            EpochKind::LocalDay,
+            UnixTime(local_midnight.0 - 1),
+            UtcOffset::VIETNAM,
+        )
+        .unwrap();
+        assert_eq!(before.index + 1, day.index);
+        assert_eq!(day.start_with(UtcOffset::VIETNAM), local_midnight);
+        assert_eq!(
+            day.end_with(UtcOffset::VIETNAM).0,
+            local_midnight.0 + 86_400
+        );
+        // The UTC day of that instant is the previous one.
+        assert_eq!(local_midnight.day().unwrap().0 + 1, day.index);
+        assert!(UtcOffset(841).check().is_err() && UtcOffset(-721).check().is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use quet_protocol::category::Category;
 use quet_protocol::code::CheckInCode;
 use quet_protocol::envelope::ReportEnvelope;
 use quet_protocol::matching::{Matcher, StoredToken};
-use quet_protocol::time::{Epoch, EpochKind, UnixTime};
+use quet_protocol::time::{EpochKind, UnixTime};
 use quet_protocol::token::EncounterToken;
 
 #[test]
@@ -36,28 +36,33 @@ fn full_flow_case_report_to_notification() {
         .expect("a real envelope");
     assert_eq!(visit.code.venue.name, "Cà phê Giảng");
     assert_eq!(visit.arrival, at(9, 11));
-    let (window, exact) = quet_protocol::notice::trace_windows(
+    let plan = quet_protocol::notice::TracePlan::new(
         visit.arrival,
         visit.departure,
         visit.code.venue.max_stay_secs(),
         900,
+        &visit.code.uses.epoch_kinds(),
+        visit.code.utc_offset,
+        at(20, 0),
     )
     .unwrap();
     let body = quet_protocol::notice::NoticeBody {
         severity: quet_protocol::notice::Severity::Isolate,
-        window_start: exact.0,
-        window_end: exact.1,
+        window_start: plan.exact.0,
+        window_end: plan.exact.1,
+        template: quet_protocol::notice::TEMPLATE_ISOLATE,
         message_vi: "Cách ly".into(),
         message_en: "Isolate".into(),
     };
     let notice = quet_protocol::notice::ExposureNotice::build(
         &mut w.rng,
         &visit.day_keys,
-        EpochKind::Hour,
-        window,
+        &plan.segments,
         &body,
     )
     .unwrap();
+    // A screen-and-poster venue: one notice, a segment of hours and one of days.
+    assert_eq!(notice.segments.len(), 2);
     let bulletin = w.bulletin(1, [0; 32], vec![notice]);
 
     // The visitor's phone verifies the bulletin and matches.
@@ -76,7 +81,7 @@ fn full_flow_case_report_to_notification() {
 #[test]
 fn padding_envelope_opens_to_nothing() {
     let mut w = World::new();
-    let env = ReportEnvelope::padding(&mut w.rng, &w.descriptor).unwrap();
+    let env = ReportEnvelope::padding(&mut w.rng, &w.descriptor, UnixTime(1_790_000_000)).unwrap();
     assert!(env.open_and_verify(&w.ha, &w.descriptor).unwrap().is_none());
 }
 
@@ -92,7 +97,12 @@ fn token_is_opaque_to_code_holders_and_other_venues() {
     let e = code_a.epoch().unwrap();
     let (token, _) = EncounterToken::check_in(&mut w.rng, &code_a, t).unwrap();
     // B's venue-time key for the same epoch does not open A's token.
-    let b_secret = b.master().day_key(e.day()).venue_time_secret(e).unwrap();
+    let b_secret = b
+        .master()
+        .unwrap()
+        .day_key(e.day())
+        .venue_time_secret(e)
+        .unwrap();
     assert!(matches!(
         token.open_with(&b_secret),
         Err(Error::DecryptionFailed { .. })
@@ -108,7 +118,12 @@ fn token_is_opaque_to_code_holders_and_other_venues() {
     assert_ne!(token.ciphertext[..16], token2.ciphertext[..16]);
     assert_eq!(token.to_bytes().len(), token2.to_bytes().len());
     // Only A's own secret (the HA after a trace, or the owner) opens it.
-    let a_secret = a.master().day_key(e.day()).venue_time_secret(e).unwrap();
+    let a_secret = a
+        .master()
+        .unwrap()
+        .day_key(e.day())
+        .venue_time_secret(e)
+        .unwrap();
     assert_eq!(token.open_with(&a_secret).unwrap().venue.name, "A");
 }
 
@@ -126,7 +141,7 @@ fn token_length_is_fixed() {
     assert_eq!(t1.to_bytes().len(), t2.to_bytes().len());
     let e1 = ReportEnvelope::seal(&mut w.rng, &w.descriptor, &c1, t, t).unwrap();
     let e2 = ReportEnvelope::seal(&mut w.rng, &w.descriptor, &c2, t, t).unwrap();
-    let pad = ReportEnvelope::padding(&mut w.rng, &w.descriptor).unwrap();
+    let pad = ReportEnvelope::padding(&mut w.rng, &w.descriptor, UnixTime(1_790_000_000)).unwrap();
     assert_eq!(e1.as_bytes().len(), e2.as_bytes().len());
     assert_eq!(e1.as_bytes().len(), pad.as_bytes().len());
 }
@@ -139,18 +154,14 @@ fn notice_for_another_hour_is_unreadable_to_earlier_visitors() {
     let mut a = w.venue("A", Category::Restaurant);
     let nine = a.screen_code(&mut w.rng, at(9, 0)).unwrap();
     let (token9, rec9) = EncounterToken::check_in(&mut w.rng, &nine, at(9, 0)).unwrap();
-    let notice15 = w.notice_for(&a, at(15, 0), at(15, 30), EpochKind::Hour);
+    let notice15 = w.notice_for(&a, at(15, 0), at(15, 30), EpochKind::SeededHour);
     // Their notice secret (from the 9:00 code) does not open the 15:00 body.
-    for i in 0..notice15.entries.len() {
+    for (i, _, _) in notice15.keys() {
         assert!(notice15.open_body(i, &rec9.notice_secret).is_err());
     }
     // No 15:00-window key opens the 9:00 token, and the matcher finds nothing.
-    for (i, entry) in notice15.entries.iter().enumerate() {
-        if notice15.epoch_of(i) == Some(token9.epoch) {
-            continue;
-        }
-        let s = quet_protocol::venue_keys::VenueTimeSecret::from_bytes(entry.venue_time_secret);
-        assert!(token9.open_with(&s).is_err());
+    for (_, epoch, entry) in notice15.keys() {
+        assert!(token9.open_with(&entry.key.secret(epoch)).is_err());
     }
     let m = Matcher::new([StoredToken {
         id: 1,
@@ -158,12 +169,13 @@ fn notice_for_another_hour_is_unreadable_to_earlier_visitors() {
     }]);
     assert!(m.match_notices([&notice15]).is_empty());
     // Nor are the published keys related to the 9:00 code's public key.
-    let first15 = notice15.first_epoch;
+    let first15 = notice15.segments[0].first;
     assert!(first15.index > nine.epoch().unwrap().index);
-    assert!(notice15.entries.iter().all(|e| {
-        let s = quet_protocol::venue_keys::VenueTimeSecret::from_bytes(e.venue_time_secret);
-        s.public() != nine.venue_time_public
-    }));
+    assert!(
+        notice15
+            .keys()
+            .all(|(_, epoch, e)| e.key.secret(epoch).public() != nine.venue_time_public)
+    );
 }
 
 /// Property 2: the body of a notice is readable by visitors of its hours, and a
@@ -183,7 +195,7 @@ fn overlap_rule_uses_the_exact_window() {
         &rec_out,
     )
     .unwrap();
-    let notice = w.notice_for(&a, at(14, 30), at(15, 0), EpochKind::Hour);
+    let notice = w.notice_for(&a, at(14, 30), at(15, 0), EpochKind::SeededHour);
     let m = Matcher::new([
         StoredToken {
             id: 1,
@@ -233,11 +245,11 @@ fn forged_expired_and_foreign_codes_are_rejected() {
         Err(Error::UnknownAuthority(_))
     ));
     // Unsupported version and truncation.
-    let mut v2 = bytes.clone();
-    v2[0] = 2;
+    let mut v3 = bytes.clone();
+    v3[0] = 3;
     assert!(matches!(
-        CheckInCode::parse_and_verify(&v2, t, &w.descriptor),
-        Err(Error::UnsupportedVersion { version: 2, .. })
+        CheckInCode::parse_and_verify(&v3, t, &w.descriptor),
+        Err(Error::UnsupportedVersion { version: 3, .. })
     ));
     assert!(matches!(
         CheckInCode::parse_and_verify(&bytes[..bytes.len() - 1], t, &w.descriptor),
@@ -249,13 +261,27 @@ fn forged_expired_and_foreign_codes_are_rejected() {
             .unwrap_err(),
         Error::NotAQuetCode
     );
-    // Posters are valid on their UTC day only.
-    let poster = a.poster_code(&mut w.rng, t.day().unwrap()).unwrap();
-    assert!(CheckInCode::parse_and_verify(poster.as_bytes(), at(23, 59), &w.descriptor).is_ok());
+    // Posters are valid on their local day only (Vietnam, UTC+7): at(11, 0) UTC is
+    // 18:00 in Hà Nội; the poster is good until 23:59:59 local (16:59:59 UTC) and
+    // refused from local midnight, not from UTC midnight.
+    let day = a.local_day(t).unwrap();
+    let poster = a.poster_code(&mut w.rng, day).unwrap();
+    assert!(
+        CheckInCode::parse_and_verify(
+            poster.as_bytes(),
+            at(17, 0).saturating_sub(1),
+            &w.descriptor
+        )
+        .is_ok()
+    );
     assert!(matches!(
-        CheckInCode::parse_and_verify(poster.as_bytes(), at(24, 0), &w.descriptor),
+        CheckInCode::parse_and_verify(poster.as_bytes(), at(17, 0), &w.descriptor),
         Err(Error::PosterNotToday { .. })
     ));
+    assert!(
+        CheckInCode::parse_and_verify(poster.as_bytes(), poster.timestamp, &w.descriptor).is_ok()
+    );
+    assert_eq!(poster.timestamp, at(17, 0).saturating_sub(86_400));
 }
 
 /// A venue cannot pass another venue's capsule off as its own; the HA detects
@@ -284,8 +310,8 @@ fn ha_rejects_code_whose_keys_do_not_match_capsule() {
 fn bad_bulletins_are_rejected() {
     let mut w = World::new();
     let a = w.venue("A", Category::Office);
-    let n1 = w.notice_for(&a, at(9, 0), at(10, 0), EpochKind::Hour);
-    let n2 = w.notice_for(&a, at(11, 0), at(12, 0), EpochKind::Hour);
+    let n1 = w.notice_for(&a, at(9, 0), at(10, 0), EpochKind::SeededHour);
+    let n2 = w.notice_for(&a, at(11, 0), at(12, 0), EpochKind::SeededHour);
     let b1 = w.bulletin(1, [0; 32], vec![n1]);
     let b2 = w.bulletin(2, b1.hash(), vec![n2.clone()]);
     let b3 = w.bulletin(3, b2.hash(), vec![]);
@@ -374,15 +400,19 @@ fn fast_matcher_agrees_with_reference_trial_open() {
         }
     }
     let mut notices = vec![
-        w.notice_for(&venues[0], at(9, 0), at(9, 30), EpochKind::Hour),
-        w.notice_for(&venues[2], at(14, 0), at(14, 30), EpochKind::Hour),
+        w.notice_for(&venues[0], at(9, 0), at(9, 30), EpochKind::SeededHour),
+        w.notice_for(&venues[2], at(14, 0), at(14, 30), EpochKind::SeededHour),
     ];
-    notices.push(quet_protocol::notice::ExposureNotice::decoy(
-        &mut w.rng,
-        Epoch::hour_of(at(8, 0)).unwrap(),
-        10,
-        128,
-    ));
+    let shape = notices[0].shape(at(20, 0), quet_protocol::time::UtcOffset::VIETNAM);
+    notices.push(
+        quet_protocol::notice::ExposureNotice::decoy_like(
+            &mut w.rng,
+            &shape,
+            at(20, 0),
+            quet_protocol::time::UtcOffset::VIETNAM,
+        )
+        .unwrap(),
+    );
     let stored: Vec<_> = tokens
         .iter()
         .enumerate()
@@ -399,13 +429,11 @@ fn fast_matcher_agrees_with_reference_trial_open() {
     let mut slow = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
         'n: for n in &notices {
-            for (j, entry) in n.entries.iter().enumerate() {
-                if n.epoch_of(j) != Some(t.epoch) {
+            for (j, epoch, entry) in n.keys() {
+                if epoch != t.epoch {
                     continue;
                 }
-                let s =
-                    quet_protocol::venue_keys::VenueTimeSecret::from_bytes(entry.venue_time_secret);
-                if let Ok(rec) = t.open_with(&s) {
+                if let Ok(rec) = t.open_with(&entry.key.secret(epoch)) {
                     let body = n.open_body(j, &rec.notice_secret).unwrap();
                     if rec.overlaps(body.window_start, body.window_end) {
                         slow.push(i as u64);
@@ -436,12 +464,17 @@ fn check_out_reseals_and_clips_to_max_stay() {
         EncounterToken::seal(&mut w.rng, &code.venue_time_public, token.epoch, &rec).unwrap();
     assert_ne!(resealed.ephemeral, token.ephemeral);
     let e = token.epoch;
-    let s = a.master().day_key(e.day()).venue_time_secret(e).unwrap();
+    let s = a
+        .master()
+        .unwrap()
+        .day_key(e.day())
+        .venue_time_secret(e)
+        .unwrap();
     assert_eq!(resealed.open_with(&s).unwrap().departure, at(7, 45));
 }
 
 #[test]
-fn code_payload_stays_within_450_bytes_with_longest_fields() {
+fn code_payload_stays_within_the_limit_with_longest_fields() {
     let mut w = World::new();
     let info = quet_protocol::code::VenueInfo {
         name: "Đ".repeat(32),    // 64 bytes
@@ -456,7 +489,25 @@ fn code_payload_stays_within_450_bytes_with_longest_fields() {
     )
     .unwrap();
     let code = issuer.screen_code(&mut w.rng, at(10, 0)).unwrap();
-    assert!(code.as_bytes().len() <= 450, "{}", code.as_bytes().len());
+    assert_eq!(
+        code.as_bytes().len(),
+        312 + 3 + 136,
+        "v2, no certificate, no checkpoint"
+    );
+    issuer.set_checkpoint(quet_protocol::chain::ChainCheckpoint::new(9, &[7; 32]));
+    issuer.set_certificate(Some(quet_protocol::certificate::VenueCertificate {
+        key_id: 1,
+        serial: 1,
+        valid_from: quet_protocol::time::Day(0),
+        valid_until: quet_protocol::time::Day(1),
+        signature: [0; 64],
+    }));
+    let longest = issuer.screen_code(&mut w.rng, at(10, 0)).unwrap();
+    assert_eq!(
+        longest.as_bytes().len(),
+        quet_protocol::code::V2_LONGEST_LEN
+    );
+    assert!(longest.as_bytes().len() <= quet_protocol::code::MAX_CODE_LEN);
     let too_long = quet_protocol::code::VenueInfo {
         name: "x".repeat(65),
         ..issuer.venue().clone()
@@ -469,7 +520,7 @@ fn code_payload_stays_within_450_bytes_with_longest_fields() {
 fn notice_bytes_round_trip_and_rejects_truncated_or_trailing() {
     let mut w = World::new();
     let a = w.venue("A", Category::Office);
-    let n = w.notice_for(&a, at(9, 0), at(10, 0), EpochKind::Hour);
+    let n = w.notice_for(&a, at(9, 0), at(10, 0), EpochKind::SeededHour);
     let bytes = n.to_bytes().unwrap();
     assert_eq!(
         quet_protocol::notice::ExposureNotice::from_bytes(&bytes).unwrap(),
@@ -507,10 +558,10 @@ fn reused_matcher_finds_what_a_fresh_one_finds() {
             token: t,
         });
     }
-    let first = vec![w.notice_for(&a, at(9, 0), at(9, 30), EpochKind::Hour)];
+    let first = vec![w.notice_for(&a, at(9, 0), at(9, 30), EpochKind::SeededHour)];
     let second = vec![
-        w.notice_for(&b, at(14, 0), at(14, 30), EpochKind::Hour),
-        w.notice_for(&a, at(9, 0), at(9, 30), EpochKind::Hour),
+        w.notice_for(&b, at(14, 0), at(14, 30), EpochKind::SeededHour),
+        w.notice_for(&a, at(9, 0), at(9, 30), EpochKind::SeededHour),
     ];
     let reused = Matcher::new(tokens.clone());
     let ids = |m: &Matcher, n: &[quet_protocol::notice::ExposureNotice]| {
@@ -525,4 +576,70 @@ fn reused_matcher_finds_what_a_fresh_one_finds() {
         ids(&Matcher::new(tokens.clone()), &second)
     );
     assert_eq!(ids(&reused, &second), vec![0, 3]);
+}
+
+/// PL2 as it truly holds (threat model, "What a notice reveals, and to whom"). With
+/// one scan at arrival, nothing tells a visitor who came at 9:00 and left at 9:30
+/// from one who stayed the venue's whole maximum stay, so a trace publishes every
+/// hour whose visitors *could* still have been there. At an office (maximum stay
+/// 540 min) the 9:00 visitor therefore can open the body of a 15:00 notice (and
+/// learn its window) though they are rightly not alerted; at a restaurant (120 min)
+/// they cannot. A screen-only venue's trace has no day segment, so nobody holding a
+/// photo of a poster reads it; a venue that prints posters gets one, readable by
+/// whoever scanned (or photographed) that day's poster.
+#[test]
+fn what_a_notice_reveals_depends_on_the_maximum_stay_and_posters() {
+    let mut w = World::new();
+    for (category, readable) in [(Category::Office, true), (Category::Restaurant, false)] {
+        let mut v = w.venue("V", category);
+        let nine = v.screen_code(&mut w.rng, at(9, 0)).unwrap();
+        let (token, mut rec) = EncounterToken::check_in(&mut w.rng, &nine, at(9, 0)).unwrap();
+        rec.set_departure(at(9, 30)).unwrap();
+        let left_early =
+            EncounterToken::seal(&mut w.rng, &nine.venue_time_public, token.epoch, &rec).unwrap();
+        let notice = w.notice_for(&v, at(15, 0), at(15, 30), EpochKind::SeededHour);
+        let opens = notice
+            .keys()
+            .filter(|(_, e, _)| *e == token.epoch)
+            .any(|(i, _, _)| notice.open_body(i, &rec.notice_secret).is_ok());
+        assert_eq!(opens, readable, "{category:?}");
+        // Either way the early leaver is not alerted: the overlap is checked on the
+        // phone against the exact window.
+        let m = Matcher::new([StoredToken {
+            id: 1,
+            token: left_early,
+        }]);
+        assert!(m.match_notices([&notice]).is_empty(), "{category:?}");
+    }
+    // Posters: a screen-only venue's trace has only hour keys.
+    let mut v = w.venue("Quán", Category::Restaurant);
+    v.set_uses(quet_protocol::code::VenueUses {
+        screen: true,
+        posters: false,
+    })
+    .unwrap();
+    let code = v.screen_code(&mut w.rng, at(10, 0)).unwrap();
+    assert_eq!(code.uses.epoch_kinds(), vec![EpochKind::SeededHour]);
+    let screen_only = w.notice_for_kinds(&v, at(10, 0), at(10, 30), &code.uses.epoch_kinds());
+    assert!(
+        screen_only
+            .segments
+            .iter()
+            .all(|s| s.first.kind == EpochKind::SeededHour)
+    );
+    // A venue that prints posters: whoever holds that day's poster reads the body.
+    let mut p = w.venue("Chợ", Category::Market);
+    let day = p.local_day(at(10, 0)).unwrap();
+    let poster = p.poster_code(&mut w.rng, day).unwrap();
+    let both = w.notice_for_kinds(
+        &p,
+        at(10, 0),
+        at(10, 30),
+        &[EpochKind::SeededHour, EpochKind::LocalDay],
+    );
+    let (i, _, _) = both
+        .keys()
+        .find(|(_, e, _)| *e == poster.epoch().unwrap())
+        .unwrap();
+    assert!(both.open_body(i, &poster.notice_secret).is_ok());
 }

@@ -12,13 +12,15 @@ use proptest::prelude::*;
 use quet_protocol::authority::{
     AuthorityDescriptor, AuthorityId, AuthorityKeys, CapsuleKeyEntry, SigningKeyEntry,
 };
-use quet_protocol::bulletin::{Bulletin, BulletinDraft};
+use quet_protocol::bulletin::{Bulletin, BulletinDraft, Revocation};
 use quet_protocol::category::Category;
-use quet_protocol::code::{CheckInCode, CodeIssuer, CodeKind, VenueInfo};
+use quet_protocol::code::{CheckInCode, CodeIssuer, CodeKind, MAX_CODE_LEN, VenueInfo};
 use quet_protocol::envelope::{ENVELOPE_LEN, ReportEnvelope};
-use quet_protocol::notice::{ExposureNotice, NoticeBody, Severity};
+use quet_protocol::notice::{
+    ExposureNotice, NoticeBody, NoticeShape, SegmentShape, Severity, TEMPLATE_NONE, TracePlan,
+};
 use quet_protocol::testing::{DeterministicRng, test_rng};
-use quet_protocol::time::{Day, Epoch, EpochKind, UnixTime};
+use quet_protocol::time::{Day, Epoch, EpochKind, UnixTime, UtcOffset};
 use quet_protocol::token::{EncounterToken, TOKEN_LEN, TokenRecord};
 use quet_protocol::venue_keys::{NoticeSecret, VenueMasterKey, VenueTimeSecret};
 
@@ -63,7 +65,14 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .unwrap();
     let envelope =
         ReportEnvelope::seal(&mut rng, &descriptor, &code, now, UnixTime(now.0 + 600)).unwrap();
-    let notice = notice_for(&master, &mut rng, now, EpochKind::Hour, 3, &body("a", "b"));
+    let notice = notice_for(
+        &master,
+        &mut rng,
+        UnixTime(now.0 - 3 * 3_600),
+        EpochKind::SeededHour,
+        3,
+        &body("a", "b"),
+    );
     let bulletin = BulletinDraft {
         sequence: 1,
         prev_hash: [0; 32],
@@ -71,10 +80,14 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         expires_at: UnixTime(now.0 + 86_400),
         notices: vec![notice],
         withdrawn: vec![[3; 16]],
+        revoked: vec![Revocation {
+            venue_key: [5; 32],
+            until: Day(20_800),
+        }],
     }
     .sign(&ha, &descriptor)
     .unwrap();
-    let descriptor_bytes = descriptor.sign(1, ha.signing_key(1).unwrap()).unwrap();
+    let descriptor_bytes = descriptor.sign(ha.root.as_ref().unwrap(), None).unwrap();
     Fixture {
         ha,
         descriptor,
@@ -93,6 +106,7 @@ fn body(vi: &str, en: &str) -> NoticeBody {
         severity: Severity::Isolate,
         window_start: UnixTime(DAY0),
         window_end: UnixTime(DAY0 + 86_400),
+        template: TEMPLATE_NONE,
         message_vi: vi.into(),
         message_en: en.into(),
     }
@@ -107,12 +121,35 @@ fn notice_for(
     epochs: u64,
     body: &NoticeBody,
 ) -> ExposureNotice {
-    let end = UnixTime(start.0 + epochs * kind.length_secs());
-    let first = start.day().unwrap();
-    let day_keys: Vec<_> = (first.0.saturating_sub(1)..=end.day().unwrap().0 + 1)
-        .map(|d| master.day_key(Day(d)))
+    let first = Epoch::containing_with(kind, start, UtcOffset::VIETNAM).unwrap();
+    let segment: Vec<Epoch> = (0..u32::try_from(epochs).unwrap())
+        .map(|i| Epoch {
+            kind,
+            index: first.index + i,
+        })
         .collect();
-    ExposureNotice::build(rng, &day_keys, kind, (start, end), body).unwrap()
+    let day_keys: Vec<_> = segment.iter().map(|e| master.day_key(e.day())).collect();
+    ExposureNotice::build(rng, &day_keys, &[segment], body).unwrap()
+}
+
+/// A decoy of one segment of `count` epochs of `kind`, whose sealed body is the
+/// smallest real length at or above `len`.
+fn decoy(
+    rng: &mut DeterministicRng,
+    kind: EpochKind,
+    count: u16,
+    len: usize,
+    issued_at: UnixTime,
+) -> ExposureNotice {
+    let shape = NoticeShape {
+        segments: vec![SegmentShape {
+            kind,
+            count,
+            ends_before: 3_600,
+        }],
+        sealed_body_len: quet_protocol::notice::padded_body_len(len) + 16,
+    };
+    ExposureNotice::decoy_like(rng, &shape, issued_at, UtcOffset::VIETNAM).unwrap()
 }
 
 /// A UTF-8 string of at most `max` bytes (cut at a character boundary).
@@ -172,7 +209,7 @@ proptest! {
 
     #[test]
     fn epochs_round_trip_and_cover_their_time(t in 0u64..u64::from(u32::MAX) * 3_600, day in any::<bool>()) {
-        let kind = if day { EpochKind::Day } else { EpochKind::Hour };
+        let kind = if day { EpochKind::LocalDay } else { EpochKind::SeededHour };
         let t = UnixTime(t);
         let e = Epoch::containing(kind, t).unwrap();
         prop_assert!(e.start() <= t && t < e.end());
@@ -191,29 +228,38 @@ proptest! {
         name in text(128),
         host in "[a-z0-9.-]{1,60}",
         signing_seeds in vec(any::<[u8; 32]>(), 1..=3),
-        capsule_keys in vec(any::<[u8; 32]>(), 1..=3),
-        signer in 0usize..3,
+        capsule_keys in vec((any::<[u8; 32]>(), any::<u32>(), 1u32..100_000_000), 1..=12),
+        root_seed in any::<[u8; 32]>(),
+        serial in any::<u64>(),
+        offset in -720i16..=840,
     ) {
         let signers: Vec<SigningKey> = signing_seeds.iter().map(SigningKey::from_bytes).collect();
+        let root = SigningKey::from_bytes(&root_seed);
         let d = AuthorityDescriptor {
             id: AuthorityId(id),
+            serial,
             name,
             base_url: format!("https://{host}"),
+            utc_offset: UtcOffset(offset),
+            root_key: root.verifying_key(),
             signing_keys: signers
                 .iter()
                 .enumerate()
                 .map(|(i, k)| SigningKeyEntry { key_id: i as u8 + 1, key: k.verifying_key() })
                 .collect(),
+            current_signing_key: signers.len() as u8,
             capsule_keys: capsule_keys
                 .iter()
                 .enumerate()
-                .map(|(i, k)| CapsuleKeyEntry { key_id: i as u8 + 10, key: *k })
+                .map(|(i, (k, start, len))| CapsuleKeyEntry {
+                    key_id: i as u8 + 10,
+                    key: *k,
+                    not_before: UnixTime(u64::from(*start)),
+                    not_after: UnixTime(u64::from(*start) + u64::from(*len)),
+                })
                 .collect(),
-            current_signing_key: signers.len() as u8,
-            current_capsule_key: 10,
         };
-        let s = signer % signers.len();
-        let bytes = d.sign(s as u8 + 1, &signers[s]).unwrap();
+        let bytes = d.sign(&root, None).unwrap();
         prop_assert_eq!(AuthorityDescriptor::decode(&bytes).unwrap(), d.clone());
         prop_assert_eq!(d.verify_update(&bytes).unwrap(), d);
     }
@@ -229,11 +275,11 @@ proptest! {
         let mut rng = test_rng(seed);
         let mut issuer = CodeIssuer::new(VenueMasterKey::generate(&mut rng), venue.clone(), &f.descriptor).unwrap();
         let code = if poster {
-            issuer.poster_code(&mut rng, t.day().unwrap()).unwrap()
+            issuer.poster_code(&mut rng, issuer.local_day(t).unwrap()).unwrap()
         } else {
             issuer.screen_code(&mut rng, t).unwrap()
         };
-        prop_assert!(code.as_bytes().len() <= 450);
+        prop_assert!(code.as_bytes().len() <= MAX_CODE_LEN);
         let parsed = CheckInCode::parse_signed(code.as_bytes()).unwrap();
         prop_assert_eq!(&parsed, &code);
         prop_assert_eq!(&parsed.venue, &venue);
@@ -263,7 +309,7 @@ proptest! {
         authority in any::<u32>(),
     ) {
         let secret = VenueTimeSecret::from_bytes(secret);
-        let kind = if poster { EpochKind::Day } else { EpochKind::Hour };
+        let kind = if poster { EpochKind::LocalDay } else { EpochKind::SeededHour };
         let epoch = Epoch::containing(kind, UnixTime(arrival)).unwrap();
         let record = TokenRecord {
             arrival: UnixTime(arrival),
@@ -302,7 +348,7 @@ proptest! {
         prop_assert_eq!(visit.code, code);
         prop_assert_eq!(visit.arrival, t);
         prop_assert_eq!(visit.departure, departure);
-        let pad = ReportEnvelope::padding(&mut rng, &f.descriptor).unwrap();
+        let pad = ReportEnvelope::padding(&mut rng, &f.descriptor, UnixTime(1_790_000_000)).unwrap();
         prop_assert_eq!(pad.as_bytes().len(), ENVELOPE_LEN);
         prop_assert!(pad.open_and_verify(&f.ha, &f.descriptor).unwrap().is_none());
     }
@@ -319,11 +365,12 @@ proptest! {
     ) {
         let f = &*FIXTURE;
         let mut rng = test_rng(seed);
-        let kind = if poster { EpochKind::Day } else { EpochKind::Hour };
+        let kind = if poster { EpochKind::LocalDay } else { EpochKind::SeededHour };
         let b = NoticeBody {
             severity: Severity::from_byte(severity).unwrap(),
             window_start: UnixTime(DAY0 + start_hour * 3600),
             window_end: UnixTime(DAY0 + (start_hour + hours) * 3600),
+            template: u16::from(severity),
             message_vi: vi,
             message_en: en,
         };
@@ -336,13 +383,13 @@ proptest! {
             expires_at: UnixTime(DAY0 + 86_400),
             notices: vec![notice.clone()],
             withdrawn: vec![],
+            revoked: vec![],
         }
         .sign(&f.ha, &f.descriptor)
         .unwrap();
         let parsed = Bulletin::decode_and_verify_signature(bulletin.as_bytes(), &f.descriptor).unwrap();
         prop_assert_eq!(&parsed.notices, &vec![notice.clone()]);
-        for i in 0..notice.entries.len() {
-            let e = notice.epoch_of(i).unwrap();
+        for (i, e, _) in notice.keys() {
             let ns = f.master.day_key(e.day()).notice_secret(e).unwrap();
             prop_assert_eq!(parsed.notices[0].open_body(i, &ns).unwrap(), b.clone());
         }
@@ -355,15 +402,18 @@ proptest! {
         issued in any::<u64>(),
         life in 1u64..=30 * 86_400,
         withdrawn in vec(any::<[u8; 16]>(), 0..8),
-        decoys in vec((0u32..1_000_000, 1usize..6, 80usize..300), 0..4),
+        revoked in vec((any::<[u8; 32]>(), any::<u32>()), 0..5),
+        decoys in vec((1u16..6, 0usize..300, any::<bool>()), 0..4),
         seed in any::<u8>(),
     ) {
         let f = &*FIXTURE;
         let mut rng = test_rng(seed);
+        let issued = issued.max(30 * 86_400) % (u64::from(u32::MAX) * 3_600);
         let notices = decoys
             .into_iter()
-            .map(|(index, n, len)| {
-                ExposureNotice::decoy(&mut rng, Epoch { kind: EpochKind::Hour, index }, n, len)
+            .map(|(n, len, day)| {
+                let kind = if day { EpochKind::LocalDay } else { EpochKind::SeededHour };
+                decoy(&mut rng, kind, n, len, UnixTime(issued))
             })
             .collect();
         let b = BulletinDraft {
@@ -373,14 +423,19 @@ proptest! {
             expires_at: UnixTime(issued.saturating_add(life)),
             notices,
             withdrawn,
+            revoked: revoked
+                .into_iter()
+                .map(|(venue_key, until)| Revocation { venue_key, until: Day(until) })
+                .collect(),
         }
         .sign(&f.ha, &f.descriptor)
         .unwrap();
         let parsed = Bulletin::decode_and_verify_signature(b.as_bytes(), &f.descriptor).unwrap();
         prop_assert_eq!(&parsed, &b);
         prop_assert_eq!(parsed.hash(), b.hash());
-        // Sorted on the wire, whatever order they were added in.
-        prop_assert!(parsed.withdrawn.windows(2).all(|w| w[0] <= w[1]));
+        // Sorted on the wire, whatever order they were added in, each once.
+        prop_assert!(parsed.withdrawn.windows(2).all(|w| w[0] < w[1]));
+        prop_assert!(parsed.revoked.windows(2).all(|w| w[0].venue_key < w[1].venue_key));
     }
 
     #[test]
@@ -489,7 +544,7 @@ proptest! {
                     prop_assert_eq!(&t.to_bytes(), b);
                     prop_assert!(t.open_with(&f.token_secret).is_err());
                 }
-                Err(_) => prop_assert!(b.len() != TOKEN_LEN || b[0] != 1 || !(1..=2).contains(&b[1])),
+                Err(_) => prop_assert!(b.len() != TOKEN_LEN || b[0] != 1 || !(1..=4).contains(&b[1])),
             }
         }
     }
@@ -497,7 +552,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_are_not_an_envelope(bytes in vec(any::<u8>(), 0..600), sealed in vec(any::<u8>(), ENVELOPE_LEN - 2..=ENVELOPE_LEN - 2), key_id in 0u8..3) {
         let f = &*FIXTURE;
-        let mut framed = vec![1u8, key_id];
+        let mut framed = vec![2u8, key_id];
         framed.extend_from_slice(&sealed);
         for b in [&bytes, &framed] {
             let opened = ReportEnvelope::from_bytes(b).and_then(|e| e.open_and_verify(&f.ha, &f.descriptor));
@@ -509,7 +564,7 @@ proptest! {
     fn arbitrary_bytes_are_not_a_bulletin(bytes in vec(any::<u8>(), 0..600), tail in vec(any::<u8>(), 0..400)) {
         let f = &*FIXTURE;
         // With the right header the parser reaches the signature check.
-        let mut framed = vec![1u8, 0, 0, 0, 9, 1];
+        let mut framed = vec![2u8, 0, 0, 0, 9, 1];
         framed.extend_from_slice(&tail);
         for b in [&bytes, &framed] {
             prop_assert!(Bulletin::decode_and_verify_signature(b, &f.descriptor).is_err());
@@ -518,15 +573,17 @@ proptest! {
     }
 
     #[test]
-    fn a_standalone_notice_parses_only_its_own_encoding(bytes in vec(any::<u8>(), 0..400), count in 1u16..4, body in vec(any::<u8>(), 0..100)) {
+    fn a_standalone_notice_parses_only_its_own_encoding(bytes in vec(any::<u8>(), 0..400), count in 1u16..4, block in 0u32..4, seeded in any::<bool>()) {
         // Notices are not signed on their own (the server stores them between
         // bulletins): any bytes either fail or are exactly a notice's encoding.
         let mut framed = vec![7u8; 16];
-        framed.extend_from_slice(&[1, 0, 7, 150, 65]);
+        let (kind, entry) = if seeded { (3u8, 32) } else { (1u8, 48) };
+        framed.extend_from_slice(&[1, kind, 0, 7, 150, 65]);
         framed.extend_from_slice(&count.to_be_bytes());
-        framed.extend(std::iter::repeat_n(9u8, 48 * usize::from(count)));
-        framed.extend_from_slice(&(body.len() as u16).to_be_bytes());
-        framed.extend_from_slice(&body);
+        framed.extend(std::iter::repeat_n(9u8, entry * usize::from(count)));
+        let body_len = (32usize << block) + 16;
+        framed.extend_from_slice(&(body_len as u16).to_be_bytes());
+        framed.extend(std::iter::repeat_n(5u8, body_len));
         for b in [&bytes, &framed] {
             if let Ok(n) = ExposureNotice::from_bytes(b) {
                 prop_assert_eq!(&n.to_bytes().unwrap(), b);
@@ -590,135 +647,165 @@ fn bulletin_bytes_carry_no_venue_identifier() {
     let dk = f.master.day_key(day);
     for index in day.0 * 24..(day.0 + 1) * 24 {
         let e = Epoch {
-            kind: EpochKind::Hour,
+            kind: EpochKind::SeededHour,
             index,
         };
         assert!(!contains(&dk.venue_time_secret(e).unwrap().public()));
         assert!(!contains(dk.notice_secret(e).unwrap().expose()));
     }
     assert!(!contains(dk.key.expose()));
-    // A decoy of the same epochs and body size encodes to the same length, with the
-    // same clear header layout: an observer cannot tell real from padding.
-    let decoy = ExposureNotice::decoy(
-        &mut test_rng(1),
-        n.first_epoch,
-        n.entries.len(),
-        n.sealed_body.len(),
-    );
+    // A decoy in the shape of the real notice encodes to the same length, with the
+    // same clear header: an observer cannot tell real from padding.
+    let issued = f.bulletin.issued_at;
+    let shape = n.shape(issued, UtcOffset::VIETNAM);
+    let decoy =
+        ExposureNotice::decoy_like(&mut test_rng(1), &shape, issued, UtcOffset::VIETNAM).unwrap();
     assert_eq!(decoy.to_bytes().unwrap().len(), n.to_bytes().unwrap().len());
-    assert_eq!(decoy.first_epoch, n.first_epoch);
+    assert_eq!(decoy.segments[0].first, n.segments[0].first);
+    assert_eq!(decoy.shape(issued, UtcOffset::VIETNAM), shape);
 }
 
-/// Regression: `ExposureNotice::build` used to enumerate every epoch of the window
+/// Regression: building a notice used to enumerate every epoch of the window
 /// before checking the 504-epoch limit, so a mistyped window (here all of time)
 /// made it try to allocate ~34 GB and abort instead of returning `TooLong`.
 #[test]
 fn rejects_notice_window_beyond_max_epochs_without_enumerating_it() {
     let f = &*FIXTURE;
-    let keys = [f.master.day_key(Day(0))];
-    for kind in [EpochKind::Hour, EpochKind::Day] {
+    for kind in [EpochKind::SeededHour, EpochKind::LocalDay] {
         let end = UnixTime(u64::from(u32::MAX) * kind.length_secs());
-        let built = ExposureNotice::build(
-            &mut test_rng(1),
-            &keys,
-            kind,
-            (UnixTime(0), end),
-            &body("a", "b"),
-        );
+        let plan = TracePlan::new(UnixTime(0), end, 0, 0, &[kind], UtcOffset::UTC, end);
         assert!(
-            matches!(built, Err(quet_protocol::Error::TooLong { .. })),
-            "{built:?}"
+            matches!(plan, Err(quet_protocol::Error::TooLong { .. })),
+            "{plan:?}"
         );
     }
-    // Exactly 504 aligned hours is still allowed (and needs its 22 days of keys).
-    let start = UnixTime(DAY0);
-    let end = UnixTime(DAY0 + 504 * 3_600);
+    // Exactly 504 aligned hours is still allowed (and needs its 21 days of keys).
+    let segment: Vec<Epoch> = (0..504)
+        .map(|i| Epoch {
+            kind: EpochKind::SeededHour,
+            index: 20_717 * 24 + i,
+        })
+        .collect();
     let keys: Vec<_> = (20_717..20_717 + 21)
         .map(|d| f.master.day_key(Day(d)))
         .collect();
     let n = ExposureNotice::build(
         &mut test_rng(1),
         &keys,
-        EpochKind::Hour,
-        (start, end),
+        std::slice::from_ref(&segment),
         &body("a", "b"),
     )
     .unwrap();
-    assert_eq!(n.entries.len(), 504);
-    // 505 is not.
-    let built = ExposureNotice::build(
-        &mut test_rng(1),
-        &keys,
-        EpochKind::Hour,
-        (start, UnixTime(end.0 + 1)),
-        &body("a", "b"),
+    assert_eq!(n.key_count(), 504);
+    // 505 is not (over both segments together, too).
+    let mut longer = segment.clone();
+    longer.push(Epoch {
+        kind: EpochKind::SeededHour,
+        index: 20_717 * 24 + 504,
+    });
+    let keys22: Vec<_> = (20_717..20_717 + 22)
+        .map(|d| f.master.day_key(Day(d)))
+        .collect();
+    assert!(ExposureNotice::build(&mut test_rng(1), &keys22, &[longer], &body("a", "b")).is_err());
+    let days = vec![Epoch {
+        kind: EpochKind::LocalDay,
+        index: 20_717,
+    }];
+    assert!(
+        ExposureNotice::build(&mut test_rng(1), &keys22, &[segment, days], &body("a", "b"))
+            .is_err()
     );
-    assert!(matches!(built, Err(quet_protocol::Error::TooLong { .. })));
 }
 
 proptest! {
     #![proptest_config(config(64))]
 
-    /// Regression: decoys were given a 128-byte sealed body (`pad_with_decoys` asks
-    /// for 128), a length no real body can have (real ones are 64·k + 16), so anyone
-    /// could count the real notices in a bulletin. Every decoy length must be one a
-    /// real notice can have, and every real notice has that form.
+    /// Every sealed body, real or decoy, has a length of the form `32 · 2^k + 16`;
+    /// a decoy asked for any other length is refused, so no decoy can stand out by
+    /// its length (the 1.0 decoys had a fixed 144-byte body).
     #[test]
-    fn decoy_bodies_have_lengths_real_bodies_can_have(requested in 0usize..70_000, vi in text(1000), en in text(1000)) {
-        let first = Epoch { kind: EpochKind::Hour, index: 497_208 };
-        let decoy = ExposureNotice::decoy(&mut test_rng(1), first, 1, requested);
-        let len = decoy.sealed_body.len();
-        prop_assert_eq!(len % 64, 16, "decoy body length {}", len);
-        prop_assert!(len >= 80 && len <= usize::from(u16::MAX));
-        // Rounded up to the next real length (up to the largest, 1023 blocks + tag).
-        prop_assert!(len >= requested.min(65_488) && len < requested.max(80) + 64);
+    fn bodies_real_and_decoy_have_only_bucket_lengths(vi in text(1000), en in text(1000), asked in 0usize..70_000) {
         let f = &*FIXTURE;
-        let real = notice_for(&f.master, &mut test_rng(2), UnixTime(DAY0), EpochKind::Hour, 1, &body(&vi, &en));
-        prop_assert_eq!(real.sealed_body.len() % 64, 16);
+        let real = notice_for(&f.master, &mut test_rng(2), UnixTime(DAY0), EpochKind::SeededHour, 1, &body(&vi, &en));
+        prop_assert!(quet_protocol::notice::is_sealed_body_len(real.sealed_body.len()));
+        let shape = NoticeShape {
+            segments: vec![SegmentShape { kind: EpochKind::SeededHour, count: 1, ends_before: 0 }],
+            sealed_body_len: asked,
+        };
+        let d = ExposureNotice::decoy_like(&mut test_rng(1), &shape, UnixTime(DAY0), UtcOffset::VIETNAM);
+        prop_assert_eq!(d.is_ok(), quet_protocol::notice::is_sealed_body_len(asked) && asked <= usize::from(u16::MAX));
+    }
+
+    /// No decoy ever covers an epoch after the bulletin's issue time (a real trace
+    /// cannot), whatever the shape it copies.
+    #[test]
+    fn decoys_never_reach_the_future(count in 1u16..200, ends_before in 0u64..20 * 86_400, day in any::<bool>(), t in 40u64 * 86_400..u64::from(u32::MAX)) {
+        let kind = if day { EpochKind::LocalDay } else { EpochKind::SeededHour };
+        let shape = NoticeShape {
+            segments: vec![SegmentShape { kind, count, ends_before }],
+            sealed_body_len: 48,
+        };
+        let issued = UnixTime(t);
+        let d = ExposureNotice::decoy_like(&mut test_rng(3), &shape, issued, UtcOffset::VIETNAM).unwrap();
+        let last = d.segments[0].last();
+        prop_assert!(last.start_with(UtcOffset::VIETNAM) < issued);
+        prop_assert_eq!(d.shape(issued, UtcOffset::VIETNAM).segments[0].count, count);
     }
 }
 
 #[test]
-fn padded_bulletins_decoys_look_like_real_notices() {
+fn padding_reaches_a_key_bucket_with_decoys_in_real_shapes() {
     let f = &*FIXTURE;
+    let issued = f.bulletin.issued_at;
+    let shapes: Vec<NoticeShape> = f
+        .bulletin
+        .notices
+        .iter()
+        .map(|n| n.shape(issued, UtcOffset::VIETNAM))
+        .collect();
     let mut draft = BulletinDraft {
         sequence: 1,
         prev_hash: [0; 32],
-        issued_at: UnixTime(DAY0),
-        expires_at: UnixTime(DAY0 + 86_400),
+        issued_at: issued,
+        expires_at: UnixTime(issued.0 + 86_400),
         notices: f.bulletin.notices.clone(),
         withdrawn: vec![],
+        revoked: vec![],
     };
-    draft.pad_with_decoys(
-        &mut test_rng(3),
-        100,
-        Epoch::hour_of(UnixTime(DAY0)).unwrap(),
-        24,
-    );
-    assert!(draft.key_count() >= 100);
+    let added = draft
+        .pad_with_decoys(&mut test_rng(3), 100, &shapes, UtcOffset::VIETNAM)
+        .unwrap();
+    assert!(added > 0);
+    assert!(draft.key_count() >= quet_protocol::bulletin::key_bucket(3, 100));
+    // Every decoy is a real shape within the jitter: same kinds and body length,
+    // hour count within one, age within 12 hours.
     for n in &draft.notices {
-        assert_eq!(n.sealed_body.len() % 64, 16, "a decoy stands out by length");
+        let got = n.shape(issued, UtcOffset::VIETNAM);
+        assert!(
+            shapes.iter().any(|s| {
+                s.sealed_body_len == got.sealed_body_len
+                    && s.segments.len() == got.segments.len()
+                    && s.segments.iter().zip(&got.segments).all(|(a, b)| {
+                        a.kind == b.kind
+                            && a.count.abs_diff(b.count) <= 1
+                            && a.ends_before.abs_diff(b.ends_before) <= 12 * 3_600 + 3_600
+                    })
+            }),
+            "{got:?}"
+        );
     }
-}
-
-/// Regression: day-epoch decoys were placed up to 335 *days* back (the 14 × 24
-/// look-back was meant for hours), far outside retention, where no real notice can
-/// be: every such decoy was recognisable. Decoys of either kind stay within 14 days.
-#[test]
-fn decoys_start_within_fourteen_days_of_now() {
-    for (kind, per_day) in [(EpochKind::Hour, 24), (EpochKind::Day, 1)] {
-        let around = Epoch::containing(kind, UnixTime(DAY0)).unwrap();
-        let mut draft = BulletinDraft::default();
-        draft.pad_with_decoys(&mut test_rng(5), 400, around, 3);
-        assert!(draft.notices.len() > 100);
-        for n in &draft.notices {
-            assert_eq!(n.first_epoch.kind, kind);
-            assert!(n.first_epoch.index <= around.index);
-            assert!(
-                around.index - n.first_epoch.index < 14 * per_day,
-                "{kind:?} decoy starts {} epochs back",
-                around.index - n.first_epoch.index
-            );
+    // Without any real shape to copy, the prior is used: still never the future.
+    let mut empty = BulletinDraft {
+        issued_at: issued,
+        ..BulletinDraft::default()
+    };
+    empty
+        .pad_with_decoys(&mut test_rng(4), 256, &[], UtcOffset::VIETNAM)
+        .unwrap();
+    assert!(empty.key_count() >= 256);
+    for n in &empty.notices {
+        for seg in &n.segments {
+            assert!(seg.last().start_with(UtcOffset::VIETNAM) < issued);
         }
     }
 }

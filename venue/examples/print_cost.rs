@@ -14,8 +14,7 @@ fn main() {
     let mut rng = test_rng(1);
     let ha = AuthorityKeys::generate(&mut rng);
     let d = ha.descriptor(AuthorityId(1), "Sở Y tế Hà Nội", "https://quet.example");
-    let (kid, key) = ha.signing.last().unwrap();
-    let bytes = d.sign(*kid, key).unwrap();
+    let bytes = ha.sign_descriptor(&d).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let n = 20;
     let mut venues = Vec::new();

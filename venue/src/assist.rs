@@ -440,6 +440,7 @@ impl AssistLog {
                 Some(ChainState {
                     sequence: *sequence,
                     hash: h,
+                    expires_at: UnixTime(0),
                 })
             }
             None => None,

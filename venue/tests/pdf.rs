@@ -19,7 +19,8 @@ fn venue(w: &mut World) -> Venue {
         "13 Lò Đúc, phường Phạm Đình Hổ, quận Hai Bà Trưng, Hà Nội",
         Category::Restaurant,
     );
-    Venue::create(&mut w.rng, &w.path("pho.json"), &new, None).unwrap()
+    let path = w.path("pho.json");
+    Venue::create(&mut w.rng, &path, &new, None).unwrap()
 }
 
 fn save_shot(path: &std::path::Path) {

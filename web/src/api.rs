@@ -182,6 +182,7 @@ pub fn match_bulletin(
         Some(ChainState {
             sequence: c.sequence,
             hash,
+            expires_at: quet_protocol::time::UnixTime(0),
         })
     };
     let bulletin = Bulletin::verify_next(&bytes, &d, last.as_ref(), now(now_secs)?)

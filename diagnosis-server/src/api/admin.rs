@@ -188,7 +188,7 @@ pub async fn trace_preview(
     body: Body,
 ) -> Result<Response, ApiError> {
     let req: TraceRequest = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
-    let epochs = review::trace_preview(&req)?;
+    let epochs = review::trace_preview(&req, s.authority.descriptor.utc_offset, now())?;
     s.write(move |tx, _| Ok(staff::record(tx, now(), &who, "trace.preview", None)?))
         .await?;
     Ok(Json(serde_json::json!({ "epochs": epochs })).into_response())
@@ -203,9 +203,9 @@ pub async fn trace(
 ) -> Result<Response, ApiError> {
     let req: TraceRequest = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
     let ids = s
-        .write(move |tx, _| {
+        .write(move |tx, inner| {
             let t = now();
-            let ids = review::trace(tx, &req, t)?;
+            let ids = review::trace(tx, &req, inner.authority.descriptor.utc_offset, t)?;
             staff::record(
                 tx,
                 t,
@@ -219,11 +219,47 @@ pub async fn trace(
     Ok(Json(serde_json::json!({ "notices": ids })).into_response())
 }
 
+/// The publish throttle: every phone downloads every bulletin for its whole
+/// lifetime, so at most `per_hour` bulletins in any hour and `per_day` in any 24
+/// hours (429 `publish_throttled` with `Retry-After` otherwise; queued notices wait
+/// for the next bulletin). Counted from the stored bulletins, so a restart does not
+/// reset it.
+pub fn check_publish_throttle(
+    conn: &rusqlite::Connection,
+    now: u64,
+    per_hour: u32,
+    per_day: u32,
+) -> Result<(), ApiError> {
+    for (window, limit, what) in [(3600u64, per_hour, "hour"), (86_400, per_day, "24 hours")] {
+        let since = i64::try_from(now.saturating_sub(window)).unwrap_or(0);
+        let (count, oldest): (i64, Option<i64>) = conn.query_row(
+            "SELECT COUNT(*), MIN(issued_at) FROM (SELECT issued_at FROM bulletins WHERE issued_at > ?1 ORDER BY issued_at DESC LIMIT ?2)",
+            rusqlite::params![since, i64::from(limit)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if count >= i64::from(limit) {
+            let oldest = u64::try_from(oldest.unwrap_or(0)).unwrap_or(0);
+            let retry = (oldest + window).saturating_sub(now);
+            return Err(ApiError::publish_throttled(
+                retry,
+                &format!("{limit} bulletins per {what}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Publishes now and refreshes the cache (API, console and scheduler).
 pub async fn do_publish(s: &AppState, who: String) -> Result<publish::Published, ApiError> {
     let published = s
         .write(move |tx, inner| {
             let t = now();
+            check_publish_throttle(
+                tx,
+                t,
+                inner.config.max_bulletins_per_hour,
+                inner.config.max_bulletins_per_day,
+            )?;
             let p = publish::publish(
                 tx,
                 &inner.authority,

@@ -198,6 +198,7 @@ pub async fn approve(
     Form(f): Form<ApproveForm>,
 ) -> Result<Response, ApiError> {
     let p = NoticeParams {
+        template: None,
         severity: f.severity,
         message_vi: f.message_vi,
         message_en: f.message_en,

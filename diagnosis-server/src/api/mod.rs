@@ -3,18 +3,19 @@
 pub mod admin;
 pub mod console;
 pub mod console_registry;
+pub mod guard;
 pub mod public;
 pub mod registry;
 
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, header};
 use axum::routing::{get, post};
+use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use tower::limit::ConcurrencyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -29,7 +30,9 @@ pub const SMALL_BODY_LIMIT: usize = 16 * 1024;
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/descriptor"),
     ("get", "/v1/bulletins/index.json"),
+    ("get", "/v1/bulletins/head"),
     ("get", "/v1/bulletins/{sequence}"),
+    ("get", "/v1/districts"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -72,14 +75,15 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The full router with its limits.
 pub fn router(state: AppState) -> Router {
-    let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let in_flight = state.config.max_in_flight;
     // Downloads are the hot path (every phone, every few hours): no per-request
     // tracing span there; the counters in /metrics cover them.
     let downloads = Router::new()
         .route("/v1/descriptor", get(public::descriptor))
         .route("/v1/bulletins/index.json", get(public::index))
+        .route("/v1/bulletins/head", get(public::head))
         .route("/v1/bulletins/{sequence}", get(public::bulletin))
+        .route("/v1/districts", get(public::districts))
         .route("/healthz", get(public::healthz));
     let rest = Router::new()
         .route("/readyz", get(public::readyz))
@@ -108,15 +112,19 @@ pub fn router(state: AppState) -> Router {
         .route("/console/stats", get(console::stats))
         .merge(registry_routes())
         .fallback(|| async { ApiError::not_found("no such resource") })
-        .layer(TraceLayer::new_for_http());
+        .layer(
+            // Method and path only: query strings may carry anything a client put
+            // there and are never logged.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        );
     downloads
         .merge(rest)
-        .with_state(state)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            timeout,
-        ))
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .with_state(state.clone())
         .layer(ConcurrencyLimitLayer::new(in_flight))
+        .layer(axum::middleware::from_fn_with_state(state, guard::guard))
 }
 
 /// The venue registry's routes (`api/registry.rs`, `api/console_registry.rs`).
@@ -146,8 +154,70 @@ fn registry_routes() -> Router<AppState> {
         )
 }
 
-/// Reads a JSON body: 415 unless `application/json`, 413 over `limit`, 400 if it
-/// does not parse (truncated, malformed, wrong types, unknown fields).
+/// The router of the private metrics listener (`metrics_listen`): `/metrics`
+/// without a token, nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(public::metrics_private))
+        .fallback(|| async { ApiError::not_found("only /metrics is served here") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(state, guard::guard))
+}
+
+/// Reads a whole body of at most `limit` bytes. Its deadline is the one
+/// [`guard::guard`] set on the request; a body that misses it is 408
+/// `body_timeout`, one over `limit` is 413.
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = declared
+        && n > limit as u64
+    {
+        // Read (and drop) a moderately oversized body so that the client, which is
+        // still sending, sees the 413 instead of a connection reset. Bounded: 4×.
+        if n <= 4 * limit as u64 {
+            let _ = drain(body, 4 * limit).await;
+        }
+        return Err(ApiError::too_large(limit));
+    }
+    let capacity = declared
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0)
+        .min(limit);
+    let mut out = Vec::with_capacity(capacity);
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(guard::body_error)?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > limit {
+                return Err(ApiError::too_large(limit));
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(out))
+}
+
+async fn drain(mut body: Body, limit: usize) -> Result<(), ()> {
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ())?;
+        if let Ok(d) = frame.into_data() {
+            seen += d.len();
+            if seen > limit {
+                return Err(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a JSON body: 415 unless `application/json`, 413 over `limit`, 408 if it
+/// arrives too slowly, 400 if it does not parse (truncated, malformed, wrong types,
+/// unknown fields).
 pub async fn read_json<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
@@ -162,23 +232,7 @@ pub async fn read_json<T: DeserializeOwned>(
     if !is_json {
         return Err(ApiError::unsupported_media_type());
     }
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if let Some(n) = declared
-        && n > limit as u64
-    {
-        // Read (and drop) a moderately oversized body so that the client, which is
-        // still sending, sees the 413 instead of a connection reset. Bounded: 4×.
-        if n <= 4 * limit as u64 {
-            let _ = axum::body::to_bytes(body, 4 * limit).await;
-        }
-        return Err(ApiError::too_large(limit));
-    }
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::too_large(limit))?;
+    let bytes = read_body(headers, body, limit).await?;
     serde_json::from_slice(&bytes).map_err(|e| {
         // Position and class only: never echo the body back (it may hold a code).
         ApiError::bad_request(format!(
@@ -188,4 +242,9 @@ pub async fn read_json<T: DeserializeOwned>(
             e.column()
         ))
     })
+}
+
+/// Seconds in a duration, for messages.
+pub(crate) fn secs(d: Duration) -> u64 {
+    d.as_secs().max(1)
 }

@@ -3,11 +3,9 @@
 //! staff (every district) and ward officers (their district only). Every admin call
 //! is audited in the same transaction as its effect.
 
-use std::net::SocketAddr;
-
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::admin::presented_token;
 use super::{SMALL_BODY_LIMIT, read_json};
+use crate::client_addr::Client;
 use crate::db::now;
 use crate::error::ApiError;
 use crate::metrics::inc;
@@ -64,13 +63,13 @@ fn audit(
 /// `POST /v1/registrations`: a venue registers itself (pending until approved).
 pub async fn submit(
     State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Client(client): Client,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    s.limiter.attempt(addr.ip(), now()).map_err(|retry| {
+    s.limits.attempt(client.key()).map_err(|retry| {
         inc(&s.metrics.rate_limited);
-        ApiError::rate_limited(retry)
+        ApiError::rate_limited(retry.0)
     })?;
     let signed: SignedRegistration = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
     let reg = registry::verify(&signed)?;
@@ -269,7 +268,7 @@ pub async fn batch(
         .collect();
     let (approve, validity) = (req.approve, req.validity_days);
     let results = s
-        .write(move |tx, _| {
+        .write(move |tx, inner| {
             let t = now();
             let mut out = Vec::with_capacity(keys.len());
             let (mut created, mut approved) = (0usize, 0usize);
@@ -279,7 +278,7 @@ pub async fn batch(
                     let mut r = registry::get(tx, sub.id)?
                         .ok_or_else(|| ApiError::not_found("registration vanished"))?;
                     if approve && r.status == "pending" {
-                        r = registry::approve(tx, sub.id, &actor, validity, t)?;
+                        r = registry::approve(tx, &inner.authority, sub.id, &actor, validity, t)?;
                         approved += 1;
                     }
                     created += usize::from(sub.created);
@@ -328,7 +327,7 @@ pub async fn batch(
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidityBody {
-    /// Certificate validity, days (default 365, at most 1095).
+    /// Certificate validity, days (default 365, at most 400).
     #[serde(default)]
     pub validity_days: Option<u32>,
 }
@@ -355,8 +354,8 @@ pub async fn do_approve(
     id: i64,
     validity_days: Option<u32>,
 ) -> Result<registry::Registration, ApiError> {
-    s.write(move |tx, _| {
-        let r = registry::approve(tx, id, &actor, validity_days, now())?;
+    s.write(move |tx, inner| {
+        let r = registry::approve(tx, &inner.authority, id, &actor, validity_days, now())?;
         audit(
             tx,
             &actor,
@@ -417,8 +416,8 @@ pub async fn renew(
 ) -> Result<Response, ApiError> {
     let b: ValidityBody = optional_json(&headers, body).await?;
     let r = s
-        .write(move |tx, _| {
-            let r = registry::renew(tx, id, &actor, b.validity_days, now())?;
+        .write(move |tx, inner| {
+            let r = registry::renew(tx, &inner.authority, id, &actor, b.validity_days, now())?;
             audit(
                 tx,
                 &actor,

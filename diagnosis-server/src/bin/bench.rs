@@ -116,6 +116,7 @@ async fn run(args: Args) {
     let token = quet_server::add_staff(&data, "bench").unwrap_or_else(|e| fail(e));
     let mut config = Config::new(&data, ([127, 0, 0, 1], 0).into());
     config.attempts_per_minute = 1_000_000;
+    config.global_attempts_per_second = 1_000_000;
     config.publish_interval_secs = 0;
     let uploads_at_once = config.max_concurrent_uploads;
     let server = quet_server::start(config, false)
@@ -264,7 +265,7 @@ async fn run(args: Args) {
             while envs.len() < REPORT_ENVELOPE_COUNT {
                 envs.push(
                     data_encoding::BASE64.encode(
-                        ReportEnvelope::padding(&mut rng, &desc)
+                        ReportEnvelope::padding(&mut rng, &desc, UnixTime(now))
                             .unwrap_or_else(|e| fail(e))
                             .as_bytes(),
                     ),

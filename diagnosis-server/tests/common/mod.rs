@@ -61,6 +61,24 @@ impl Authority {
         Authority { dir, token }
     }
 
+    /// An authority created (capsule keys starting) at `start`, through the library.
+    pub fn new_at(start: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("ha");
+        quet_server::keystore::init_at(
+            &quet_server::InitOptions {
+                data_dir: data.clone(),
+                name: "Sở Y tế Hà Nội".into(),
+                base_url: "https://quet.example".into(),
+                id: None,
+            },
+            start,
+        )
+        .unwrap();
+        let token = quet_server::add_staff(&data, "alice").unwrap();
+        Authority { dir, token }
+    }
+
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("ha")
     }
@@ -285,7 +303,7 @@ pub fn envelopes(
         codes.push(code);
     }
     while out.len() < REPORT_ENVELOPE_COUNT {
-        let env = ReportEnvelope::padding(rng, d).unwrap();
+        let env = ReportEnvelope::padding(rng, d, UnixTime(t)).unwrap();
         out.push(data_encoding::BASE64.encode(env.as_bytes()));
     }
     (out, codes)

@@ -618,7 +618,8 @@ pub fn generate() -> Vec<Vector> {
         .hex("plaintext", &envelope_plaintext(cb, T_ARRIVAL, T_DEPARTURE))
         .hex("bytes", env.as_bytes());
     out.push(v);
-    let pad = ReportEnvelope::padding(&mut erng, &w.descriptor).expect("padding");
+    let pad = ReportEnvelope::padding(&mut erng, &w.descriptor, UnixTime(1_790_000_000))
+        .expect("padding");
     let mut v = Vector::new(
         "envelope-padding",
         "envelope",
@@ -676,7 +677,7 @@ pub fn generate() -> Vec<Vector> {
     let notice = ExposureNotice::build(
         &mut nrng,
         &contents.day_keys,
-        EpochKind::Hour,
+        EpochKind::SeededHour,
         window,
         &body,
     )
@@ -713,7 +714,7 @@ pub fn generate() -> Vec<Vector> {
     let poster_notice = ExposureNotice::build(
         &mut rng(SEED_NOTICE + 1),
         &contents.day_keys,
-        EpochKind::Day,
+        EpochKind::LocalDay,
         (poster_body.window_start, poster_body.window_end),
         &poster_body,
     )
@@ -725,6 +726,7 @@ pub fn generate() -> Vec<Vector> {
         expires_at: UnixTime(T_BULLETIN_1 + LIFETIME),
         notices: vec![notice.clone()],
         withdrawn: vec![],
+        revoked: vec![],
     }
     .sign(&w.ha, &w.descriptor)
     .expect("bulletin 1");
@@ -745,6 +747,7 @@ pub fn generate() -> Vec<Vector> {
         expires_at: UnixTime(T_BULLETIN_2 + 3_600 + LIFETIME),
         notices: vec![],
         withdrawn: vec![],
+        revoked: vec![],
     }
     .sign(&w.ha, &w.descriptor)
     .expect("bulletin 3");
@@ -755,6 +758,7 @@ pub fn generate() -> Vec<Vector> {
         expires_at: UnixTime(T_BULLETIN_2 + LIFETIME),
         notices: vec![],
         withdrawn: vec![],
+        revoked: vec![],
     }
     .sign(&w.ha, &w.descriptor)
     .expect("broken");

@@ -38,8 +38,7 @@ impl World {
             "Sở Y tế Hà Nội",
             "https://quet.soyte.example",
         );
-        let (kid, key) = ha.signing.last().unwrap();
-        let descriptor_bytes = descriptor.sign(*kid, key).unwrap();
+        let descriptor_bytes = ha.sign_descriptor(&descriptor).unwrap();
         World {
             rng,
             ha,
