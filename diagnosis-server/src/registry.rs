@@ -36,9 +36,9 @@ use quet_protocol::certificate::{VenueCertificate, details_hash};
 use quet_protocol::time::Day;
 
 use crate::codes::{new_staff_token, token_hash};
-use crate::keystore::Authority;
 use crate::db::{hour, ts};
 use crate::error::{ApiError, ServerError};
+use crate::keystore::Authority;
 
 /// Domain-separation prefix of the Ed25519 signature on a registration request.
 pub const REGISTRATION_SIGNATURE_LABEL: &[u8] = b"quet/v1/registry/request";

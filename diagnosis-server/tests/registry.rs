@@ -281,7 +281,10 @@ fn renewal_gives_a_new_serial_and_revocation_is_final() {
     .json();
     assert!(b["serial"].as_u64() > a["serial"].as_u64());
     // The certificate verifies for exactly this key and these details.
-    let cert_b64 = status_of(&s, &k)["certificate"].as_str().unwrap().to_owned();
+    let cert_b64 = status_of(&s, &k)["certificate"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let cert = quet_protocol::certificate::VenueCertificate::from_bytes(
         &BASE64.decode(cert_b64.as_bytes()).unwrap(),
     )

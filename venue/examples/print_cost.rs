@@ -51,8 +51,13 @@ fn main() {
     let poster_html = t.elapsed() / n;
     let t = Instant::now();
     for v in &venues {
-        pdf::tracing_sheet_pdf(v, UnixTime(1_790_000_000), Paper::A4, &PrintExtras::default())
-            .unwrap();
+        pdf::tracing_sheet_pdf(
+            v,
+            UnixTime(1_790_000_000),
+            Paper::A4,
+            &PrintExtras::default(),
+        )
+        .unwrap();
     }
     let sheet = t.elapsed() / n;
     let t = Instant::now();

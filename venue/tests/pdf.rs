@@ -25,7 +25,10 @@ fn venue(w: &mut World) -> Venue {
 
 fn save_shot(path: &std::path::Path) {
     if let Ok(dir) = std::env::var("QUET_VENUE_SHOTS") {
-        let _ = std::fs::copy(path, std::path::Path::new(&dir).join(path.file_name().unwrap()));
+        let _ = std::fs::copy(
+            path,
+            std::path::Path::new(&dir).join(path.file_name().unwrap()),
+        );
     }
 }
 
@@ -56,7 +59,10 @@ fn poster_pdf_text_is_exact_vietnamese_and_every_page_qr_verifies_on_a4_and_a5()
             "KHÔNG đăng mã này lên mạng",
             "Do NOT post this code online",
         ] {
-            assert!(flat.contains(&squeeze(needle)), "{paper:?}: {needle:?} not in\n{text}");
+            assert!(
+                flat.contains(&squeeze(needle)),
+                "{paper:?}: {needle:?} not in\n{text}"
+            );
         }
         let pages_dir = tempfile::tempdir().unwrap();
         let pages = pdftoppm(&file, 150, pages_dir.path()).unwrap();
@@ -96,21 +102,33 @@ fn tracing_sheet_pdf_gives_back_the_master_from_its_qr_and_its_text() {
         let Some(text) = pdftotext(&file) else { return };
         let flat = squeeze(&text);
         let sheet = v.master().to_sheet_text();
-        assert!(flat.contains(&sheet), "the key text is printed whole: {text}");
+        assert!(
+            flat.contains(&sheet),
+            "the key text is printed whole: {text}"
+        );
         assert_eq!(
             VenueMasterKey::from_sheet_text(&text_key_lines(&text)).unwrap(),
             *v.master(),
             "the printed characters type back to the key"
         );
-        for needle in ["PHIẾU TRUY VẾT — BÍ MẬT", "Sở Y tế Hà Nội", "ABCD-EFGH-IJKL-MNOP-QRST"] {
+        for needle in [
+            "PHIẾU TRUY VẾT — BÍ MẬT",
+            "Sở Y tế Hà Nội",
+            "ABCD-EFGH-IJKL-MNOP-QRST",
+        ] {
             assert!(flat.contains(&squeeze(needle)), "{needle:?} not in {text}");
         }
         let pages_dir = tempfile::tempdir().unwrap();
         let pages = pdftoppm(&file, 150, pages_dir.path()).unwrap();
         assert_eq!(pages.len(), 1);
-        let Some(decoded) = zbarimg(&pages[0]) else { return };
+        let Some(decoded) = zbarimg(&pages[0]) else {
+            return;
+        };
         let qr_text = String::from_utf8(decoded[0].clone()).unwrap();
-        assert_eq!(VenueMasterKey::from_sheet_text(&qr_text).unwrap(), *v.master());
+        assert_eq!(
+            VenueMasterKey::from_sheet_text(&qr_text).unwrap(),
+            *v.master()
+        );
     }
 }
 
@@ -122,7 +140,8 @@ fn text_key_lines(text: &str) -> String {
             !l.is_empty()
                 && l.split('-').all(|g| {
                     (3..=4).contains(&g.len())
-                        && g.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+                        && g.bytes()
+                            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
                 })
         })
         .filter(|l| l.len() >= 14 && !l.starts_with("ABCD-EFGH"))
@@ -149,23 +168,64 @@ fn cli_writes_pdf_on_request_and_html_otherwise() {
         );
     };
     let a5 = w.path("a5.pdf");
-    run(&["poster", "--from", "2026-09-21", "--pdf", "--paper", "a5", "--out", a5.to_str().unwrap()]);
+    run(&[
+        "poster",
+        "--from",
+        "2026-09-21",
+        "--pdf",
+        "--paper",
+        "a5",
+        "--out",
+        a5.to_str().unwrap(),
+    ]);
     let by_ext = w.path("poster.pdf");
-    run(&["poster", "--from", "2026-09-21", "--out", by_ext.to_str().unwrap()]);
+    run(&[
+        "poster",
+        "--from",
+        "2026-09-21",
+        "--out",
+        by_ext.to_str().unwrap(),
+    ]);
     let html = w.path("poster.html");
-    run(&["poster", "--from", "2026-09-21", "--out", html.to_str().unwrap()]);
+    run(&[
+        "poster",
+        "--from",
+        "2026-09-21",
+        "--out",
+        html.to_str().unwrap(),
+    ]);
     let sheet = w.path("sheet.out");
-    run(&["tracing-sheet", "--format", "pdf", "--out", sheet.to_str().unwrap()]);
+    run(&[
+        "tracing-sheet",
+        "--format",
+        "pdf",
+        "--out",
+        sheet.to_str().unwrap(),
+    ]);
     for p in [&a5, &by_ext, &sheet] {
-        assert!(std::fs::read(p).unwrap().starts_with(b"%PDF-"), "{}", p.display());
+        assert!(
+            std::fs::read(p).unwrap().starts_with(b"%PDF-"),
+            "{}",
+            p.display()
+        );
     }
-    assert!(std::fs::read_to_string(&html).unwrap().starts_with("<!DOCTYPE html>"));
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .starts_with("<!DOCTYPE html>")
+    );
     // A5 pages are A5 (pdfinfo names the size).
     if have_tool("pdfinfo", "poppler-utils") {
-        let info = std::process::Command::new("pdfinfo").arg(&a5).output().unwrap();
+        let info = std::process::Command::new("pdfinfo")
+            .arg(&a5)
+            .output()
+            .unwrap();
         let info = String::from_utf8_lossy(&info.stdout);
         assert!(info.contains("(A5)"), "{info}");
-        let info = std::process::Command::new("pdfinfo").arg(&by_ext).output().unwrap();
+        let info = std::process::Command::new("pdfinfo")
+            .arg(&by_ext)
+            .output()
+            .unwrap();
         assert!(String::from_utf8_lossy(&info.stdout).contains("(A4)"));
     }
     let bad = std::process::Command::new(bin)

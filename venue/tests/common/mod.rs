@@ -118,7 +118,11 @@ pub fn pdftotext(pdf: &Path) -> Option<String> {
         .arg("-")
         .output()
         .unwrap();
-    assert!(out.status.success(), "pdftotext failed on {}", pdf.display());
+    assert!(
+        out.status.success(),
+        "pdftotext failed on {}",
+        pdf.display()
+    );
     Some(String::from_utf8(out.stdout).unwrap())
 }
 
@@ -139,12 +143,7 @@ pub fn pdftoppm(pdf: &Path, dpi: u32, dir: &Path) -> Option<Vec<PathBuf>> {
     let mut pages: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("page")
-        })
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("page"))
         .collect();
     pages.sort();
     Some(pages)
