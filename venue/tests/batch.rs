@@ -26,7 +26,10 @@ fn shops_csv(path: &Path) -> Vec<u64> {
                 bad_lines.push(line);
             }
             200 => {
-                out.push_str(&format!("{},1 Hàng Bạc,restaurant,Hoàn Kiếm\n", "Đ".repeat(40)));
+                out.push_str(&format!(
+                    "{},1 Hàng Bạc,restaurant,Hoàn Kiếm\n",
+                    "Đ".repeat(40)
+                ));
                 bad_lines.push(line);
             }
             400 => {
@@ -53,15 +56,23 @@ fn shops_csv(path: &Path) -> Vec<u64> {
 
 fn batch_cmd(dir: &Path, server: &str) -> Command {
     let mut c = Command::new(BIN);
-    c.args(["batch", "--format", "html", "--from", "2026-09-21", "--authority", server])
-        .arg("--csv")
-        .arg(dir.join("shops.csv"))
-        .arg("--out")
-        .arg(dir.join("out"))
-        .arg("--descriptor-file")
-        .arg(dir.join("ha.bin"))
-        .arg("--token-file")
-        .arg(dir.join("officer.token"));
+    c.args([
+        "batch",
+        "--format",
+        "html",
+        "--from",
+        "2026-09-21",
+        "--authority",
+        server,
+    ])
+    .arg("--csv")
+    .arg(dir.join("shops.csv"))
+    .arg("--out")
+    .arg(dir.join("out"))
+    .arg("--descriptor-file")
+    .arg(dir.join("ha.bin"))
+    .arg("--token-file")
+    .arg(dir.join("officer.token"));
     c
 }
 
@@ -130,7 +141,10 @@ async fn thousand_rows_register_exactly_once_even_after_kill_9_and_reruns() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         for l in &bad_lines {
-            assert!(stderr.contains(&format!("line {l}:")), "line {l} not reported: {stderr}");
+            assert!(
+                stderr.contains(&format!("line {l}:")),
+                "line {l} not reported: {stderr}"
+            );
         }
         assert!(stderr.contains("duplicate of line 2"), "{stderr}");
         let regs = registered(&b, &staff2);
@@ -142,16 +156,24 @@ async fn thousand_rows_register_exactly_once_even_after_kill_9_and_reruns() {
         assert!(regs.iter().all(|r| r["status"] == "approved"));
         let results = std::fs::read_to_string(d.join("out").join("results.csv")).unwrap();
         assert_eq!(results.lines().count(), 1 + GOOD + bad_lines.len());
-        assert_eq!(results.lines().filter(|l| l.contains(",approved,")).count(), GOOD);
+        assert_eq!(
+            results.lines().filter(|l| l.contains(",approved,")).count(),
+            GOOD
+        );
         for dirname in ["venues", "posters", "sheets"] {
-            let n = std::fs::read_dir(d.join("out").join(dirname)).unwrap().count();
+            let n = std::fs::read_dir(d.join("out").join(dirname))
+                .unwrap()
+                .count();
             assert_eq!(n, GOOD, "{dirname}");
         }
 
         // Run 3: nothing new anywhere.
         let out = batch_cmd(&d, &b).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(stdout.contains("(0 mới / new this run, 0 tệp mới / new files)"), "{stdout}");
+        assert!(
+            stdout.contains("(0 mới / new this run, 0 tệp mới / new files)"),
+            "{stdout}"
+        );
         assert_eq!(registered(&b, &staff2).len(), GOOD);
     })
     .await
