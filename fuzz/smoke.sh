@@ -12,7 +12,7 @@
 set -eu
 cd "$(dirname "$0")"
 SECS="${SMOKE_SECS:-20}"
-TARGETS="${TARGETS:-code token envelope bulletin descriptor sheet head certificate daykeys notice client_snapshot client_keyslot}"
+TARGETS="${TARGETS:-code token envelope bulletin descriptor sheet head certificate daykeys notice client_snapshot client_keyslot display_file}"
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     CARGO="cargo +nightly"
 else
@@ -27,6 +27,7 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 for t in $TARGETS; do
     echo "== $t ($SECS s)"
+    mkdir -p "corpus/$t"
     # A crash, a failed build or any other failure stops the script non-zero.
     if ! nice -n 19 $CARGO fuzz run -s none "$t" "corpus/$t" -- \
         -max_total_time="$SECS" -print_final_stats=1 >"$log" 2>&1; then

@@ -164,6 +164,45 @@ CREATE TABLE IF NOT EXISTS notice_labels (
 ) WITHOUT ROWID;
 "#;
 
+/// The venue registry's tables (`registry.rs`): registrations with their
+/// certificates and the venue keys of reported
+/// codes (revoked keys are `revoked_venue_keys`, shared with publishing).
+const REGISTRY_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS venue_registrations (
+    id               INTEGER PRIMARY KEY,
+    venue_key        BLOB NOT NULL UNIQUE,      -- Ed25519 public key (32 bytes)
+    name             TEXT NOT NULL,
+    name_norm        TEXT NOT NULL,             -- trimmed, case-folded (impostor checks)
+    address          TEXT NOT NULL,
+    category         TEXT NOT NULL,
+    district         TEXT NOT NULL,
+    max_stay_minutes INTEGER NOT NULL,
+    event_start      INTEGER,
+    event_end        INTEGER,
+    status           TEXT NOT NULL,             -- pending, approved, rejected, revoked
+    submitted_by     TEXT NOT NULL,             -- 'venue', 'ward:<name>' or a staff name
+    idempotency_key  TEXT,                      -- a batch submitter's key for the row
+    submitted_hour   INTEGER NOT NULL,
+    decided_by       TEXT,
+    decided_at       INTEGER,
+    serial           INTEGER UNIQUE,            -- certificate serial
+    valid_from       INTEGER,
+    valid_until      INTEGER,
+    certificate      BLOB,                      -- the signed certificate, once issued
+    revoked_at       INTEGER,
+    revoke_reason    TEXT,
+    duplicate_of     INTEGER,                   -- a live registration with the same details
+    UNIQUE (submitted_by, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS venue_registrations_district ON venue_registrations(district, category, status);
+CREATE INDEX IF NOT EXISTS venue_registrations_name ON venue_registrations(name_norm);
+CREATE TABLE IF NOT EXISTS review_venues (   -- the venue key of a reported code, deleted with its review
+    review_id INTEGER PRIMARY KEY REFERENCES reviews(id) ON DELETE CASCADE,
+    venue_key BLOB NOT NULL,
+    code_time INTEGER NOT NULL
+);
+"#;
+
 /// Opens (creating if needed) the database with the server's settings. The file
 /// (and SQLite's `-wal`/`-shm` files beside it) is made 0600 and its directory 0700
 /// before anything is written.
@@ -186,7 +225,7 @@ pub fn open(path: &Path) -> Result<Connection, ServerError> {
         )));
     }
     conn.execute_batch(&format!(
-        "BEGIN IMMEDIATE; {SCHEMA} {CONSOLE_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        "BEGIN IMMEDIATE; {SCHEMA} {CONSOLE_SCHEMA} {REGISTRY_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     ))?;
     Ok(conn)
 }

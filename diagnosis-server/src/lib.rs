@@ -46,6 +46,7 @@ pub mod limiter;
 pub mod metrics;
 pub mod password;
 pub mod publish;
+pub mod registry;
 pub mod reports;
 pub mod retention;
 pub mod review;
@@ -140,4 +141,24 @@ pub fn with_transaction<T>(
 /// Disables a staff member (token, password and sessions).
 pub fn disable_staff(data_dir: &Path, name: &str) -> Result<(), ServerError> {
     with_transaction(data_dir, |tx| staff::disable(tx, name, "cli", db::now()))
+}
+
+/// Adds a ward officer who registers and approves venues of `district` only (a
+/// staff member with the single role `ward-officer`); returns their API token,
+/// shown only this once.
+pub fn add_ward_officer(
+    data_dir: &Path,
+    name: &str,
+    district: &str,
+) -> Result<String, ServerError> {
+    let creds = add_staff_with(
+        data_dir,
+        &staff::NewStaff {
+            name: name.to_owned(),
+            roles: vec![roles::Role::WardOfficer],
+            district: Some(district.trim().to_owned()),
+            password: None,
+        },
+    )?;
+    Ok(creds.token.to_string())
 }

@@ -56,6 +56,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: StaffCmd,
     },
+    /// Ward officers: register and approve venues of one district.
+    WardOfficer {
+        #[command(subcommand)]
+        cmd: WardOfficerCmd,
+    },
     /// Key management: signing-key rotation and weekly capsule keys (these need the
     /// offline root key).
     Keys {
@@ -161,6 +166,29 @@ enum StaffCmd {
     },
     /// Re-enable a disabled staff member.
     Enable {
+        /// Name.
+        name: String,
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum WardOfficerCmd {
+    /// Add a ward officer for one district; prints their token once.
+    Add {
+        /// Name.
+        name: String,
+        /// The district they register venues in, e.g. "Hoàn Kiếm".
+        #[arg(long)]
+        district: String,
+        /// Data directory.
+        #[arg(long, env = "QUET_DATA")]
+        data: PathBuf,
+    },
+    /// Disable a ward officer (their token and console login).
+    Disable {
         /// Name.
         name: String,
         /// Data directory.
@@ -449,6 +477,22 @@ fn run(cli: Cli) -> Result<(), quet_server::ServerError> {
             }
         }
         Cmd::Staff { cmd } => staff_command(cmd)?,
+        Cmd::WardOfficer {
+            cmd:
+                WardOfficerCmd::Add {
+                    name,
+                    district,
+                    data,
+                },
+        } => {
+            let token = quet_server::add_ward_officer(&data, &name, &district)?;
+            println!("{token}");
+        }
+        Cmd::WardOfficer {
+            cmd: WardOfficerCmd::Disable { name, data },
+        } => {
+            quet_server::disable_staff(&data, &name)?;
+        }
         Cmd::Districts {
             cmd: DistrictsCmd::Import { file, data },
         } => {

@@ -99,6 +99,8 @@ pub struct ReviewRow {
     pub epoch_kind: &'static str,
     /// Verification problem, if any.
     pub problem: Option<String>,
+    /// The code's venue key and timestamp (for the registry check, `registry.rs`).
+    pub venue: Option<([u8; 32], u64)>,
     /// What the code's certificate says.
     pub registration: String,
     /// |arrival − code time|, seconds.
@@ -162,6 +164,7 @@ pub fn open_envelopes(
                         CodeKind::Poster => "day",
                     },
                     problem: None,
+                    venue: Some((v.code.venue_key.to_bytes(), v.code.timestamp.0)),
                     registration: registration_text(&v.registration),
                     arrival_offset: v.arrival_offset_secs(),
                     code_version: v.code.version,
@@ -304,6 +307,9 @@ pub fn store_upload(
                 ts(row.arrival_offset),
                 row.code_version
             ])?;
+            if let Some((key, at)) = row.venue {
+                crate::registry::note_review_venue(tx, tx.last_insert_rowid(), &key, at)?;
+            }
             stored += 1;
         }
     }

@@ -52,6 +52,8 @@ pub struct ReviewItem {
     pub verified: bool,
     /// The verification problem, if any.
     pub problem: Option<String>,
+    /// What the venue registry says about the code's venue (`registry.rs`).
+    pub venue_standing: Option<crate::registry::VenueStanding>,
     /// Whether the venue's code carried a valid certificate of this authority.
     pub registered: bool,
     /// What the certificate says (`registered, serial N` or `unregistered: …`).
@@ -103,13 +105,18 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ReviewItem>> {
             epoch_kind,
             verified,
             problem: r.get(9)?,
+            venue_standing: None,
             registered,
             registration,
             arrival_offset_secs,
             flags,
         })
     })?;
-    rows.collect()
+    let mut items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    for item in &mut items {
+        item.venue_standing = crate::registry::review_standing(conn, item.id)?;
+    }
+    Ok(items)
 }
 
 /// What staff decide on an approval or a trace.

@@ -6,7 +6,7 @@
 //! | tracer | issue authorization codes, read and reject uploaded check-ins, propose a trace (review approval or tracing sheet) |
 //! | publisher | everything a tracer reads and proposes except issuing codes; confirm traces (queue notices), publish, withdraw, read the audit log |
 //! | administrator | manage staff, see the authority's keys, read the audit log |
-//! | ward officer | venue registrations in its own district (the registry's endpoints check [`StaffMember::require_district`]) |
+//! | ward officer | venue registrations in its own district ([`StaffMember::registry_scope`]); publishers and administrators in every district |
 //!
 //! Every role may read venue statistics. A person may hold several roles.
 
@@ -121,7 +121,7 @@ pub enum Action {
     ManageStaff,
     /// See and manage the authority's keys.
     ManageKeys,
-    /// Register or revoke venues (in the officer's district).
+    /// Register, approve or revoke venues (a ward officer: in their district only).
     ManageVenueRegistrations,
 }
 
@@ -139,7 +139,7 @@ impl Action {
             Action::ReadAudit => &[Publisher, Administrator],
             Action::ReadStats => &[Tracer, Publisher, Administrator, WardOfficer],
             Action::ManageStaff | Action::ManageKeys => &[Administrator],
-            Action::ManageVenueRegistrations => &[WardOfficer, Administrator],
+            Action::ManageVenueRegistrations => &[WardOfficer, Publisher, Administrator],
         }
     }
 }
@@ -176,16 +176,17 @@ impl StaffMember {
         )))
     }
 
-    /// `Ok` if this person may manage venue registrations in `district`: an
-    /// administrator anywhere, a ward officer only in their own district.
-    pub fn require_district(&self, district: &str) -> Result<(), ApiError> {
+    /// Where this person may manage venue registrations: `Ok(None)` every district
+    /// (a publisher or an administrator), `Ok(Some(d))` district `d` only (a ward
+    /// officer), else 403.
+    pub fn registry_scope(&self) -> Result<Option<&str>, ApiError> {
         self.require(Action::ManageVenueRegistrations)?;
-        if self.roles.contains(&Role::Administrator) {
-            return Ok(());
+        if self.roles.contains(&Role::Administrator) || self.roles.contains(&Role::Publisher) {
+            return Ok(None);
         }
-        match &self.district {
-            Some(d) if d.trim() == district.trim() => Ok(()),
-            _ => Err(forbidden("this venue is outside your district")),
+        match self.district.as_deref().map(str::trim) {
+            Some(d) if !d.is_empty() => Ok(Some(d)),
+            _ => Err(forbidden("a ward officer needs a district")),
         }
     }
 
@@ -242,20 +243,19 @@ mod tests {
     #[test]
     fn ward_officers_act_only_in_their_district() {
         let w = member(&[Role::WardOfficer], Some("Hoàn Kiếm"));
-        assert!(w.require_district("Hoàn Kiếm").is_ok());
-        assert!(w.require_district("Ba Đình").is_err());
+        assert_eq!(w.registry_scope().unwrap(), Some("Hoàn Kiếm"));
         let no_district = member(&[Role::WardOfficer], None);
-        assert!(no_district.require_district("Hoàn Kiếm").is_err());
-        assert!(
-            member(&[Role::Administrator], None)
-                .require_district("Ba Đình")
-                .is_ok()
+        assert!(no_district.registry_scope().is_err());
+        assert_eq!(
+            member(&[Role::Administrator], None).registry_scope().unwrap(),
+            None
         );
-        assert!(
-            member(&[Role::Tracer], None)
-                .require_district("Ba Đình")
-                .is_err()
+        assert_eq!(
+            member(&[Role::Publisher], None).registry_scope().unwrap(),
+            None
         );
+        let err = member(&[Role::Tracer], None).registry_scope().unwrap_err();
+        assert_eq!(err.status, StatusCode::FORBIDDEN);
     }
 
     #[test]

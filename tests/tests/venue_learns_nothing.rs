@@ -38,7 +38,7 @@ fn scans_leave_no_trace_at_the_venue() {
     let mut rng = UnwrapErr(getrandom::SysRng);
     let ha = AuthorityKeys::generate(&mut rng);
     let desc = ha.descriptor(AuthorityId(77), "Sở Y tế Huế", "http://127.0.0.1:9");
-    let desc_bytes = desc.sign(1, ha.signing_key(1).unwrap()).unwrap();
+    let desc_bytes = ha.sign_descriptor(&desc).unwrap();
     let new = NewVenue::new(
         "Bún bò Mụ Rơi",
         "Nguyễn Du, Huế",

@@ -13,7 +13,9 @@ use clap::{Args, Parser, Subcommand};
 use quet_protocol::time::UnixTime;
 use quet_venue::display::{Clock, Display, Showing, SystemClock};
 use quet_venue::venue::{EventWindow, NewVenue, Venue, parse_category, validate_base_url};
-use quet_venue::{Result, VenueError, assist, fsutil, heartbeat, http, printables, qr, timefmt};
+use quet_venue::{
+    Result, VenueError, assist, fsutil, heartbeat, http, pdf, printables, qr, registration, timefmt,
+};
 
 /// Quét venue tool / Công cụ cho địa điểm: rotating QR display, weekly posters,
 /// tracing sheet, assisted check-in.
@@ -41,13 +43,15 @@ enum Cmd {
     Create(CreateArgs),
     /// Show the venue's settings (never the key) / xem thông tin.
     Info,
-    /// Write the private tracing sheet (HTML) / in phiếu truy vết.
+    /// Write the private tracing sheet (HTML or PDF) / in phiếu truy vết.
     TracingSheet {
         /// Output file (created, mode 0600; never overwritten).
         #[arg(long)]
         out: PathBuf,
+        #[command(flatten)]
+        print: PrintArgs,
     },
-    /// Write the weekly poster of seven daily codes (HTML) / in mã QR theo tuần.
+    /// Write the weekly poster of seven daily codes (HTML or PDF) / in mã QR theo tuần.
     Poster {
         /// First day, YYYY-MM-DD (UTC day of the codes); default today.
         #[arg(long)]
@@ -55,6 +59,8 @@ enum Cmd {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        #[command(flatten)]
+        print: PrintArgs,
     },
     /// Show the rotating code / hiển thị mã QR luân phiên.
     Display(DisplayArgs),
@@ -63,6 +69,76 @@ enum Cmd {
     Assist(AssistCmd),
     /// Print the QR versions of this venue's codes (base32 vs base64url).
     MeasureQr,
+    /// Export a passphrase-protected display file (day keys, never the master) for
+    /// a browser display / xuất tệp cho màn hình hiển thị.
+    DisplayExport {
+        /// Number of days (1..=31).
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// First day, YYYY-MM-DD (UTC); default today.
+        #[arg(long)]
+        from: Option<String>,
+        /// Output file (created, mode 0600; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// File holding the display file's passphrase (else QUET_DISPLAY_PASSPHRASE).
+        #[arg(long)]
+        display_passphrase_file: Option<PathBuf>,
+    },
+    /// Register this venue with the health authority / đăng ký địa điểm.
+    Register(RegisterArgs),
+    /// Ward office: register many venues from a CSV / đăng ký hàng loạt.
+    Batch(BatchArgs),
+}
+
+#[derive(Args)]
+struct RegisterArgs {
+    /// District (quận/huyện), e.g. "Hoàn Kiếm". Required for a new registration.
+    #[arg(long, required_unless_present = "status")]
+    district: Option<String>,
+    /// Server URL (default: the one pinned at create).
+    #[arg(long)]
+    server: Option<String>,
+    /// Only fetch the current status and certificate.
+    #[arg(long)]
+    status: bool,
+}
+
+#[derive(Args)]
+struct BatchArgs {
+    /// CSV with a header: name,address,category,district[,event_start,event_end,max_stay].
+    #[arg(long)]
+    csv: PathBuf,
+    /// Output directory (reuse it to resume an interrupted run).
+    #[arg(long)]
+    out: PathBuf,
+    /// The health authority's server URL.
+    #[arg(long)]
+    authority: String,
+    /// Use this descriptor file instead of fetching `{authority}/v1/descriptor`.
+    #[arg(long)]
+    descriptor_file: Option<PathBuf>,
+    /// Expected authority fingerprint.
+    #[arg(long)]
+    fingerprint: Option<String>,
+    /// File holding the ward officer's token (else QUET_WARD_TOKEN).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// Printout format: pdf (default) or html.
+    #[arg(long, default_value = "pdf", value_parser = ["html", "pdf"])]
+    format: String,
+    /// PDF paper size: a4 or a5.
+    #[arg(long, default_value = "a4")]
+    paper: String,
+    /// First poster day, YYYY-MM-DD; default today.
+    #[arg(long)]
+    from: Option<String>,
+    /// Certificate validity to ask for, days (default: the server's, 365).
+    #[arg(long)]
+    validity_days: Option<u32>,
+    /// Local time offset in minutes east of UTC (Vietnam: 420).
+    #[arg(long, default_value_t = timefmt::VIETNAM_OFFSET_MINUTES, allow_hyphen_values = true)]
+    utc_offset: i32,
 }
 
 #[derive(Args)]
@@ -102,6 +178,30 @@ struct CreateArgs {
     /// Local time offset in minutes east of UTC (Vietnam: 420).
     #[arg(long, default_value_t = timefmt::VIETNAM_OFFSET_MINUTES, allow_hyphen_values = true)]
     utc_offset: i32,
+}
+
+#[derive(Args)]
+struct PrintArgs {
+    /// Write a PDF instead of HTML (same as --format pdf; implied by an --out ending in .pdf).
+    #[arg(long)]
+    pdf: bool,
+    /// Output format: html or pdf.
+    #[arg(long, value_parser = ["html", "pdf"])]
+    format: Option<String>,
+    /// PDF paper size: a4 or a5.
+    #[arg(long, default_value = "a4")]
+    paper: String,
+}
+
+impl PrintArgs {
+    fn wants_pdf(&self, out: &Path) -> bool {
+        self.pdf
+            || self.format.as_deref() == Some("pdf")
+            || (self.format.is_none()
+                && out
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("pdf")))
+    }
 }
 
 #[derive(Args)]
@@ -196,23 +296,35 @@ fn run(cli: Cli) -> Result<()> {
             info(&v);
             Ok(())
         }
-        Cmd::TracingSheet { out } => {
+        Cmd::TracingSheet { out, print } => {
             let v = open()?;
-            let html = printables::tracing_sheet_html(&v, now())?;
-            fsutil::write_new(&out, html.as_bytes())?;
+            let paper = pdf::Paper::parse(&print.paper)?;
+            if print.wants_pdf(&out) {
+                let bytes = pdf::tracing_sheet_pdf(&v, now(), paper, &v.print_extras())?;
+                fsutil::write_new(&out, &bytes)?;
+            } else {
+                let html = printables::tracing_sheet_html(&v, now())?;
+                fsutil::write_new(&out, html.as_bytes())?;
+            }
             println!(
                 "Đã ghi phiếu truy vết (giữ kín!) / tracing sheet written (keep it private!): {}",
                 out.display()
             );
             Ok(())
         }
-        Cmd::Poster { from, out } => {
+        Cmd::Poster { from, out, print } => {
             let v = open()?;
+            let paper = pdf::Paper::parse(&print.paper)?;
             let first = match from {
                 Some(d) => timefmt::parse_date(&d)?,
                 None => now().day()?,
             };
-            write_out(&out, &printables::poster_html(&v, first)?)?;
+            if print.wants_pdf(&out) {
+                let bytes = pdf::poster_pdf(&v, first, paper, &v.print_extras())?;
+                fsutil::replace(&out, &bytes)?;
+            } else {
+                write_out(&out, &printables::poster_html(&v, first)?)?;
+            }
             println!(
                 "Đã ghi áp phích 7 ngày / weekly poster written: {}",
                 out.display()
@@ -220,6 +332,45 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Display(a) => display(open()?, a),
+        Cmd::Register(a) => register(open()?, a),
+        Cmd::DisplayExport {
+            days,
+            from,
+            out,
+            display_passphrase_file,
+        } => {
+            let v = open()?;
+            let pass = match &display_passphrase_file {
+                Some(p) => passphrase(Some(p))?,
+                None => std::env::var("QUET_DISPLAY_PASSPHRASE").ok(),
+            }
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| {
+                VenueError::InvalidInput(
+                    "cần mật khẩu cho tệp hiển thị / a display passphrase is needed: \
+                     --display-passphrase-file FILE or QUET_DISPLAY_PASSPHRASE"
+                        .into(),
+                )
+            })?;
+            let first = match from {
+                Some(d) => timefmt::parse_date(&d)?,
+                None => now().day()?,
+            };
+            let df = v.display_file(first, days)?;
+            let text = df
+                .seal(&mut quet_venue::system_rng(), &pass)
+                .map_err(|e| VenueError::InvalidInput(e.to_string()))?;
+            fsutil::write_new(&out, text.as_bytes())?;
+            println!(
+                "Đã ghi tệp hiển thị {days} ngày từ {} / display file for {days} days from {} written: {}\n\
+                 Tệp này không chứa khóa chính / it does not hold the master key.",
+                timefmt::format_date(timefmt::civil_from_days(i64::from(first.0))),
+                timefmt::format_date(timefmt::civil_from_days(i64::from(first.0))),
+                out.display()
+            );
+            Ok(())
+        }
+        Cmd::Batch(a) => batch(a),
         Cmd::Assist(a) => assist_cmd(open()?, a),
         Cmd::MeasureQr => {
             let v = open()?;
@@ -303,6 +454,99 @@ fn create(path: &Path, a: CreateArgs, pass: Option<&str>) -> Result<()> {
         "So sánh dấu vân tay với cơ quan y tế / compare the fingerprint with the one the \
          authority publishes.\nTiếp theo / next: quet-venue tracing-sheet --out sheet.html"
     );
+    Ok(())
+}
+
+fn register(mut v: Venue, a: RegisterArgs) -> Result<()> {
+    let reg = if a.status {
+        registration::refresh(&mut v)?
+    } else {
+        let server = a.server.unwrap_or_else(|| v.server_url().to_owned());
+        registration::register(&mut v, &server, a.district.as_deref().unwrap_or_default())?
+    };
+    println!(
+        "Đăng ký / registration #{} tại / at {}: {}",
+        reg.id, reg.server_url, reg.status
+    );
+    match reg.status.as_str() {
+        "approved" => println!(
+            "{}\nIn lại áp phích để mã mang chứng nhận / print the posters again so the codes carry the certificate.",
+            v.registration_line().unwrap_or_default()
+        ),
+        "pending" => println!(
+            "Chờ cơ quan y tế duyệt; kiểm tra lại bằng / waiting for approval; check again with: quet-venue register --status"
+        ),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn batch(a: BatchArgs) -> Result<()> {
+    let server = validate_base_url(&a.authority)?;
+    let token = match &a.token_file {
+        Some(p) => passphrase(Some(p))?.unwrap_or_default(),
+        None => std::env::var("QUET_WARD_TOKEN").unwrap_or_default(),
+    };
+    if token.trim().is_empty() {
+        return Err(VenueError::InvalidInput(
+            "cần mã cán bộ phường / a ward officer token is needed: --token-file FILE or QUET_WARD_TOKEN"
+                .into(),
+        ));
+    }
+    let descriptor = match &a.descriptor_file {
+        Some(p) => fsutil::read_limited(p, 4096)?,
+        None => http::fetch_descriptor(&server)?,
+    };
+    let first_day = match &a.from {
+        Some(d) => timefmt::parse_date(d)?,
+        None => now().day()?,
+    };
+    let started = std::time::Instant::now();
+    let report = quet_venue::batch::run(&quet_venue::batch::BatchOptions {
+        csv: a.csv,
+        out: a.out,
+        server_url: server,
+        descriptor,
+        expected_fingerprint: a.fingerprint,
+        token: token.trim().to_owned(),
+        pdf: a.format == "pdf",
+        paper: pdf::Paper::parse(&a.paper)?,
+        first_day,
+        validity_days: a.validity_days,
+        utc_offset_minutes: a.utc_offset,
+    })?;
+    for b in &report.bad_rows {
+        eprintln!("dòng / line {}: {}", b.line, b.message);
+    }
+    let failed: Vec<_> = report.rows.iter().filter(|r| r.error.is_some()).collect();
+    for r in &failed {
+        eprintln!(
+            "dòng / line {}: {}",
+            r.line,
+            r.error.as_deref().unwrap_or_default()
+        );
+    }
+    let approved = report
+        .rows
+        .iter()
+        .filter(|r| {
+            r.error.is_none()
+                && r.registration
+                    .as_ref()
+                    .is_some_and(|g| g.status == "approved")
+        })
+        .count();
+    println!(
+        "{approved} địa điểm đã đăng ký / venues registered ({} mới / new this run, {} tệp mới / new files);          {} dòng lỗi / rows with errors; {:.1} s\nKết quả / results: {}",
+        report.registered_now,
+        report.files_created,
+        report.bad_rows.len() + failed.len(),
+        started.elapsed().as_secs_f64(),
+        report.results_csv.display()
+    );
+    if !report.bad_rows.is_empty() || !failed.is_empty() {
+        std::process::exit(2);
+    }
     Ok(())
 }
 

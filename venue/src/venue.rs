@@ -137,6 +137,99 @@ enum FileKey {
         nonce: String,
         ciphertext: String,
     },
+    /// A machine-generated passphrase of ≥ 100 bits (`batch`): no stretching needed.
+    Generated {
+        scheme: String,
+        salt: String,
+        nonce: String,
+        ciphertext: String,
+    },
+}
+
+/// How `create` protects the master key.
+#[derive(Clone, Copy, Debug)]
+pub enum Protection<'a> {
+    /// Hex in the file; the file's permissions protect it.
+    None,
+    /// A passphrase a person chose: PBKDF2-HMAC-SHA256, 600 000 iterations.
+    Passphrase(&'a str),
+    /// A passphrase from [`generate_passphrase`] (100 bits): HKDF-SHA256, because
+    /// stretching adds nothing to a random 100-bit secret and `batch` makes
+    /// thousands of files.
+    Generated(&'a str),
+}
+
+/// Name of the generated-passphrase scheme in the file.
+const GENERATED_SCHEME: &str = "hkdf-sha256+xchacha20poly1305";
+/// HKDF info of the generated-passphrase key.
+const GENERATED_INFO: &[u8] = b"quet-venue/v1/generated-passphrase";
+/// Characters of a generated passphrase (base32, 5 bits each: 100 bits).
+pub const GENERATED_PASSPHRASE_CHARS: usize = 20;
+
+/// A random passphrase for a venue file: 20 base32 characters in groups of four
+/// (`ABCD-EFGH-IJKL-MNOP-QRST`), 100 bits.
+pub fn generate_passphrase<R: CryptoRng + ?Sized>(rng: &mut R) -> Zeroizing<String> {
+    let mut raw = Zeroizing::new([0u8; 13]);
+    rng.fill_bytes(&mut *raw);
+    passphrase_from_bytes(&raw)
+}
+
+/// The generated-passphrase text of 13 random (or pseudorandom) bytes.
+pub fn passphrase_from_bytes(raw: &[u8; 13]) -> Zeroizing<String> {
+    let text = Zeroizing::new(data_encoding::BASE32_NOPAD.encode(raw));
+    let chars: Vec<char> = text.chars().take(GENERATED_PASSPHRASE_CHARS).collect();
+    Zeroizing::new(
+        chars
+            .chunks(4)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join("-"),
+    )
+}
+
+fn normalize_generated(p: &str) -> Option<Zeroizing<String>> {
+    let s: Zeroizing<String> = Zeroizing::new(
+        p.chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .map(|c| c.to_ascii_uppercase())
+            .collect(),
+    );
+    (s.len() == GENERATED_PASSPHRASE_CHARS
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)))
+    .then_some(s)
+}
+
+fn generated_key(passphrase: &str, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
+    let norm = normalize_generated(passphrase).ok_or(VenueError::WrongPassphrase)?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(salt), norm.as_bytes())
+        .expand(GENERATED_INFO, &mut *key)
+        .map_err(|_| VenueError::InvalidInput("hkdf".into()))?;
+    Ok(key)
+}
+
+/// What registering with the authority gave (`quet-venue register`, `batch`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// The server it was submitted to.
+    pub server_url: String,
+    /// District given at registration.
+    pub district: String,
+    /// Registration id at the authority.
+    pub id: i64,
+    /// `pending`, `approved`, `rejected` or `revoked`.
+    pub status: String,
+    /// Certificate serial, when approved.
+    #[serde(default)]
+    pub serial: Option<u64>,
+    /// Certificate validity end (Unix seconds), when approved.
+    #[serde(default)]
+    pub valid_until: Option<u64>,
+    /// The certificate (base64), once the authority issues one.
+    #[serde(default)]
+    pub certificate: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -146,6 +239,8 @@ struct VenueFile {
     venue: FileVenue,
     authority: FileAuthority,
     key: FileKey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    registration: Option<Registration>,
 }
 
 /// An opened venue: settings, pinned authority and master key.
@@ -157,6 +252,7 @@ pub struct Venue {
     server_url: String,
     descriptor: AuthorityDescriptor,
     master: VenueMasterKey,
+    registration: Option<Registration>,
 }
 
 impl std::fmt::Debug for Venue {
@@ -248,6 +344,20 @@ impl Venue {
         new: &NewVenue,
         passphrase: Option<&str>,
     ) -> Result<Venue> {
+        let protection = match passphrase {
+            Some(p) => Protection::Passphrase(p),
+            None => Protection::None,
+        };
+        Venue::create_protected(rng, path, new, protection)
+    }
+
+    /// [`Venue::create`] with any [`Protection`].
+    pub fn create_protected<R: CryptoRng + ?Sized>(
+        rng: &mut R,
+        path: &Path,
+        new: &NewVenue,
+        protection: Protection<'_>,
+    ) -> Result<Venue> {
         if std::fs::symlink_metadata(path).is_ok() {
             return Err(VenueError::VenueFileExists(path.to_path_buf()));
         }
@@ -288,10 +398,18 @@ impl Venue {
             max_stay_minutes: max_stay,
         };
         check_info(&info)?;
-        if passphrase.is_some_and(str::is_empty) {
-            return Err(VenueError::InvalidInput(
-                "mật khẩu rỗng / empty passphrase".into(),
-            ));
+        match protection {
+            Protection::Passphrase(p) if p.is_empty() => {
+                return Err(VenueError::InvalidInput(
+                    "mật khẩu rỗng / empty passphrase".into(),
+                ));
+            }
+            Protection::Generated(p) if normalize_generated(p).is_none() => {
+                return Err(VenueError::InvalidInput(
+                    "not a generated passphrase (generate_passphrase)".into(),
+                ));
+            }
+            _ => {}
         }
         let master = VenueMasterKey::generate(rng);
         let venue = Venue {
@@ -302,10 +420,11 @@ impl Venue {
             server_url,
             descriptor,
             master,
+            registration: None,
         };
         // Fail now, not at display time, if the descriptor has no usable capsule key.
         venue.issuer()?;
-        let json = venue.to_file_json(rng, &new.descriptor, passphrase)?;
+        let json = venue.to_file_json(rng, &new.descriptor, protection)?;
         fsutil::write_new(path, json.as_bytes())?;
         Ok(venue)
     }
@@ -314,13 +433,35 @@ impl Venue {
         &self,
         rng: &mut R,
         descriptor_bytes: &[u8],
-        passphrase: Option<&str>,
+        protection: Protection<'_>,
     ) -> Result<Zeroizing<String>> {
-        let key = match passphrase {
-            None => FileKey::None {
+        let key = match protection {
+            Protection::None => FileKey::None {
                 master: HEXLOWER.encode(self.master.expose()),
             },
-            Some(p) => {
+            Protection::Generated(p) => {
+                let mut salt = [0u8; 16];
+                let mut nonce = [0u8; 24];
+                rng.fill_bytes(&mut salt);
+                rng.fill_bytes(&mut nonce);
+                let key = generated_key(p, &salt)?;
+                let ct = XChaCha20Poly1305::new(&Key::from(*key))
+                    .encrypt(
+                        &XNonce::from(nonce),
+                        Payload {
+                            msg: self.master.expose(),
+                            aad: MASTER_KEY_AAD,
+                        },
+                    )
+                    .map_err(|_| VenueError::InvalidInput("encryption failed".into()))?;
+                FileKey::Generated {
+                    scheme: GENERATED_SCHEME.into(),
+                    salt: HEXLOWER.encode(&salt),
+                    nonce: HEXLOWER.encode(&nonce),
+                    ciphertext: HEXLOWER.encode(&ct),
+                }
+            }
+            Protection::Passphrase(p) => {
                 let mut salt = [0u8; 16];
                 let mut nonce = [0u8; 24];
                 rng.fill_bytes(&mut salt);
@@ -360,6 +501,7 @@ impl Venue {
                 fingerprint: self.descriptor.fingerprint(),
             },
             key,
+            registration: self.registration.clone(),
         };
         let mut s = serde_json::to_string_pretty(&file)
             .map_err(|e| VenueError::InvalidInput(e.to_string()))?;
@@ -444,6 +586,48 @@ impl Venue {
                     .map_err(|_| corrupt("bad master key length"))?;
                 VenueMasterKey::from_bytes(arr)
             }
+            FileKey::Generated {
+                scheme,
+                salt,
+                nonce,
+                ciphertext,
+            } => {
+                if scheme != GENERATED_SCHEME {
+                    return Err(corrupt("unsupported key protection"));
+                }
+                let passphrase = passphrase.ok_or(VenueError::PassphraseRequired)?;
+                let salt = HEXLOWER
+                    .decode(salt.as_bytes())
+                    .map_err(|_| corrupt("salt is not hex"))?;
+                let nonce: [u8; 24] = HEXLOWER
+                    .decode(nonce.as_bytes())
+                    .ok()
+                    .and_then(|n| n.try_into().ok())
+                    .ok_or_else(|| corrupt("bad nonce"))?;
+                let ct = HEXLOWER
+                    .decode(ciphertext.as_bytes())
+                    .map_err(|_| corrupt("ciphertext is not hex"))?;
+                if salt.len() < 16 || ct.len() != 48 {
+                    return Err(corrupt("bad key protection fields"));
+                }
+                let key = generated_key(passphrase, &salt)?;
+                let plain = Zeroizing::new(
+                    XChaCha20Poly1305::new(&Key::from(*key))
+                        .decrypt(
+                            &XNonce::from(nonce),
+                            Payload {
+                                msg: &ct,
+                                aad: MASTER_KEY_AAD,
+                            },
+                        )
+                        .map_err(|_| VenueError::WrongPassphrase)?,
+                );
+                let arr: [u8; 32] = plain
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt("bad master key length"))?;
+                VenueMasterKey::from_bytes(arr)
+            }
         };
         if let Some(ev) = file.venue.event
             && ev.end <= ev.start
@@ -458,7 +642,108 @@ impl Venue {
             server_url,
             descriptor,
             master,
+            registration: file.registration,
         })
+    }
+
+    /// What a display needs for `days` days from `first`: the day keys of those
+    /// days and one either side, and the signing seed; never the master.
+    pub fn display_file(
+        &self,
+        first: quet_protocol::time::Day,
+        days: u32,
+    ) -> Result<crate::display_file::DisplayFile> {
+        use crate::display_file::{DisplayFile, Event, MAX_DISPLAY_DAYS};
+        use quet_protocol::time::Day;
+        if days == 0 || days > MAX_DISPLAY_DAYS {
+            return Err(VenueError::InvalidInput(format!(
+                "số ngày / days: 1..={MAX_DISPLAY_DAYS}"
+            )));
+        }
+        let range = || VenueError::InvalidInput("date out of range".into());
+        let last = first.0.checked_add(days - 1).ok_or_else(range)?;
+        let from = first.0.checked_sub(1).ok_or_else(range)?;
+        let to = last.checked_add(1).ok_or_else(range)?;
+        let certificate = self
+            .registration
+            .as_ref()
+            .filter(|r| r.status == "approved")
+            .and_then(|r| r.certificate.as_ref())
+            .map(|c| BASE64.decode(c.as_bytes()))
+            .transpose()
+            .map_err(|_| VenueError::CorruptVenueFile("certificate is not base64".into()))?;
+        Ok(DisplayFile {
+            venue: self.info.clone(),
+            event: self.event.map(|e| Event {
+                start: e.start,
+                end: e.end,
+            }),
+            utc_offset_minutes: self.utc_offset_minutes,
+            descriptor_bytes: self.descriptor_bytes()?,
+            descriptor: self.descriptor.clone(),
+            signing_seed: Zeroizing::new(self.master.signing_key().to_bytes()),
+            certificate,
+            first_day: first,
+            last_day: Day(last),
+            day_keys: (from..=to).map(|d| self.master.day_key(Day(d))).collect(),
+        })
+    }
+
+    /// The signed descriptor bytes as pinned in the venue file.
+    pub fn descriptor_bytes(&self) -> Result<Vec<u8>> {
+        let bytes = Zeroizing::new(fsutil::read_limited(&self.path, MAX_VENUE_FILE)?);
+        let file: VenueFile = serde_json::from_slice(&bytes)
+            .map_err(|e| VenueError::CorruptVenueFile(format!("{}: {e}", self.path.display())))?;
+        BASE64
+            .decode(file.authority.descriptor.as_bytes())
+            .map_err(|_| VenueError::CorruptVenueFile("descriptor is not base64".into()))
+    }
+
+    /// The registration state stored in the venue file, if any.
+    pub fn registration(&self) -> Option<&Registration> {
+        self.registration.as_ref()
+    }
+
+    /// Stores `reg` in the venue file (atomic replace; everything else, the key
+    /// included, is kept byte for byte as parsed).
+    pub fn save_registration(&mut self, reg: Registration) -> Result<()> {
+        let bytes = Zeroizing::new(fsutil::read_limited(&self.path, MAX_VENUE_FILE)?);
+        let mut file: VenueFile = serde_json::from_slice(&bytes)
+            .map_err(|e| VenueError::CorruptVenueFile(format!("{}: {e}", self.path.display())))?;
+        file.registration = Some(reg.clone());
+        let mut s = Zeroizing::new(
+            serde_json::to_string_pretty(&file)
+                .map_err(|e| VenueError::InvalidInput(e.to_string()))?,
+        );
+        s.push('\n');
+        fsutil::replace(&self.path, s.as_bytes())?;
+        self.registration = Some(reg);
+        Ok(())
+    }
+
+    /// What printouts say beyond the codes: the registration line, if certified.
+    pub fn print_extras(&self) -> crate::pdf::PrintExtras {
+        crate::pdf::PrintExtras {
+            registration: self.registration_line(),
+            venue_file_passphrase: None,
+        }
+    }
+
+    /// "Đã đăng ký với … / registered with …" when approved.
+    pub fn registration_line(&self) -> Option<String> {
+        let r = self
+            .registration
+            .as_ref()
+            .filter(|r| r.status == "approved")?;
+        let until = r
+            .valid_until
+            .map(|u| crate::timefmt::format_local(UnixTime(u), self.utc_offset_minutes))
+            .unwrap_or_default();
+        Some(format!(
+            "Đã đăng ký với {a} (số {s}, đến {until}) / registered with {a} (serial {s}, until {until})",
+            a = self.descriptor.name,
+            s = r.serial.unwrap_or(0),
+        ))
     }
 
     /// A code issuer for this venue (keeps the day's trace capsule once created).

@@ -17,7 +17,7 @@ use common::*;
 use quet_protocol::bulletin::{Bulletin, BulletinDraft};
 use quet_protocol::category::Category;
 use quet_protocol::notice::{ExposureNotice, NoticeBody, Severity, trace_windows};
-use quet_protocol::time::{EpochKind, UnixTime};
+use quet_protocol::time::{Epoch, EpochKind, UnixTime};
 use quet_venue::Venue;
 use quet_venue::assist::{AssistLog, AssistedVisit};
 use sha2::Digest;
@@ -70,8 +70,9 @@ async fn fake_server(served: Served) -> String {
 /// The notice the HA publishes (from the venue's day keys, as from its capsule)
 /// for a case present during [arrival, departure).
 fn notice(w: &mut World, v: &Venue, arrival: UnixTime, departure: UnixTime) -> ExposureNotice {
-    let (epoch_window, exact) =
-        trace_windows(arrival, departure, v.info().max_stay_secs(), 0).unwrap();
+    let windows = trace_windows(arrival, departure, v.info().max_stay_secs(), 0).unwrap();
+    let exact = windows.exact;
+    let hours = Epoch::overlapping(EpochKind::Hour, windows.screen.0, windows.screen.1).unwrap();
     let d = arrival.day().unwrap();
     let day_keys: Vec<_> = [d.prev().unwrap(), d, d.next().unwrap()]
         .iter()
@@ -81,10 +82,11 @@ fn notice(w: &mut World, v: &Venue, arrival: UnixTime, departure: UnixTime) -> E
         severity: Severity::Test,
         window_start: exact.0,
         window_end: exact.1,
+        template: 0,
         message_vi: "Bạn có thể đã tiếp xúc. Hãy đi xét nghiệm.".into(),
         message_en: "You may have been exposed. Please get tested.".into(),
     };
-    ExposureNotice::build(&mut w.rng, &day_keys, EpochKind::Hour, epoch_window, &body).unwrap()
+    ExposureNotice::build(&mut w.rng, &day_keys, &[hours], &body).unwrap()
 }
 
 fn sign(
@@ -101,6 +103,7 @@ fn sign(
         expires_at: UnixTime(at(20, 0).0 + 14 * 86_400),
         notices,
         withdrawn,
+        revoked: Vec::new(),
     }
     .sign(&w.ha, &w.descriptor)
     .unwrap()

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod app;
 pub mod guard;
 pub mod public;
+pub mod registry;
 
 use std::time::Duration;
 
@@ -49,6 +50,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/admin/v1/notices/{nonce}/withdraw"),
     ("get", "/admin/v1/audit"),
     ("get", "/admin/v1/stats/venues"),
+    ("post", "/v1/registrations"),
+    ("get", "/v1/registrations/{venue_key}"),
+    ("get", "/admin/v1/registry"),
+    ("post", "/admin/v1/registry/batch"),
+    ("post", "/admin/v1/registry/{id}/approve"),
+    ("post", "/admin/v1/registry/{id}/reject"),
+    ("post", "/admin/v1/registry/{id}/renew"),
+    ("post", "/admin/v1/registry/{id}/revoke"),
+    ("get", "/admin/v1/registry/stats"),
 ];
 
 /// The full router with its limits.
@@ -81,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/v1/notices/{nonce}/withdraw", post(admin::withdraw))
         .route("/admin/v1/audit", get(admin::audit))
         .route("/admin/v1/stats/venues", get(admin::stats))
+        .merge(registry_routes())
         .fallback(|| async { ApiError::not_found("no such resource") })
         .layer(
             // Method and path only: query strings may carry anything a client put
@@ -97,6 +108,21 @@ pub fn router(state: AppState) -> Router {
         .merge(console)
         .layer(ConcurrencyLimitLayer::new(in_flight))
         .layer(axum::middleware::from_fn_with_state(state, guard::guard))
+}
+
+/// The venue registry's routes (`api/registry.rs`; its console page is
+/// `console/pages/registry.rs`).
+fn registry_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/registrations", post(registry::submit))
+        .route("/v1/registrations/{venue_key}", get(registry::status))
+        .route("/admin/v1/registry", get(registry::list))
+        .route("/admin/v1/registry/batch", post(registry::batch))
+        .route("/admin/v1/registry/{id}/approve", post(registry::approve))
+        .route("/admin/v1/registry/{id}/reject", post(registry::reject))
+        .route("/admin/v1/registry/{id}/renew", post(registry::renew))
+        .route("/admin/v1/registry/{id}/revoke", post(registry::revoke))
+        .route("/admin/v1/registry/stats", get(registry::stats))
 }
 
 /// The router of the private metrics listener (`metrics_listen`): `/metrics`

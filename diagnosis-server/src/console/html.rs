@@ -66,6 +66,11 @@ const NAV: &[(&str, &str, Action)] = &[
     ),
     ("/console/audit", "Nhật ký / Audit log", Action::ReadAudit),
     ("/console/stats", "Thống kê / Statistics", Action::ReadStats),
+    (
+        "/console/registry",
+        "Đăng ký địa điểm / Registry",
+        Action::ManageVenueRegistrations,
+    ),
     ("/console/staff", "Nhân viên / Staff", Action::ManageStaff),
     ("/console/keys", "Khóa / Keys", Action::ManageKeys),
 ];

@@ -194,6 +194,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/console/account"),
     ("post", "/console/account/password"),
     ("get", "/console/keys"),
+    ("get", "/console/registry"),
+    ("post", "/console/registry/{id}/approve"),
+    ("post", "/console/registry/{id}/reject"),
+    ("post", "/console/registry/{id}/revoke"),
 ];
 
 /// Largest photo of a tracing sheet accepted, bytes.
@@ -252,6 +256,10 @@ pub fn router(app: AppState) -> Router {
         .route("/console/account", get(account::page))
         .route("/console/account/password", post(account::change_password))
         .route("/console/keys", get(keys::page))
+        .route("/console/registry", get(registry::home))
+        .route("/console/registry/{id}/approve", post(registry::approve))
+        .route("/console/registry/{id}/reject", post(registry::reject))
+        .route("/console/registry/{id}/revoke", post(registry::revoke))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::same_origin_writes,

@@ -38,8 +38,7 @@ impl World {
             "Sở Y tế Hà Nội",
             "https://quet.soyte.example",
         );
-        let (kid, key) = ha.signing.last().unwrap();
-        let descriptor_bytes = descriptor.sign(*kid, key).unwrap();
+        let descriptor_bytes = ha.sign_descriptor(&descriptor).unwrap();
         World {
             rng,
             ha,
@@ -98,9 +97,56 @@ pub fn have_tool(tool: &str, package: &str) -> bool {
         .map(|o| o.status.success() || !o.stdout.is_empty() || !o.stderr.is_empty())
         .unwrap_or(false);
     if !ok {
+        // In CI a missing tool is a failure, never a silent skip (.ci/run installs it).
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{tool} is required under CI=true (apt-get install {package})"
+        );
         eprintln!("skipped: {tool} not installed (apt-get install {package})");
     }
     ok
+}
+
+/// The text of a PDF (`pdftotext -layout`); `None` if poppler-utils is missing.
+pub fn pdftotext(pdf: &Path) -> Option<String> {
+    if !have_tool("pdftotext", "poppler-utils") {
+        return None;
+    }
+    let out = Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pdftotext failed on {}",
+        pdf.display()
+    );
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+/// Renders every page of a PDF to PNG at `dpi` (`pdftoppm`); the page files in
+/// order. `None` if poppler-utils is missing.
+pub fn pdftoppm(pdf: &Path, dpi: u32, dir: &Path) -> Option<Vec<PathBuf>> {
+    if !have_tool("pdftoppm", "poppler-utils") {
+        return None;
+    }
+    let prefix = dir.join("page");
+    let out = Command::new("pdftoppm")
+        .args(["-r", &dpi.to_string(), "-png"])
+        .arg(pdf)
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pdftoppm failed on {}", pdf.display());
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("page"))
+        .collect();
+    pages.sort();
+    Some(pages)
 }
 
 /// Rasterises `data` as a QR code (level M, 4-module quiet zone, `scale` px per

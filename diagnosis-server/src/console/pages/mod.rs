@@ -9,6 +9,7 @@ pub mod keys;
 pub mod login;
 pub mod notices;
 pub mod proposals;
+pub mod registry;
 pub mod reviews;
 pub mod staff;
 pub mod stats;

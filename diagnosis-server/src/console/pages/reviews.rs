@@ -11,6 +11,7 @@ use crate::console::html::{self, esc};
 use crate::console::{ConsoleState, templates};
 use crate::db::now;
 use crate::error::ApiError;
+use crate::registry::VenueStanding;
 use crate::review::{self, NoticeParams, ReviewItem};
 use crate::roles::Action;
 use crate::{decisions, staff};
@@ -63,7 +64,41 @@ pub fn flags(r: &ReviewItem) -> Vec<Flag> {
             },
         });
     }
+    if let Some(flag) = standing_flag(r) {
+        out.push(flag);
+    }
     out
+}
+
+/// What the venue registry says of the reported venue's key, when it matters.
+fn standing_flag(r: &ReviewItem) -> Option<Flag> {
+    Some(match r.venue_standing.as_ref()? {
+        VenueStanding::Registered { .. } => return None,
+        VenueStanding::Revoked { id } => Flag {
+            level: "bad",
+            text: format!("Địa điểm đã bị thu hồi (#{id}) / Venue registration revoked (#{id})"),
+        },
+        VenueStanding::NotCertified { id, why } => Flag {
+            level: "warn",
+            text: format!("Chưa chứng nhận / Not certified (#{id}: {why})"),
+        },
+        VenueStanding::Impostor { of } => Flag {
+            level: "bad",
+            text: format!(
+                "Mạo danh? Mã tự tạo mang tên địa điểm đã đăng ký #{of} / \
+Impostor? A self-made code with the name of registered venue #{of}"
+            ),
+        },
+        VenueStanding::Unregistered => {
+            if r.flags.iter().any(|f| f == "unregistered venue") {
+                return None;
+            }
+            Flag {
+                level: "warn",
+                text: "Không có trong sổ đăng ký / Not in the venue registry".into(),
+            }
+        }
+    })
 }
 
 /// `GET /console/reviews`.
