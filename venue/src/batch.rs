@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 
 use data_encoding::HEXLOWER;
 use hmac::{KeyInit, Mac};
+use quet_protocol::authority::AuthorityDescriptor;
 use quet_protocol::category::Category;
 use quet_protocol::code::{MAX_ADDRESS_LEN, MAX_NAME_LEN, MAX_STAY_LIMIT_MINUTES};
 use quet_protocol::time::{Day, UnixTime};
@@ -400,15 +401,64 @@ fn parallel<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U>
     })
 }
 
+/// Refuses, before anything is made or sent, a poster week that the authority's
+/// capsule keys do not cover (a day before the authority's first key, e.g. a past
+/// `--from`, or beyond the keys it has announced): every poster would fail, so
+/// the run would register the venues and print nothing.
+pub fn check_poster_week(descriptor: &AuthorityDescriptor, first: Day) -> Result<()> {
+    let date = |d: u32| timefmt::format_date(timefmt::civil_from_days(i64::from(d)));
+    for i in 0..printables::POSTER_DAYS {
+        let day = first
+            .0
+            .checked_add(i)
+            .ok_or_else(|| VenueError::InvalidInput("date out of range".into()))?;
+        if descriptor.capsule_for(Day(day).start()).is_err() {
+            let covered = descriptor
+                .capsule_keys
+                .iter()
+                .map(|k| (k.not_before.0, k.not_after.0))
+                .fold(None, |acc: Option<(u64, u64)>, (a, b)| {
+                    Some(acc.map_or((a, b), |(x, y)| (x.min(a), y.max(b))))
+                });
+            let range = covered
+                .map(|(a, b)| {
+                    let (a, b) = (a / 86_400, b.saturating_sub(1) / 86_400);
+                    format!(
+                        "{} – {}",
+                        date(u32::try_from(a).unwrap_or(u32::MAX)),
+                        date(u32::try_from(b).unwrap_or(u32::MAX))
+                    )
+                })
+                .unwrap_or_default();
+            return Err(VenueError::InvalidInput(format!(
+                "cơ quan y tế chưa có khóa cho ngày {d} (áp phích in được cho {range}); \
+                 chọn --from trong khoảng đó / the authority has no capsule key for {d} \
+                 (posters can be printed for {range}); choose --from in that range",
+                d = date(day),
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Runs (or resumes) a batch. Writes `results.csv` in `opts.out` at the end.
 pub fn run(opts: &BatchOptions) -> Result<BatchReport> {
+    let descriptor = AuthorityDescriptor::decode(&opts.descriptor)
+        .map_err(|e| VenueError::BadDescriptor(e.to_string()))?;
+    check_poster_week(&descriptor, opts.first_day)?;
     let (rows, bad_rows) = read_rows(&opts.csv, opts.utc_offset_minutes)?;
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| VenueError::io(format!("{}", opts.out.display()), e))?;
+    // One run at a time per output directory; the lock also makes it safe to sweep
+    // the temporary files a killed run left behind.
+    let _lock = fsutil::lock_dir(&opts.out)?;
     let secret = batch_secret(&opts.out)?;
     let venues_dir = dir(&opts.out, "venues")?;
     let posters_dir = dir(&opts.out, "posters")?;
     let sheets_dir = dir(&opts.out, "sheets")?;
+    for d in [&opts.out, &venues_dir, &posters_dir, &sheets_dir] {
+        fsutil::remove_stale_temps(d)?;
+    }
 
     // 1. Venue files (made once, reopened on a rerun).
     let opened: Vec<Result<(Venue, bool)>> = parallel(&rows, |row| {

@@ -10,6 +10,9 @@ use rand_core::Rng;
 
 use crate::error::{Result, VenueError};
 
+/// Marks a temporary file name: `.<name>.tmp-<16 hex digits>`.
+const TEMP_MARK: &str = ".tmp-";
+
 fn temp_path(path: &Path) -> PathBuf {
     let mut rnd = [0u8; 8];
     crate::system_rng().fill_bytes(&mut rnd);
@@ -17,7 +20,7 @@ fn temp_path(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "venue".into());
-    let tmp = format!(".{name}.tmp-{}", data_encoding::HEXLOWER.encode(&rnd));
+    let tmp = format!(".{name}{TEMP_MARK}{}", data_encoding::HEXLOWER.encode(&rnd));
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.join(tmp),
         _ => PathBuf::from(tmp),
@@ -86,4 +89,89 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
         )));
     }
     fs::read(path).map_err(|e| VenueError::io(format!("{}", path.display()), e))
+}
+
+/// Whether `name` is one of [`write_new`]'s or [`replace`]'s temporary files.
+fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.')
+        && name
+            .rsplit_once(TEMP_MARK)
+            .is_some_and(|(_, hex)| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Removes the temporary files a killed writer left in `dir` (never anything
+/// else). Call it only while holding [`lock_dir`] on the directory's owner, so
+/// that no live writer's file is swept.
+pub fn remove_stale_temps(dir: &Path) -> Result<usize> {
+    let entries = fs::read_dir(dir).map_err(|e| VenueError::io(format!("{}", dir.display()), e))?;
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| VenueError::io(format!("{}", dir.display()), e))?;
+        if is_temp_name(&entry.file_name().to_string_lossy()) {
+            fs::remove_file(entry.path())
+                .map_err(|e| VenueError::io(format!("{}", entry.path().display()), e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// An exclusive lock on a directory (on its `.lock` file), held until dropped.
+/// Fails at once, with a clear message, if another process holds it.
+pub fn lock_dir(dir: &Path) -> Result<File> {
+    let path = dir.join(".lock");
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| VenueError::io(format!("{}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(VenueError::InvalidInput(format!(
+            "một lần chạy khác đang dùng {d} / another run is using {d}",
+            d = dir.display()
+        ))),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(VenueError::io(format!("locking {}", path.display()), e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_temporary_names_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let keep = [
+            "a.json",
+            ".batch-secret",
+            ".a.json.tmp-12",
+            "x.tmp-0123456789abcdef",
+        ];
+        for k in keep {
+            fs::write(dir.path().join(k), b"keep").unwrap();
+        }
+        write_new(&dir.path().join("b.json"), b"b").unwrap();
+        let stale = temp_path(&dir.path().join("c.json"));
+        fs::write(&stale, b"half").unwrap();
+        assert_eq!(remove_stale_temps(dir.path()).unwrap(), 1);
+        assert!(!stale.exists());
+        for k in keep.iter().chain(&["b.json"]) {
+            assert!(dir.path().join(k).exists(), "{k}");
+        }
+    }
+
+    #[test]
+    fn a_locked_directory_is_refused_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_dir(dir.path()).unwrap();
+        assert!(
+            matches!(lock_dir(dir.path()), Err(VenueError::InvalidInput(m)) if m.contains("another run"))
+        );
+        drop(held);
+        lock_dir(dir.path()).unwrap();
+    }
 }

@@ -317,7 +317,7 @@ fn run(cli: Cli) -> Result<()> {
             let paper = pdf::Paper::parse(&print.paper)?;
             let first = match from {
                 Some(d) => timefmt::parse_date(&d)?,
-                None => now().day()?,
+                None => timefmt::local_day(now(), v.utc_offset_minutes())?,
             };
             if print.wants_pdf(&out) {
                 let bytes = pdf::poster_pdf(&v, first, paper, &v.print_extras())?;
@@ -354,7 +354,7 @@ fn run(cli: Cli) -> Result<()> {
             })?;
             let first = match from {
                 Some(d) => timefmt::parse_date(&d)?,
-                None => now().day()?,
+                None => timefmt::local_day(now(), v.utc_offset_minutes())?,
             };
             let df = v.display_file(first, days)?;
             let text = df
@@ -499,7 +499,7 @@ fn batch(a: BatchArgs) -> Result<()> {
     };
     let first_day = match &a.from {
         Some(d) => timefmt::parse_date(d)?,
-        None => now().day()?,
+        None => timefmt::local_day(now(), a.utc_offset)?,
     };
     let started = std::time::Instant::now();
     let report = quet_venue::batch::run(&quet_venue::batch::BatchOptions {

@@ -85,6 +85,15 @@ pub fn format_local(t: UnixTime, offset_minutes: i32) -> String {
     )
 }
 
+/// The local calendar day (offset `offset_minutes`) containing `t`: the day a
+/// poster printed "from today" starts on (in Vietnam the day begins at 17:00 UTC).
+pub fn local_day(t: UnixTime, offset_minutes: i32) -> Result<Day> {
+    let day_secs = i64::try_from(DAY_SECS).unwrap_or(86_400);
+    u32::try_from(local_secs(t, offset_minutes).div_euclid(day_secs))
+        .map(Day)
+        .map_err(|_| VenueError::InvalidInput("date out of range".into()))
+}
+
 /// `dd/mm/yyyy` of a civil date.
 pub fn format_date(d: CivilDate) -> String {
     format!("{:02}/{:02}/{}", d.day, d.month, d.year)

@@ -54,14 +54,26 @@ fn shops_csv(path: &Path) -> Vec<u64> {
     bad_lines
 }
 
-fn batch_cmd(dir: &Path, server: &str) -> Command {
+/// Today in Vietnam (UTC+7) as `YYYY-MM-DD`: posters are printed from a day the
+/// authority's capsule keys cover, which a freshly made authority's do from today.
+fn today() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let day = quet_venue::timefmt::local_day(quet_protocol::time::UnixTime(now), 420).unwrap();
+    let d = quet_venue::timefmt::civil_from_days(i64::from(day.0));
+    format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+}
+
+fn batch_cmd_from(dir: &Path, server: &str, from: &str) -> Command {
     let mut c = Command::new(BIN);
     c.args([
         "batch",
         "--format",
         "html",
         "--from",
-        "2026-09-21",
+        from,
         "--authority",
         server,
     ])
@@ -76,6 +88,10 @@ fn batch_cmd(dir: &Path, server: &str) -> Command {
     c
 }
 
+fn batch_cmd(dir: &Path, server: &str) -> Command {
+    batch_cmd_from(dir, server, &today())
+}
+
 fn registered(server: &str, staff: &str) -> Vec<serde_json::Value> {
     let (status, v) = quet_venue::http::json_request(
         "GET",
@@ -88,10 +104,16 @@ fn registered(server: &str, staff: &str) -> Vec<serde_json::Value> {
     v.as_array().unwrap().clone()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thousand_rows_register_exactly_once_even_after_kill_9_and_reruns() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("ha");
+/// An authority with a staff member and a ward officer, served on loopback; the
+/// descriptor and officer token written to `dir`.
+struct Ha {
+    server: quet_server::RunningServer,
+    base: String,
+    staff: String,
+}
+
+async fn start_ha(dir: &Path) -> Ha {
+    let data = dir.join("ha");
     quet_server::init_authority(&quet_server::InitOptions {
         data_dir: data.clone(),
         name: "Sở Y tế Hà Nội".into(),
@@ -101,7 +123,7 @@ async fn thousand_rows_register_exactly_once_even_after_kill_9_and_reruns() {
     .unwrap();
     let staff = quet_server::add_staff(&data, "alice").unwrap();
     let officer = quet_server::add_ward_officer(&data, "Phường Hàng Bạc", "Hoàn Kiếm").unwrap();
-    std::fs::write(dir.path().join("officer.token"), &officer).unwrap();
+    std::fs::write(dir.join("officer.token"), &officer).unwrap();
     let server = quet_server::start(
         quet_server::Config::new(&data, "127.0.0.1:0".parse().unwrap()),
         false,
@@ -109,8 +131,52 @@ async fn thousand_rows_register_exactly_once_even_after_kill_9_and_reruns() {
     .await
     .unwrap();
     let base = server.base_url();
-    let descriptor = reqwest_descriptor(&base);
-    std::fs::write(dir.path().join("ha.bin"), descriptor).unwrap();
+    std::fs::write(dir.join("ha.bin"), reqwest_descriptor(&base)).unwrap();
+    Ha {
+        server,
+        base,
+        staff,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poster_week_without_capsule_keys_fails_before_anything_is_made_or_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let ha = start_ha(dir.path()).await;
+    shops_csv(&dir.path().join("shops.csv"));
+    let d = dir.path().to_owned();
+    let (b, staff) = (ha.base.clone(), ha.staff.clone());
+    tokio::task::spawn_blocking(move || {
+        // A past week: a new authority has no capsule key for it, so no poster could
+        // be printed; one clear error, nothing registered, no venue file made.
+        let out = batch_cmd_from(&d, &b, "2020-01-06").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("no capsule key for 06/01/2020") && stderr.contains("--from"),
+            "{stderr}"
+        );
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "one error, not one per row: {stderr}"
+        );
+        assert!(registered(&b, &staff).is_empty());
+        let files = std::fs::read_dir(d.join("out").join("venues"))
+            .map(|r| r.count())
+            .unwrap_or(0);
+        assert_eq!(files, 0);
+    })
+    .await
+    .unwrap();
+    ha.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousand_rows_register_exactly_once_even_after_kill_9_and_reruns() {
+    let dir = tempfile::tempdir().unwrap();
+    let ha = start_ha(dir.path()).await;
+    let (server, base, staff) = (ha.server, ha.base, ha.staff);
     let bad_lines = shops_csv(&dir.path().join("shops.csv"));
     let d = dir.path().to_owned();
     let b = base.clone();
@@ -158,7 +224,9 @@ async fn thousand_rows_register_exactly_once_even_after_kill_9_and_reruns() {
         assert_eq!(results.lines().count(), 1 + GOOD + bad_lines.len());
         assert_eq!(
             results.lines().filter(|l| l.contains(",approved,")).count(),
-            GOOD
+            GOOD,
+            "{}",
+            results.lines().take(3).collect::<Vec<_>>().join("\n")
         );
         for dirname in ["venues", "posters", "sheets"] {
             let n = std::fs::read_dir(d.join("out").join(dirname))
