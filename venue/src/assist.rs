@@ -8,12 +8,17 @@
 //! `HKDF-SHA256(venue master, info = "quet-venue/v1/assist-contacts")`. Entries are
 //! deleted 14 days after their hour.
 //!
-//! `assist match` downloads the authority's bulletins (`GET /v1/bulletins/index.json`,
-//! `GET /v1/bulletins/{n}`), verifies signature and chain with
-//! [`Bulletin::verify_next`], drops withdrawn notices, runs the protocol's
-//! [`Matcher`] over the stored tokens and lists exactly the visitors to call, with
-//! the health authority's message. Like a phone, the tool learns of a match only by
-//! opening a token with a published key.
+//! `assist match` follows the authority's bulletin feed exactly as a phone does
+//! ([`follow_feed`]): the signed head (`GET /v1/bulletins/head`) checked with
+//! [`ChainView::check_head`] against what the log verified before, then every live
+//! bulletin (`GET /v1/bulletins/{n}`) accepted with [`ChainView::accept_bulletin`].
+//! The unsigned `index.json` is never read, so a mirror that freezes the feed,
+//! rolls it back, forks it or hides bulletins is refused with a clear message
+//! ([`VenueError::FeedRefused`]) instead of reporting "nobody to call". It then
+//! drops withdrawn notices, runs the protocol's [`Matcher`] over the stored tokens
+//! and lists exactly the visitors to call, with the health authority's message.
+//! Like a phone, the tool learns of a match only by opening a token with a
+//! published key.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -23,14 +28,15 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use data_encoding::{BASE64, HEXLOWER};
 use quet_protocol::authority::AuthorityDescriptor;
 use quet_protocol::bulletin::{Bulletin, ChainState, MAX_BULLETIN_LEN};
+use quet_protocol::chain::{ChainView, HeadState, SyncPlan};
 use quet_protocol::code::CodeKind;
+use quet_protocol::head::{BulletinHead, HEAD_LEN};
 use quet_protocol::matching::{Matcher, StoredToken};
 use quet_protocol::notice::{ExposureNotice, Severity};
 use quet_protocol::time::{Epoch, UnixTime};
 use quet_protocol::token::{EncounterToken, TokenRecord};
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use zeroize::Zeroizing;
 
 use crate::error::{Result, VenueError};
@@ -77,8 +83,71 @@ struct LogFile {
     format: String,
     next_id: u64,
     entries: Vec<Entry>,
-    /// Last bulletin accepted by `assist match`: (sequence, hash hex).
+    /// Before the signed head: the last bulletin accepted, (sequence, hash hex).
+    /// Read from old logs only (it becomes `view`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     chain: Option<(u64, String)>,
+    /// What `assist match` verified of the feed (the protocol's [`ChainView`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    view: Option<StoredView>,
+}
+
+/// A [`ChainView`] in the log file.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredView {
+    /// Last accepted bulletin: sequence, chain hash (hex), expiry.
+    last: Option<(u64, String, u64)>,
+    /// Newest verified head: latest sequence, latest hash (hex), issued, expires.
+    head: Option<(u64, String, u64, u64)>,
+}
+
+fn hash_of(hex: &str) -> Result<[u8; 32]> {
+    HEXLOWER
+        .decode(hex.as_bytes())
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| VenueError::CorruptVenueFile("assist log: chain state".into()))
+}
+
+impl StoredView {
+    fn from_view(v: &ChainView) -> StoredView {
+        StoredView {
+            last: v
+                .last
+                .map(|l| (l.sequence, HEXLOWER.encode(&l.hash), l.expires_at.0)),
+            head: v.head.map(|h| {
+                (
+                    h.latest_sequence,
+                    HEXLOWER.encode(&h.latest_hash),
+                    h.issued_at.0,
+                    h.expires_at.0,
+                )
+            }),
+        }
+    }
+
+    fn to_view(&self) -> Result<ChainView> {
+        Ok(ChainView {
+            last: match &self.last {
+                Some((sequence, hash, expires)) => Some(ChainState {
+                    sequence: *sequence,
+                    hash: hash_of(hash)?,
+                    expires_at: UnixTime(*expires),
+                }),
+                None => None,
+            },
+            head: match &self.head {
+                Some((latest_sequence, hash, issued, expires)) => Some(HeadState {
+                    latest_sequence: *latest_sequence,
+                    latest_hash: hash_of(hash)?,
+                    issued_at: UnixTime(*issued),
+                    expires_at: UnixTime(*expires),
+                }),
+                None => None,
+            },
+        })
+    }
 }
 
 /// What staff enter for an assisted check-in.
@@ -116,8 +185,10 @@ pub struct VisitorExposure {
 /// What `assist match` found.
 #[derive(Clone, Debug)]
 pub struct MatchReport {
-    /// The bulletins verified (sequence numbers).
+    /// The live bulletins verified (sequence numbers).
     pub bulletins: Vec<u64>,
+    /// The verified head's expiry: the list is known complete until then.
+    pub fresh_until: UnixTime,
     /// The visitors to call.
     pub exposures: Vec<VisitorExposure>,
 }
@@ -182,6 +253,7 @@ impl AssistLog {
                 next_id: 1,
                 entries: Vec::new(),
                 chain: None,
+                view: None,
             }
         };
         Ok(AssistLog {
@@ -420,45 +492,54 @@ impl AssistLog {
         Ok(out)
     }
 
-    /// Downloads and verifies the authority's live bulletins from `server_url`
-    /// and matches them ([`fetch_bulletins`], [`AssistLog::match_notices`]).
-    /// Remembers the last accepted bulletin so a rolled-back or forked history is
-    /// refused next time.
+    /// The feed as this log verified it last ([`ChainView::default`] before the
+    /// first match).
+    fn chain_view(&self) -> Result<ChainView> {
+        if let Some(v) = &self.file.view {
+            return v.to_view();
+        }
+        // A log from before signed heads: its last bulletin, of unknown expiry.
+        Ok(ChainView {
+            last: match &self.file.chain {
+                Some((sequence, hash)) => Some(ChainState {
+                    sequence: *sequence,
+                    hash: hash_of(hash)?,
+                    expires_at: UnixTime(0),
+                }),
+                None => None,
+            },
+            head: None,
+        })
+    }
+
+    /// Follows the authority's feed at `server_url` ([`follow_feed`]) from what
+    /// this log verified before, matches every live bulletin
+    /// ([`AssistLog::match_notices`]) and remembers the new view, so a frozen,
+    /// rolled-back or forked feed is refused next time too.
     pub fn match_server(
         &mut self,
         venue: &Venue,
         server_url: &str,
         now: UnixTime,
     ) -> Result<MatchReport> {
-        let last = match &self.file.chain {
-            Some((sequence, hash)) => {
-                let h: [u8; 32] = HEXLOWER
-                    .decode(hash.as_bytes())
-                    .ok()
-                    .and_then(|v| v.try_into().ok())
-                    .ok_or_else(|| VenueError::CorruptVenueFile("assist chain state".into()))?;
-                Some(ChainState {
-                    sequence: *sequence,
-                    hash: h,
-                    expires_at: UnixTime(0),
-                })
-            }
-            None => None,
-        };
-        let bulletins = fetch_bulletins(server_url, venue.descriptor(), last.as_ref(), now)?;
-        let withdrawn: BTreeSet<[u8; 16]> = bulletins
+        let mut view = self.chain_view()?;
+        let feed = follow_feed(server_url, venue.descriptor(), &mut view, now)?;
+        let withdrawn: BTreeSet<[u8; 16]> = feed
+            .bulletins
             .iter()
             .flat_map(|b| b.withdrawn.iter().copied())
             .collect();
-        let exposures =
-            self.match_notices(bulletins.iter().flat_map(|b| b.notices.iter()), &withdrawn)?;
-        if let Some(b) = bulletins.last() {
-            self.file.chain = Some((b.sequence, HEXLOWER.encode(&b.hash())));
-        }
+        let exposures = self.match_notices(
+            feed.bulletins.iter().flat_map(|b| b.notices.iter()),
+            &withdrawn,
+        )?;
+        self.file.view = Some(StoredView::from_view(&view));
+        self.file.chain = None;
         self.prune(now);
         self.save()?;
         Ok(MatchReport {
-            bulletins: bulletins.iter().map(|b| b.sequence).collect(),
+            bulletins: feed.bulletins.iter().map(|b| b.sequence).collect(),
+            fresh_until: feed.head.expires_at,
             exposures,
         })
     }
@@ -474,106 +555,85 @@ impl AssistLog {
     }
 }
 
-#[derive(Deserialize)]
-struct IndexEntry {
-    sequence: u64,
-    sha256: String,
-    size: u64,
+/// The verified state of an authority's feed.
+#[derive(Clone, Debug)]
+pub struct Feed {
+    /// The signed head, verified.
+    pub head: BulletinHead,
+    /// Every live bulletin, verified, oldest first.
+    pub bulletins: Vec<Bulletin>,
 }
 
-#[derive(Deserialize)]
-struct Index {
-    authority: String,
-    #[allow(dead_code)]
-    first: u64,
-    #[allow(dead_code)]
-    latest: u64,
-    bulletins: Vec<IndexEntry>,
-}
-
-/// Downloads every live bulletin listed at `{server}/v1/bulletins/index.json`,
-/// checks each against its listed SHA-256 and size, and verifies signature, expiry
-/// and chain with [`Bulletin::verify_next`] (the oldest live one is the anchor).
-/// If `last` (a bulletin accepted before) is still listed, its hash must match;
-/// if the server's latest is older than `last`, the history was rolled back.
-pub fn fetch_bulletins(
+/// Follows the authority's feed at `server_url` with the protocol's one set of
+/// rules ([`quet_protocol::chain`], as the phone applies them):
+///
+/// 1. `GET /v1/bulletins/head`, checked by [`ChainView::check_head`] against `view`
+///    (signature, not expired, no rollback, no fork, skipping only on signed
+///    evidence). A head signed under a newer descriptor is checked again after
+///    `GET /v1/descriptor`, accepted only as an update of `authority`.
+/// 2. Every live bulletin, from the head's oldest to its latest, each accepted by
+///    [`ChainView::accept_bulletin`]: a fresh view anchored at the head's oldest
+///    checks them all (staff see every current exposure, withdrawals applied), and
+///    `view` accepts the ones after its last bulletin, so the chain it verified
+///    before must continue.
+/// 3. `view` records the head.
+///
+/// A rule that fails is [`VenueError::FeedRefused`]; `view` is then unchanged in
+/// what it recorded (the caller saves it only on success). `index.json` is never
+/// read.
+pub fn follow_feed(
     server_url: &str,
     authority: &AuthorityDescriptor,
-    last: Option<&ChainState>,
+    view: &mut ChainView,
     now: UnixTime,
-) -> Result<Vec<Bulletin>> {
+) -> Result<Feed> {
     let base = crate::venue::validate_base_url(server_url)?;
-    let index_bytes = crate::http::get_bytes(&format!("{base}/v1/bulletins/index.json"), 4 << 20)?;
-    let index: Index = serde_json::from_slice(&index_bytes)
-        .map_err(|e| VenueError::BadServerData(format!("bulletin index: {e}")))?;
-    if !index
-        .authority
-        .eq_ignore_ascii_case(&format!("{:08x}", authority.id.0))
-    {
-        return Err(VenueError::BadServerData(format!(
-            "bulletin index is for authority {}, not {:08x}",
-            index.authority, authority.id.0
-        )));
-    }
-    // An empty list is not a rollback: every bulletin may simply have expired.
-    let latest = index.bulletins.last().map_or(u64::MAX, |b| b.sequence);
-    if let Some(l) = last
-        && latest < l.sequence
-    {
-        return Err(VenueError::BadServerData(format!(
-            "bulletins rolled back: server's latest is {latest}, we accepted {}",
-            l.sequence
-        )));
-    }
-    let mut out: Vec<Bulletin> = Vec::new();
-    for item in &index.bulletins {
-        if item.size > MAX_BULLETIN_LEN as u64 {
-            return Err(VenueError::BadServerData(format!(
-                "bulletin {} too large",
-                item.sequence
-            )));
+    let refused = |source: quet_protocol::Error| VenueError::FeedRefused {
+        server: base.clone(),
+        source,
+    };
+    let head_bytes = crate::http::get_bytes(
+        &format!("{base}/v1/bulletins/head"),
+        u64::try_from(HEAD_LEN).unwrap_or(u64::MAX),
+    )?;
+    let mut authority = authority.clone();
+    let (head, plan) = match view.check_head(&head_bytes, &authority, now) {
+        Err(quet_protocol::Error::DescriptorOutdated { .. }) => {
+            let bytes = crate::http::fetch_descriptor(&base)?;
+            authority = authority
+                .verify_update(&bytes)
+                .map_err(|e| VenueError::BadDescriptor(e.to_string()))?;
+            view.check_head(&head_bytes, &authority, now)
+                .map_err(refused)?
         }
-        let bytes = crate::http::get_bytes(
-            &format!("{base}/v1/bulletins/{}", item.sequence),
-            item.size.saturating_add(1),
-        )?;
-        let digest = sha2::Sha256::digest(&bytes);
-        if !HEXLOWER.encode(&digest).eq_ignore_ascii_case(&item.sha256)
-            || bytes.len() as u64 != item.size
-        {
-            return Err(VenueError::BadServerData(format!(
-                "bulletin {} does not match the index",
-                item.sequence
-            )));
-        }
-        let prev = out.last().map(Bulletin::chain_state);
-        let b = match Bulletin::verify_next(&bytes, authority, prev.as_ref(), now) {
-            Ok(b) => b,
-            // An expired bulletin at the start of the list is just old: skip it.
-            Err(quet_protocol::Error::BulletinExpired { .. }) if out.is_empty() => continue,
-            Err(e) => {
-                return Err(VenueError::BadServerData(format!(
-                    "bulletin {}: {e}",
-                    item.sequence
-                )));
+        r => r.map_err(refused)?,
+    };
+    let new_from = match plan {
+        SyncPlan::Fetch { first, .. } => first,
+        SyncPlan::UpToDate => u64::MAX,
+    };
+    let mut live = ChainView::default();
+    let mut bulletins = Vec::new();
+    if head.has_live_bulletins() {
+        for sequence in head.oldest.sequence..=head.latest.sequence {
+            let url = format!("{base}/v1/bulletins/{sequence}");
+            let bytes = crate::http::get_bytes(&url, MAX_BULLETIN_LEN as u64).map_err(|e| {
+                VenueError::BadServerData(format!(
+                    "bản tin {sequence} có trong đầu chuỗi đã ký nhưng không tải được / \
+                     bulletin {sequence}, listed by the authority's signed head, could not be \
+                     fetched: {e}"
+                ))
+            })?;
+            let b = live
+                .accept_bulletin(&bytes, &authority, &head, now)
+                .map_err(refused)?;
+            if sequence >= new_from {
+                view.accept_bulletin(&bytes, &authority, &head, now)
+                    .map_err(refused)?;
             }
-        };
-        if b.sequence != item.sequence {
-            return Err(VenueError::BadServerData(format!(
-                "bulletin {} claims sequence {}",
-                item.sequence, b.sequence
-            )));
+            bulletins.push(b);
         }
-        if let Some(l) = last
-            && l.sequence == b.sequence
-            && l.hash != b.hash()
-        {
-            return Err(VenueError::BadServerData(format!(
-                "bulletin {} differs from the one accepted before",
-                b.sequence
-            )));
-        }
-        out.push(b);
     }
-    Ok(out)
+    view.record_head(&head).map_err(refused)?;
+    Ok(Feed { head, bulletins })
 }

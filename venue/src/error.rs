@@ -37,6 +37,15 @@ pub enum VenueError {
     /// The server answered something that does not follow `spec/api.md`, or a
     /// bulletin did not verify.
     BadServerData(String),
+    /// The authority's bulletin feed, as served, was refused by the chain rules
+    /// (`quet_protocol::chain`): frozen, rolled back, forked or hiding bulletins.
+    /// Nothing was matched; the visitors list may be out of date.
+    FeedRefused {
+        /// The server or mirror asked.
+        server: String,
+        /// The rule that failed.
+        source: quet_protocol::Error,
+    },
     /// An error from the protocol crate.
     Protocol(quet_protocol::Error),
 }
@@ -101,6 +110,38 @@ impl fmt::Display for VenueError {
             VenueError::BadServerData(s) => {
                 write!(f, "Dữ liệu máy chủ không hợp lệ / bad server data: {s}")
             }
+            VenueError::FeedRefused { server, source } => {
+                use quet_protocol::Error as P;
+                let (vi, en) = match source {
+                    P::HeadExpired { .. } => (
+                        "nguồn bản tin bị đóng băng (đầu chuỗi đã hết hạn)",
+                        "the bulletin feed is frozen (its newest signed head has expired)",
+                    ),
+                    P::HeadRollback { .. } => (
+                        "nguồn bản tin bị quay lui về bản cũ",
+                        "the bulletin feed was rolled back to an older state",
+                    ),
+                    P::ForkDetected { .. } => (
+                        "nguồn bản tin khác với bản đã kiểm tra trước (chuỗi rẽ nhánh)",
+                        "the bulletin feed differs from the one verified before (a fork)",
+                    ),
+                    P::ChainGap { .. } => (
+                        "máy chủ giấu các bản tin chưa hết hạn",
+                        "the server hides bulletins that cannot have expired yet",
+                    ),
+                    _ => (
+                        "nguồn bản tin không hợp lệ",
+                        "the bulletin feed does not verify",
+                    ),
+                };
+                write!(
+                    f,
+                    "Từ chối {server}: {vi}; danh sách khách cần liên hệ có thể chưa cập nhật. \
+                     Thử lại sau hoặc báo cơ quan y tế. / Refused {server}: {en}; the list of \
+                     visitors to call may be out of date. Try again later or tell the health \
+                     authority. ({source})"
+                )
+            }
             VenueError::Protocol(e) => write!(f, "Lỗi giao thức / protocol error: {e}"),
         }
     }
@@ -110,7 +151,7 @@ impl std::error::Error for VenueError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             VenueError::Io { source, .. } => Some(source),
-            VenueError::Protocol(e) => Some(e),
+            VenueError::Protocol(e) | VenueError::FeedRefused { source: e, .. } => Some(e),
             _ => None,
         }
     }

@@ -690,8 +690,10 @@ fn assist_cmd(v: Venue, a: AssistCmd) -> Result<()> {
         AssistCmd::Match { server } => {
             let server = server.unwrap_or_else(|| v.server_url().to_owned());
             let report = log.match_server(&v, &server, n)?;
+            let fresh = timefmt::format_local(report.fresh_until, o);
             println!(
-                "Đã kiểm tra {} bản tin / checked {} bulletins.",
+                "Đã kiểm tra {} bản tin (nguồn đã ký, cập nhật đến {fresh}) / checked {} \
+                 bulletins (signed feed, current until {fresh}).",
                 report.bulletins.len(),
                 report.bulletins.len()
             );

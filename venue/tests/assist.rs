@@ -1,8 +1,9 @@
 //! Assisted check-ins matched against bulletins served by an in-test HTTP server
-//! that follows spec/api.md (`/v1/bulletins/index.json`, `/v1/bulletins/{n}`),
-//! with bulletins built by the protocol crate: visitors inside the exposure window
-//! are listed with the HA's message, visitors outside it are not; withdrawn
-//! notices, tampered bulletins and rolled-back histories are handled.
+//! (a mirror the test controls) that follows spec/api.md (`/v1/bulletins/head`,
+//! `/v1/bulletins/{n}`, and an `index.json` that may lie), with bulletins and
+//! heads built by the protocol crate: visitors inside the exposure window are
+//! listed with the HA's message, visitors outside it are not; withdrawn notices
+//! are dropped; tampered, frozen, rolled-back, forked or hidden feeds are refused.
 
 mod common;
 
@@ -16,55 +17,124 @@ use axum::routing::get;
 use common::*;
 use quet_protocol::bulletin::{Bulletin, BulletinDraft};
 use quet_protocol::category::Category;
+use quet_protocol::head::{BulletinHead, ChainPoint, HeadDraft};
 use quet_protocol::notice::{ExposureNotice, NoticeBody, Severity, trace_windows};
 use quet_protocol::time::{Epoch, EpochKind, UnixTime};
 use quet_venue::Venue;
-use quet_venue::assist::{AssistLog, AssistedVisit};
-use sha2::Digest;
+use quet_venue::VenueError;
+use quet_venue::assist::{AssistLog, AssistedVisit, MatchReport};
 
-type Served = Arc<Mutex<BTreeMap<u64, Vec<u8>>>>;
+/// What the mirror serves: bulletins by sequence, a head, and an index.
+#[derive(Default)]
+struct Mirror {
+    bulletins: BTreeMap<u64, Vec<u8>>,
+    head: Vec<u8>,
+    /// `index.json` as the mirror chooses to write it (never trusted).
+    index: serde_json::Value,
+}
+
+type Served = Arc<Mutex<Mirror>>;
+
+fn not_found() -> axum::response::Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({"error": "not_found", "message": "no such bulletin"})),
+    )
+        .into_response()
+}
 
 async fn index(State(s): State<Served>) -> impl IntoResponse {
-    let map = s.lock().unwrap();
-    let list: Vec<_> = map
-        .iter()
-        .map(|(n, b)| {
-            serde_json::json!({
-                "sequence": n,
-                "sha256": data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(b)),
-                "size": b.len(),
-            })
-        })
-        .collect();
-    axum::Json(serde_json::json!({
-        "authority": "01000001",
-        "first": map.keys().next().copied().unwrap_or(0),
-        "latest": map.keys().last().copied().unwrap_or(0),
-        "bulletins": list,
-    }))
+    axum::Json(s.lock().unwrap().index.clone())
+}
+
+async fn head(State(s): State<Served>) -> axum::response::Response {
+    s.lock().unwrap().head.clone().into_response()
 }
 
 async fn bulletin(State(s): State<Served>, AxPath(n): AxPath<u64>) -> axum::response::Response {
-    match s.lock().unwrap().get(&n) {
+    match s.lock().unwrap().bulletins.get(&n) {
         Some(b) => b.clone().into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            axum::Json(serde_json::json!({"error": "not_found", "message": "no such bulletin"})),
-        )
-            .into_response(),
+        None => not_found(),
     }
 }
 
-/// Starts the fake diagnosis server; returns its base URL.
+/// Starts the mirror; returns its base URL.
 async fn fake_server(served: Served) -> String {
     let app = axum::Router::new()
         .route("/v1/bulletins/index.json", get(index))
+        .route("/v1/bulletins/head", get(head))
         .route("/v1/bulletins/{n}", get(bulletin))
         .with_state(served);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}")
+}
+
+/// The HA's signed head over `bulletins` (oldest first; empty: none yet), issued
+/// at `issued` for six hours.
+fn sign_head(w: &World, bulletins: &[&Bulletin], issued: UnixTime) -> Vec<u8> {
+    let point = |b: &Bulletin| ChainPoint {
+        sequence: b.sequence,
+        hash: b.hash(),
+    };
+    let (latest, oldest) = match (bulletins.first(), bulletins.last()) {
+        (Some(o), Some(l)) => (point(l), point(o)),
+        _ => (
+            ChainPoint::default(),
+            ChainPoint {
+                sequence: 1,
+                hash: [0; 32],
+            },
+        ),
+    };
+    BulletinHead::sign(
+        &HeadDraft {
+            descriptor_serial: w.descriptor.serial,
+            latest,
+            oldest,
+            issued_at: issued,
+            expires_at: UnixTime(issued.0 + 6 * 3600),
+        },
+        &w.ha,
+        &w.descriptor,
+    )
+    .unwrap()
+    .as_bytes()
+    .to_vec()
+}
+
+/// Serves `bulletins` with an honest head issued at `issued` and an honest index.
+fn serve(w: &World, served: &Served, bulletins: &[&Bulletin], issued: UnixTime) {
+    let mut m = served.lock().unwrap();
+    m.bulletins = bulletins
+        .iter()
+        .map(|b| (b.sequence, b.as_bytes().to_vec()))
+        .collect();
+    m.head = sign_head(w, bulletins, issued);
+    m.index = serde_json::json!({
+        "authority": "01000001",
+        "first": bulletins.first().map_or(0, |b| b.sequence),
+        "latest": bulletins.last().map_or(0, |b| b.sequence),
+        "bulletins": bulletins.iter().map(|b| serde_json::json!({
+            "sequence": b.sequence,
+            "sha256": data_encoding::HEXLOWER.encode(&b.hash()),
+            "size": b.as_bytes().len(),
+        })).collect::<Vec<_>>(),
+    });
+}
+
+/// Runs `assist match` for the venue file at `path` against `base` at `now`.
+async fn run_match(
+    path: &std::path::Path,
+    base: &str,
+    now: UnixTime,
+) -> Result<MatchReport, VenueError> {
+    let v = Venue::open(path, None).unwrap();
+    let base = base.to_owned();
+    tokio::task::spawn_blocking(move || AssistLog::open(&v).unwrap().match_server(&v, &base, now))
+        .await
+        .unwrap()
 }
 
 /// The notice the HA publishes (from the venue's day keys, as from its capsule)
@@ -118,7 +188,7 @@ fn visit(name: &str, phone: &str, arrival: UnixTime, departure: UnixTime) -> Ass
     }
 }
 
-fn names(r: &quet_venue::assist::MatchReport) -> Vec<String> {
+fn names(r: &MatchReport) -> Vec<String> {
     let mut v: Vec<String> = r.exposures.iter().map(|x| x.visitor.name.clone()).collect();
     v.sort();
     v
@@ -162,21 +232,12 @@ async fn assisted_visitors_inside_the_window_are_listed_and_others_are_not() {
     let unrelated = notice(&mut w, &other, at(18, 0), at(19, 0));
     let b1 = sign(&w, 1, [0; 32], vec![n1.clone(), unrelated], vec![]);
     let served: Served = Arc::default();
-    served.lock().unwrap().insert(1, b1.as_bytes().to_vec());
+    serve(&w, &served, &[&b1], at(20, 30));
     let base = fake_server(served.clone()).await;
 
-    let (mut log, report) = {
-        let v = Venue::open(v.path(), None).unwrap();
-        let base = base.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut log = AssistLog::open(&v).unwrap();
-            let r = log.match_server(&v, &base, now).unwrap();
-            (log, r)
-        })
-        .await
-        .unwrap()
-    };
+    let report = run_match(v.path(), &base, now).await.unwrap();
     assert_eq!(report.bulletins, vec![1]);
+    assert_eq!(report.fresh_until, at(26, 30));
     assert_eq!(
         names(&report),
         vec!["Lê Văn Cường", "Nguyễn Văn An", "Trần Thị Bình"]
@@ -200,89 +261,216 @@ async fn assisted_visitors_inside_the_window_are_listed_and_others_are_not() {
         (an.visitor.arrival, an.visitor.departure),
         (at(10, 15).0, at(10, 45).0)
     );
+    // Matching again lists the same visitors: every live bulletin is matched.
+    let again = run_match(v.path(), &base, at(21, 30)).await.unwrap();
+    assert_eq!(names(&again), names(&report));
 
     // Bulletin 2 withdraws the notice: nobody to call any more.
     let b2 = sign(&w, 2, b1.hash(), vec![], vec![n1.nonce]);
-    served.lock().unwrap().insert(2, b2.as_bytes().to_vec());
-    let vv = Venue::open(v.path(), None).unwrap();
-    let base2 = base.clone();
-    let (log2, report) = tokio::task::spawn_blocking(move || {
-        let r = log.match_server(&vv, &base2, now).unwrap();
-        (log, r)
-    })
-    .await
-    .unwrap();
+    serve(&w, &served, &[&b1, &b2], at(21, 45));
+    let report = run_match(v.path(), &base, at(22, 0)).await.unwrap();
     assert_eq!(report.bulletins, vec![1, 2]);
     assert!(
         report.exposures.is_empty(),
         "withdrawn notice still matched"
     );
-    drop(log2);
 
-    // A rolled-back server (bulletin 2 gone) is refused: the log remembers 2.
-    served.lock().unwrap().remove(&2);
-    let vv = Venue::open(v.path(), None).unwrap();
-    let base3 = base.clone();
-    let err = tokio::task::spawn_blocking(move || {
-        AssistLog::open(&vv)
-            .unwrap()
-            .match_server(&vv, &base3, now)
-            .unwrap_err()
-    })
-    .await
-    .unwrap();
+    // A mirror that goes back to the old state (bulletin 2 gone, the old head,
+    // still within its lifetime) is refused: the log remembers 2.
+    serve(&w, &served, &[&b1], at(20, 30));
+    let err = run_match(v.path(), &base, at(22, 30)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VenueError::FeedRefused {
+                source: quet_protocol::Error::HeadRollback { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("rolled back"), "{err}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_or_broken_bulletins_are_refused() {
+/// A log with one visitor at 10:10–10:20, a bulletin 1 without them and a bulletin 2
+/// whose notice concerns them.
+struct Feed {
+    w: World,
+    path: std::path::PathBuf,
+    b1: Bulletin,
+    b2: Bulletin,
+}
+
+fn feed() -> Feed {
     let mut w = World::new();
     let v = w.venue("v.json", Category::Restaurant);
-    let now = at(21, 0);
-    let n = notice(&mut w, &v, at(10, 0), at(11, 0));
-    let b1 = sign(&w, 1, [0; 32], vec![n], vec![]);
-    let served: Served = Arc::default();
-    let base = fake_server(served.clone()).await;
     AssistLog::open(&v)
         .unwrap()
         .check_in(
             &v,
             &mut quet_venue::system_rng(),
-            &visit("A", "1", at(10, 10), at(10, 20)),
-            now,
+            &visit("Ngô Văn Tú", "0913", at(10, 10), at(10, 20)),
+            at(10, 20),
         )
         .unwrap();
+    let other = w.venue("other.json", Category::Restaurant);
+    let n_other = notice(&mut w, &other, at(8, 0), at(9, 0));
+    let b1 = sign(&w, 1, [0; 32], vec![n_other], vec![]);
+    let n = notice(&mut w, &v, at(10, 0), at(11, 0));
+    let b2 = sign(&w, 2, b1.hash(), vec![n], vec![]);
+    Feed {
+        path: v.path().to_owned(),
+        w,
+        b1,
+        b2,
+    }
+}
 
-    let run = |served: &Served, map: Vec<(u64, Vec<u8>)>| {
-        *served.lock().unwrap() = map.into_iter().collect();
-        let v = Venue::open(v.path(), None).unwrap();
-        let base = base.clone();
-        tokio::task::spawn_blocking(move || {
-            AssistLog::open(&v).unwrap().match_server(&v, &base, now)
-        })
-    };
-    // Tampered byte (index hash recomputed by the server, so the signature catches it).
-    let mut bad = b1.as_bytes().to_vec();
+fn refusal(r: Result<MatchReport, VenueError>) -> (quet_protocol::Error, String) {
+    match r {
+        Err(VenueError::FeedRefused { server, source }) => {
+            let e = VenueError::FeedRefused {
+                server,
+                source: source.clone(),
+            };
+            (source, e.to_string())
+        }
+        Err(e) => panic!("not a feed refusal: {e}"),
+        Ok(r) => panic!("accepted: {:?}", r.bulletins),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_index_is_ignored_and_a_frozen_feed_is_refused() {
+    let f = feed();
+    let served: Served = Arc::default();
+    let base = fake_server(served.clone()).await;
+    serve(&f.w, &served, &[&f.b1], at(20, 0));
+    assert!(
+        run_match(&f.path, &base, at(20, 5))
+            .await
+            .unwrap()
+            .exposures
+            .is_empty()
+    );
+
+    // The HA publishes bulletin 2; the mirror's index still says only 1 (or says 2
+    // is gone, first = 3): the signed head decides, and the visitor is found.
+    serve(&f.w, &served, &[&f.b1, &f.b2], at(21, 0));
+    for lie in [
+        serde_json::json!({"authority": "01000001", "first": 1, "latest": 1, "bulletins": []}),
+        serde_json::json!({"authority": "01000001", "first": 3, "latest": 3, "bulletins": []}),
+    ] {
+        served.lock().unwrap().index = lie;
+        let r = run_match(&f.path, &base, at(21, 5)).await.unwrap();
+        assert_eq!(r.bulletins, vec![1, 2]);
+        assert_eq!(names(&r), vec!["Ngô Văn Tú"]);
+    }
+
+    // A mirror that freezes the feed keeps serving that head: once it expires
+    // (six hours), the feed is refused, never reported as "nobody to call".
+    let (e, msg) = refusal(run_match(&f.path, &base, at(27, 1)).await);
+    assert!(matches!(e, quet_protocol::Error::HeadExpired { .. }), "{e}");
+    assert!(msg.contains("frozen") && msg.contains("đóng băng"), "{msg}");
+    assert!(msg.contains("may be out of date"), "{msg}");
+
+    // A head with a flipped byte does not verify.
+    let mut bad = sign_head(&f.w, &[&f.b1, &f.b2], at(27, 0));
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    served.lock().unwrap().head = bad;
+    let (e, _) = refusal(run_match(&f.path, &base, at(27, 5)).await);
+    assert!(
+        matches!(e, quet_protocol::Error::BadSignature { .. }),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_cannot_hide_roll_back_or_fork_the_feed() {
+    let mut f = feed();
+    let served: Served = Arc::default();
+    let base = fake_server(served.clone()).await;
+
+    // Hiding: the genuine head names bulletin 2, the mirror answers 404 for it.
+    serve(&f.w, &served, &[&f.b1, &f.b2], at(21, 0));
+    served.lock().unwrap().bulletins.remove(&2);
+    let err = run_match(&f.path, &base, at(21, 5)).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("bulletin 2, listed by the authority's signed head"),
+        "{err}"
+    );
+
+    // Hiding by serving bulletin 1 in place of 2.
+    let b1_bytes = f.b1.as_bytes().to_vec();
+    served.lock().unwrap().bulletins.insert(2, b1_bytes);
+    refusal(run_match(&f.path, &base, at(21, 5)).await);
+    // A tampered bulletin 2 (one flipped byte) does not verify.
+    let mut bad = f.b2.as_bytes().to_vec();
     let mid = bad.len() / 2;
     bad[mid] ^= 1;
-    let e = run(&served, vec![(1, bad)]).await.unwrap().unwrap_err();
-    assert!(e.to_string().contains("bulletin 1"), "{e}");
-    // A bulletin 2 that does not chain to 1.
-    let b2 = sign(&w, 2, [7; 32], vec![], vec![]);
-    let e = run(
-        &served,
-        vec![(1, b1.as_bytes().to_vec()), (2, b2.as_bytes().to_vec())],
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
-    assert!(e.to_string().contains("bulletin 2"), "{e}");
-    // The genuine bulletin matches.
-    let r = run(&served, vec![(1, b1.as_bytes().to_vec())])
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(r.exposures.len(), 1);
+    served.lock().unwrap().bulletins.insert(2, bad);
+    refusal(run_match(&f.path, &base, at(21, 5)).await);
+
+    // The honest feed is accepted and remembered.
+    serve(&f.w, &served, &[&f.b1, &f.b2], at(21, 0));
+    let r = run_match(&f.path, &base, at(21, 5)).await.unwrap();
+    assert_eq!(names(&r), vec!["Ngô Văn Tú"]);
+
+    // Rollback: the older genuine head (latest 1), replayed while still unexpired.
+    serve(&f.w, &served, &[&f.b1], at(20, 0));
+    let (e, msg) = refusal(run_match(&f.path, &base, at(21, 10)).await);
+    assert!(
+        matches!(
+            e,
+            quet_protocol::Error::HeadRollback {
+                known: 2,
+                offered: 1
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        msg.contains("rolled back") && msg.contains("quay lui"),
+        "{msg}"
+    );
+
+    // Skipping without evidence: a head (signed) that says only bulletin 4 is
+    // live, issued before bulletin 3 could have expired (3 is hidden).
+    let b3 = sign(&f.w, 3, f.b2.hash(), vec![], vec![]);
+    let b4 = sign(&f.w, 4, b3.hash(), vec![], vec![]);
+    serve(&f.w, &served, &[&b4], at(22, 0));
+    let (e, msg) = refusal(run_match(&f.path, &base, at(22, 5)).await);
+    assert!(
+        matches!(e, quet_protocol::Error::ChainGap { have: 2, oldest: 4 }),
+        "{e}"
+    );
+    assert!(msg.contains("hides bulletins"), "{msg}");
+
+    // A fork: another history signed by the authority (a split view) whose
+    // bulletin 2 is not the one this log accepted.
+    let n = notice(
+        &mut f.w,
+        &Venue::open(&f.path, None).unwrap(),
+        at(15, 0),
+        at(16, 0),
+    );
+    let b2_other = sign(&f.w, 2, f.b1.hash(), vec![n], vec![]);
+    assert_ne!(b2_other.hash(), f.b2.hash());
+    serve(&f.w, &served, &[&f.b1, &b2_other], at(22, 10));
+    let (e, msg) = refusal(run_match(&f.path, &base, at(22, 15)).await);
+    assert!(
+        matches!(e, quet_protocol::Error::ForkDetected { sequence: 2 }),
+        "{e}"
+    );
+    assert!(msg.contains("fork"), "{msg}");
+
+    // After all that, the honest feed still works from where the log was.
+    serve(&f.w, &served, &[&f.b1, &f.b2, &b3, &b4], at(22, 20));
+    let r = run_match(&f.path, &base, at(22, 25)).await.unwrap();
+    assert_eq!(r.bulletins, vec![1, 2, 3, 4]);
+    assert_eq!(names(&r), vec!["Ngô Văn Tú"]);
 }
 
 #[test]
