@@ -537,7 +537,7 @@ pub fn run(opts: &BatchOptions) -> Result<BatchReport> {
                         status,
                         serial: o.serial,
                         valid_until: o.valid_until,
-                        certificate: None,
+                        certificate: o.certificate,
                     };
                     v.save_registration(reg.clone())?;
                     res.registration = Some(reg);

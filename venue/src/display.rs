@@ -5,6 +5,21 @@
 //! hour being 120 slots); the issuer is kept, so the day's trace capsule is reused.
 //! Nothing here needs the network: the page has no external resources.
 //!
+//! **Keys.** The display makes its codes from [`DisplayKeys`] (the day keys of the
+//! days it shows, one either side, and the venue's signing seed), never from the
+//! master: from a display file ([`Display::from_display_file`], `quet-venue display
+//! --display-file`), or from the venue file, whose master derives the next days'
+//! display keys when the day turns ([`Display::new`]) and is never handed to the
+//! code issuer. Outside a display file's days it shows nothing
+//! ([`Showing::OutsideDays`]).
+//!
+//! **What codes carry.** The venue's certificate, when the authority approved it
+//! (from the venue file's registration or the display file), and, when the display
+//! can reach the server, the chain checkpoint of the newest bulletin head it
+//! verified ([`Display::accept_head`], [`Display::refresh_head`]) with the
+//! protocol's rule ([`ChainView::check_head`]: signature, expiry, no rollback).
+//! Offline, codes simply carry no checkpoint.
+//!
 //! The clock is injected ([`Clock`]) so tests can turn the half-minute and the hour.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,10 +30,16 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use quet_protocol::authority::AuthorityDescriptor;
+use quet_protocol::certificate::VenueCertificate;
+use quet_protocol::chain::{ChainCheckpoint, ChainView, HeadState};
 use quet_protocol::code::{CodeIssuer, SCREEN_RESIGN_SECS, VenueInfo};
-use quet_protocol::time::{Epoch, UnixTime};
+use quet_protocol::head::HEAD_LEN;
+use quet_protocol::time::{Day, Epoch, UnixTime, UtcOffset};
+use quet_protocol::venue_keys::{DisplayKeys, VenueSigningSeed};
 use serde::Serialize;
 
+use crate::display_file::DisplayFile;
 use crate::error::{Result, VenueError};
 use crate::venue::{EventWindow, Venue};
 use crate::{pages, qr};
@@ -108,11 +129,49 @@ pub enum Showing {
     EventNotStarted(EventWindow),
     /// An event after its end.
     EventEnded(EventWindow),
+    /// A day the display holds no keys for (its display file ended or has not
+    /// begun): export a new display file.
+    OutsideDays {
+        /// First day it holds (UTC day).
+        first: Day,
+        /// Last day it holds.
+        last: Day,
+    },
 }
+
+/// Days of display keys the venue-file display derives at a time.
+const VENUE_FILE_DISPLAY_DAYS: u32 = 2;
+
+/// Derives a display file for the days from a given day (the venue-file display's
+/// way to renew its keys; it holds the master, the issuer never does).
+type Renew = Box<dyn Fn(Day) -> Result<DisplayFile> + Send + Sync>;
 
 struct Inner {
     issuer: CodeIssuer,
+    first_day: Day,
+    last_day: Day,
     current: Option<CurrentCode>,
+    checkpoint: Option<ChainCheckpoint>,
+    head: Option<HeadState>,
+}
+
+/// The code issuer of a display file: from its day keys and signing seed only.
+fn issuer_of(df: &DisplayFile) -> Result<CodeIssuer> {
+    let keys = DisplayKeys {
+        signing: VenueSigningSeed::from_bytes(*df.signing_seed),
+        day_keys: df.day_keys.clone(),
+    };
+    let mut issuer = CodeIssuer::from_display_keys(keys, df.venue.clone(), &df.descriptor)?;
+    let offset = i16::try_from(df.utc_offset_minutes)
+        .map_err(|_| VenueError::InvalidInput("UTC offset".into()))?;
+    issuer.set_utc_offset(UtcOffset(offset))?;
+    let certificate = df
+        .certificate
+        .as_deref()
+        .map(VenueCertificate::from_bytes)
+        .transpose()?;
+    issuer.set_certificate(certificate);
+    Ok(issuer)
 }
 
 /// The display's state: the issuer and the code of the current slot.
@@ -120,9 +179,11 @@ pub struct Display {
     info: VenueInfo,
     base_url: String,
     authority_name: String,
+    descriptor: AuthorityDescriptor,
     event: Option<EventWindow>,
     utc_offset_minutes: i32,
     clock: Arc<dyn Clock>,
+    renew: Option<Renew>,
     inner: Mutex<Inner>,
 }
 
@@ -135,20 +196,92 @@ impl std::fmt::Debug for Display {
 }
 
 impl Display {
-    /// A display for `venue` reading time from `clock`.
+    /// A display for `venue` reading time from `clock`. Its codes come from the
+    /// display keys of today and tomorrow (UTC days), derived again from the
+    /// venue's master when the day turns; the code issuer never holds the master.
     pub fn new(venue: &Venue, clock: Arc<dyn Clock>) -> Result<Self> {
+        let venue = venue.clone();
+        let today = clock.now().day()?;
+        let df = venue.display_file(today, VENUE_FILE_DISPLAY_DAYS)?;
+        let renew: Renew = Box::new(move |day| venue.display_file(day, VENUE_FILE_DISPLAY_DAYS));
+        Self::build(&df, clock, Some(renew))
+    }
+
+    /// A display that holds only a display file: codes for its days, nothing else.
+    pub fn from_display_file(df: &DisplayFile, clock: Arc<dyn Clock>) -> Result<Self> {
+        Self::build(df, clock, None)
+    }
+
+    fn build(df: &DisplayFile, clock: Arc<dyn Clock>, renew: Option<Renew>) -> Result<Self> {
         Ok(Display {
-            info: venue.info().clone(),
-            base_url: venue.code_base_url().to_owned(),
-            authority_name: venue.descriptor().name.clone(),
-            event: venue.event(),
-            utc_offset_minutes: venue.utc_offset_minutes(),
+            info: df.venue.clone(),
+            base_url: df.descriptor.base_url.clone(),
+            authority_name: df.descriptor.name.clone(),
+            descriptor: df.descriptor.clone(),
+            event: df.event.map(|e| EventWindow {
+                start: e.start,
+                end: e.end,
+            }),
+            utc_offset_minutes: df.utc_offset_minutes,
             clock,
+            renew,
             inner: Mutex::new(Inner {
-                issuer: venue.issuer()?,
+                issuer: issuer_of(df)?,
+                first_day: df.first_day,
+                last_day: df.last_day,
                 current: None,
+                checkpoint: None,
+                head: None,
             }),
         })
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>> {
+        self.inner
+            .lock()
+            .map_err(|_| VenueError::InvalidInput("display state poisoned".into()))
+    }
+
+    /// Checks a bulletin head (`GET /v1/bulletins/head`) with the protocol's rule
+    /// ([`ChainView::check_head`]: signature by the pinned authority, not expired,
+    /// not older than the head verified before) and, if its latest bulletin exists,
+    /// puts that bulletin's checkpoint in every code from now on (the current slot
+    /// is re-signed). Returns the checkpoint.
+    pub fn accept_head(&self, bytes: &[u8]) -> Result<Option<ChainCheckpoint>> {
+        let now = self.clock.now();
+        let mut inner = self.lock()?;
+        let view = ChainView {
+            last: None,
+            head: inner.head,
+        };
+        let (head, _) = view.check_head(bytes, &self.descriptor, now)?;
+        let checkpoint = if head.latest.sequence > 0 {
+            ChainCheckpoint::new(head.latest.sequence, &head.latest.hash)
+        } else {
+            None
+        };
+        inner.head = Some(HeadState::from(&head));
+        if checkpoint != inner.checkpoint {
+            inner.checkpoint = checkpoint;
+            inner.issuer.set_checkpoint(checkpoint);
+            inner.current = None;
+        }
+        Ok(checkpoint)
+    }
+
+    /// Fetches the head from `server_url` and [`Display::accept_head`]s it.
+    pub fn refresh_head(&self, server_url: &str) -> Result<Option<ChainCheckpoint>> {
+        let base = crate::venue::validate_base_url(server_url)?;
+        let bytes = crate::http::get_bytes(
+            &format!("{base}/v1/bulletins/head"),
+            u64::try_from(HEAD_LEN).unwrap_or(u64::MAX),
+        )?;
+        self.accept_head(&bytes)
+    }
+
+    /// The checkpoint codes carry now, if any.
+    pub fn checkpoint(&self) -> Option<ChainCheckpoint> {
+        self.lock().ok().and_then(|i| i.checkpoint)
     }
 
     /// The clock's time.
@@ -173,16 +306,28 @@ impl Display {
             }
         }
         let slot = now.0 / SCREEN_RESIGN_SECS;
-        let mut inner = self
-            .inner
-            .lock()
-            .map_err(|_| VenueError::InvalidInput("display state poisoned".into()))?;
+        let mut inner = self.lock()?;
         if let Some(c) = &inner.current
             && c.slot == slot
         {
             return Ok(Showing::Code(c.clone()));
         }
         let timestamp = UnixTime(slot * SCREEN_RESIGN_SECS);
+        let day = timestamp.day()?;
+        if day < inner.first_day || day > inner.last_day {
+            let Some(renew) = &self.renew else {
+                return Ok(Showing::OutsideDays {
+                    first: inner.first_day,
+                    last: inner.last_day,
+                });
+            };
+            let df = renew(day)?;
+            let mut issuer = issuer_of(&df)?;
+            issuer.set_checkpoint(inner.checkpoint);
+            inner.issuer = issuer;
+            inner.first_day = df.first_day;
+            inner.last_day = df.last_day;
+        }
         let code = inner
             .issuer
             .screen_code(&mut crate::system_rng(), timestamp)?;
@@ -250,6 +395,10 @@ fn error_response(e: &VenueError) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
 }
 
+fn days_text(d: Day) -> String {
+    crate::timefmt::format_date(crate::timefmt::civil_from_days(i64::from(d.0)))
+}
+
 const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-store");
 
 async fn page(State(d): State<Arc<Display>>) -> Response {
@@ -281,6 +430,15 @@ async fn page(State(d): State<Arc<Display>>) -> Response {
             "The event has ended.",
         ))
         .into_response(),
+        Ok(Showing::OutsideDays { first, last }) => {
+            let (a, b) = (days_text(first), days_text(last));
+            Html(pages::display_idle_page(
+                &d.info,
+                &format!("Tệp hiển thị chỉ có mã cho {a} – {b}. Hãy xuất tệp mới."),
+                &format!("The display file holds codes for {a} – {b} only. Export a new one."),
+            ))
+            .into_response()
+        }
         Err(e) => error_response(&e),
     }
 }

@@ -53,7 +53,7 @@ enum Cmd {
     },
     /// Write the weekly poster of seven daily codes (HTML or PDF) / in mã QR theo tuần.
     Poster {
-        /// First day, YYYY-MM-DD (UTC day of the codes); default today.
+        /// First day, YYYY-MM-DD (local day of the codes); default today.
         #[arg(long)]
         from: Option<String>,
         /// Output file.
@@ -206,6 +206,20 @@ impl PrintArgs {
 
 #[derive(Args)]
 struct DisplayArgs {
+    /// Show codes from this display file (day keys and signing seed only, from
+    /// `display-export`) instead of the venue file.
+    #[arg(long, conflicts_with = "heartbeat")]
+    display_file: Option<PathBuf>,
+    /// File holding the display file's passphrase (else QUET_DISPLAY_PASSPHRASE).
+    #[arg(long, requires = "display_file")]
+    display_passphrase_file: Option<PathBuf>,
+    /// Server whose signed bulletin head the codes' checkpoint comes from (default:
+    /// the venue's server, or the authority's base URL for a display file).
+    #[arg(long)]
+    server: Option<String>,
+    /// Never contact the server: codes carry no checkpoint.
+    #[arg(long, conflicts_with = "server")]
+    offline: bool,
     /// Address to serve the page on (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
@@ -331,7 +345,10 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Cmd::Display(a) => display(open()?, a),
+        Cmd::Display(a) => match &a.display_file {
+            Some(_) => display(None, a),
+            None => display(Some(open()?), a),
+        },
         Cmd::Register(a) => register(open()?, a),
         Cmd::DisplayExport {
             days,
@@ -354,7 +371,7 @@ fn run(cli: Cli) -> Result<()> {
             })?;
             let first = match from {
                 Some(d) => timefmt::parse_date(&d)?,
-                None => timefmt::local_day(now(), v.utc_offset_minutes())?,
+                None => now().day()?,
             };
             let df = v.display_file(first, days)?;
             let text = df
@@ -577,12 +594,69 @@ fn start_heartbeat(v: &Venue, district: String) {
     });
 }
 
-fn display(v: Venue, a: DisplayArgs) -> Result<()> {
-    if a.heartbeat {
-        let district = heartbeat::check_district(a.district.as_deref().unwrap_or_default())?;
-        start_heartbeat(&v, district);
+fn display_passphrase(file: Option<&Path>) -> Result<String> {
+    match file {
+        Some(p) => passphrase(Some(p))?,
+        None => std::env::var("QUET_DISPLAY_PASSPHRASE").ok(),
     }
-    let d = Arc::new(Display::new(&v, Arc::new(SystemClock))?);
+    .filter(|p| !p.is_empty())
+    .ok_or_else(|| {
+        VenueError::InvalidInput(
+            "cần mật khẩu cho tệp hiển thị / a display passphrase is needed: \
+             --display-passphrase-file FILE or QUET_DISPLAY_PASSPHRASE"
+                .into(),
+        )
+    })
+}
+
+/// Keeps the codes' checkpoint current: the signed head every 10 minutes.
+fn follow_head(d: Arc<Display>, server: String) {
+    std::thread::spawn(move || {
+        loop {
+            let wait = match d.refresh_head(&server) {
+                Ok(_) => 600,
+                Err(e) => {
+                    eprintln!(
+                        "bulletin head: {e} (mã không có điểm kiểm tra mới / codes keep the last checkpoint; retrying)"
+                    );
+                    120
+                }
+            };
+            std::thread::sleep(Duration::from_secs(wait));
+        }
+    });
+}
+
+fn display(v: Option<Venue>, a: DisplayArgs) -> Result<()> {
+    let clock: Arc<dyn quet_venue::display::Clock> = Arc::new(SystemClock);
+    let (d, server) = match (v, &a.display_file) {
+        (Some(v), _) => {
+            if a.heartbeat {
+                let district =
+                    heartbeat::check_district(a.district.as_deref().unwrap_or_default())?;
+                start_heartbeat(&v, district);
+            }
+            let server = v.server_url().to_owned();
+            (Display::new(&v, clock)?, server)
+        }
+        (None, Some(path)) => {
+            let text = String::from_utf8(fsutil::read_limited(
+                path,
+                quet_venue::display_file::MAX_DISPLAY_FILE_LEN as u64,
+            )?)
+            .map_err(|_| VenueError::InvalidInput("display file is not UTF-8".into()))?;
+            let pass = display_passphrase(a.display_passphrase_file.as_deref())?;
+            let df = quet_venue::display_file::DisplayFile::open(&text, &pass)
+                .map_err(|e| VenueError::InvalidInput(e.to_string()))?;
+            let server = df.descriptor.base_url.clone();
+            (Display::from_display_file(&df, clock)?, server)
+        }
+        (None, None) => return Err(VenueError::InvalidInput("--display-file".into())),
+    };
+    let d = Arc::new(d);
+    if !a.offline {
+        follow_head(d.clone(), a.server.clone().unwrap_or(server));
+    }
     if a.terminal {
         return terminal(&d);
     }
@@ -632,6 +706,13 @@ fn terminal(d: &Display) -> Result<()> {
                 let _ = writeln!(
                     out,
                     "\x1b[2J\x1b[HSự kiện đã kết thúc / the event has ended"
+                );
+            }
+            Showing::OutsideDays { .. } => {
+                let _ = writeln!(
+                    out,
+                    "\x1b[2J\x1b[HTệp hiển thị đã hết ngày; hãy xuất tệp mới / \
+                     the display file has no codes for today; export a new one"
                 );
             }
         }

@@ -139,6 +139,9 @@ pub struct BatchOutcome {
     pub serial: Option<u64>,
     /// Validity end, when approved.
     pub valid_until: Option<u64>,
+    /// The certificate (base64), when approved.
+    #[serde(default)]
+    pub certificate: Option<String>,
     /// Error kind, if refused.
     pub error: Option<String>,
     /// Error message.

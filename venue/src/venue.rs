@@ -244,6 +244,7 @@ struct VenueFile {
 }
 
 /// An opened venue: settings, pinned authority and master key.
+#[derive(Clone)]
 pub struct Venue {
     path: PathBuf,
     info: VenueInfo,
@@ -746,13 +747,32 @@ impl Venue {
         ))
     }
 
-    /// A code issuer for this venue (keeps the day's trace capsule once created).
+    /// The authority's certificate of this venue, once approved (codes carry it).
+    pub fn certificate(&self) -> Result<Option<quet_protocol::certificate::VenueCertificate>> {
+        self.registration
+            .as_ref()
+            .filter(|r| r.status == "approved")
+            .and_then(|r| r.certificate.as_ref())
+            .map(|c| {
+                let bytes = BASE64.decode(c.as_bytes()).map_err(|_| {
+                    VenueError::CorruptVenueFile("certificate is not base64".into())
+                })?;
+                Ok(quet_protocol::certificate::VenueCertificate::from_bytes(
+                    &bytes,
+                )?)
+            })
+            .transpose()
+    }
+
+    /// A code issuer for this venue (keeps the day's trace capsule once created);
+    /// its codes carry the certificate once the authority approved the venue.
     pub fn issuer(&self) -> Result<CodeIssuer> {
-        Ok(CodeIssuer::new(
-            self.master.clone(),
-            self.info.clone(),
-            &self.descriptor,
-        )?)
+        let mut issuer = CodeIssuer::new(self.master.clone(), self.info.clone(), &self.descriptor)?;
+        let offset = i16::try_from(self.utc_offset_minutes)
+            .map_err(|_| VenueError::InvalidInput("UTC offset".into()))?;
+        issuer.set_utc_offset(quet_protocol::time::UtcOffset(offset))?;
+        issuer.set_certificate(self.certificate()?);
+        Ok(issuer)
     }
 
     /// Where the venue file is.

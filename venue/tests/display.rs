@@ -162,3 +162,149 @@ async fn http_endpoints_serve_the_current_code_and_follow_the_clock() {
     let svg = String::from_utf8(get("/code.svg").await.unwrap()).unwrap();
     assert_eq!(svg, j4["svg"].as_str().unwrap());
 }
+
+/// A head signed by the world's authority naming `latest` as its newest bulletin.
+fn head_bytes(w: &World, latest: u64, hash: [u8; 32], issued: UnixTime) -> Vec<u8> {
+    use quet_protocol::head::{BulletinHead, ChainPoint, HeadDraft};
+    BulletinHead::sign(
+        &HeadDraft {
+            descriptor_serial: w.descriptor.serial,
+            latest: ChainPoint {
+                sequence: latest,
+                hash,
+            },
+            oldest: ChainPoint {
+                sequence: latest,
+                hash,
+            },
+            issued_at: issued,
+            expires_at: UnixTime(issued.0 + 6 * 3600),
+        },
+        &w.ha,
+        &w.descriptor,
+    )
+    .unwrap()
+    .as_bytes()
+    .to_vec()
+}
+
+#[test]
+fn a_display_file_display_shows_codes_for_its_days_only_from_its_day_keys() {
+    let mut w = World::new();
+    let v = w.venue("v.json", Category::Office);
+    let day0 = at(0, 0).day().unwrap();
+    let df = v.display_file(day0, 2).unwrap();
+    let clock = Arc::new(ManualClock::new(at(10, 0)));
+    let d = Display::from_display_file(&df, clock.clone()).unwrap();
+    drop(v); // the display holds no venue, no master
+    let c = verify(&code_of(d.showing().unwrap()).bytes, at(10, 0), &w);
+    // The same P_e and capsule day as the master would give: same keys, not a copy.
+    let master = quet_venue::Venue::open(&w.path("v.json"), None).unwrap();
+    let epoch = c.epoch().unwrap();
+    assert_eq!(
+        c.venue_time_public,
+        master
+            .master()
+            .day_key(day0)
+            .venue_time_secret(epoch)
+            .unwrap()
+            .public()
+    );
+    clock.set(at(47, 59)); // the second day, its last slot
+    verify(&code_of(d.showing().unwrap()).bytes, at(47, 59), &w);
+    clock.set(at(48, 0)); // a third day: the file holds no keys for it
+    assert!(matches!(
+        d.showing().unwrap(),
+        Showing::OutsideDays { first, last } if first == day0 && last.0 == day0.0 + 1
+    ));
+    // The venue-file display renews its day keys when the day turns.
+    let clock2 = Arc::new(ManualClock::new(at(10, 0)));
+    let dv = Display::new(&master, clock2.clone()).unwrap();
+    clock2.set(at(24 * 9 + 3, 0));
+    verify(&code_of(dv.showing().unwrap()).bytes, at(24 * 9 + 3, 0), &w);
+}
+
+#[test]
+fn codes_carry_the_checkpoint_of_the_newest_verified_head_and_refuse_a_rolled_back_one() {
+    let mut w = World::new();
+    let v = w.venue("v.json", Category::Office);
+    let clock = Arc::new(ManualClock::new(at(10, 0)));
+    let d = Display::new(&v, clock.clone()).unwrap();
+    // Offline: no checkpoint, codes as usual.
+    assert!(d.refresh_head("http://127.0.0.1:9").is_err());
+    let c = verify(&code_of(d.showing().unwrap()).bytes, at(10, 0), &w);
+    assert_eq!(c.checkpoint, None);
+    // A verified head: the code of the same slot is re-signed with its checkpoint.
+    let h5 = [5u8; 32];
+    let cp = d.accept_head(&head_bytes(&w, 5, h5, at(9, 30))).unwrap();
+    let c = verify(&code_of(d.showing().unwrap()).bytes, at(10, 0), &w);
+    assert_eq!(c.checkpoint, cp);
+    assert_eq!(c.checkpoint.unwrap().sequence, 5);
+    assert_eq!(c.checkpoint.unwrap().hash_prefix, [5u8; 16]);
+    // An older head (replayed), an expired one, a forged one: refused, checkpoint kept.
+    assert!(
+        d.accept_head(&head_bytes(&w, 4, [4; 32], at(9, 0)))
+            .is_err()
+    );
+    assert!(
+        d.accept_head(&head_bytes(&w, 6, [6; 32], at(3, 0)))
+            .is_err()
+    );
+    let mut forged = head_bytes(&w, 7, [7; 32], at(9, 45));
+    let n = forged.len();
+    forged[n - 1] ^= 1;
+    assert!(d.accept_head(&forged).is_err());
+    assert_eq!(d.checkpoint(), cp);
+    // A newer head moves it on.
+    d.accept_head(&head_bytes(&w, 6, [6; 32], at(9, 50)))
+        .unwrap();
+    clock.advance(30);
+    let c = verify(
+        &code_of(d.showing().unwrap()).bytes,
+        at(10, 0).saturating_add(30),
+        &w,
+    );
+    assert_eq!(c.checkpoint.unwrap().sequence, 6);
+}
+
+#[test]
+fn longest_code_with_certificate_and_checkpoint_fits_version_20_at_level_m() {
+    use quet_protocol::certificate::{Registration, VenueCertificate, details_hash};
+    let mut w = World::new();
+    let (name, addr) = longest_name_address();
+    let new = w.new_venue(&name, &addr, Category::PublicTransport);
+    let path = w.path("long.json");
+    let v = quet_venue::Venue::create(&mut w.rng, &path, &new, None).unwrap();
+    let day0 = at(0, 0).day().unwrap();
+    let venue_key = v.master().signing_key().verifying_key().to_bytes();
+    let cert = VenueCertificate::issue(
+        &w.ha,
+        &w.descriptor,
+        &venue_key,
+        &details_hash(Category::PublicTransport, &name, &addr),
+        u32::MAX,
+        day0,
+        quet_protocol::time::Day(day0.0 + 400),
+    )
+    .unwrap();
+    let mut df = v.display_file(day0, 1).unwrap();
+    df.certificate = Some(cert.to_bytes());
+    let clock = Arc::new(ManualClock::new(at(9, 0)));
+    let d = Display::from_display_file(&df, clock).unwrap();
+    d.accept_head(&head_bytes(&w, u64::from(u32::MAX), [0xff; 32], at(8, 30)))
+        .unwrap();
+    let shown = code_of(d.showing().unwrap());
+    let c = verify(&shown.bytes, at(9, 0), &w);
+    assert!(c.checkpoint.is_some() && c.certificate.is_some());
+    assert!(matches!(
+        c.registration(&w.descriptor, day0),
+        Registration::Registered { .. }
+    ));
+    println!(
+        "longest code with certificate and checkpoint: {} bytes, {} URL characters, QR version {} (M)",
+        shown.bytes.len(),
+        shown.url.len(),
+        shown.qr_version
+    );
+    assert!(shown.qr_version <= quet_venue::qr::MAX_SCREEN_QR_VERSION);
+}

@@ -234,6 +234,9 @@ pub struct BatchResult {
     pub serial: Option<u64>,
     /// Validity end, when approved.
     pub valid_until: Option<u64>,
+    /// The certificate (base64), when approved: the venue's codes carry it.
+    #[serde(default)]
+    pub certificate: Option<String>,
     /// Error kind (`bad_request`, `conflict`, `out_of_scope`), if this item failed.
     pub error: Option<String>,
     /// Error message.
@@ -288,15 +291,25 @@ pub async fn batch(
                         approved += 1;
                     }
                     created += usize::from(sub.created);
-                    Ok((sub.created, r))
+                    let cert: Option<Vec<u8>> = if r.status == "approved" {
+                        tx.query_row(
+                            "SELECT certificate FROM venue_registrations WHERE id = ?1",
+                            [r.id],
+                            |row| row.get(0),
+                        )?
+                    } else {
+                        None
+                    };
+                    Ok((sub.created, r, cert))
                 });
                 out.push(match res {
-                    Ok((was_created, r)) => BatchResult {
+                    Ok((was_created, r, cert)) => BatchResult {
                         idempotency_key: key,
                         id: Some(r.id),
                         created: was_created,
                         serial: r.serial.filter(|_| r.status == "approved"),
                         valid_until: r.valid_until.filter(|_| r.status == "approved"),
+                        certificate: cert.map(|c| BASE64.encode(&c)),
                         status: Some(r.status),
                         error: None,
                         message: None,
@@ -309,6 +322,7 @@ pub async fn batch(
                         created: false,
                         serial: None,
                         valid_until: None,
+                        certificate: None,
                         error: Some(e.kind.to_owned()),
                         message: Some(e.message),
                     },
