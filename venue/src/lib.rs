@@ -53,6 +53,8 @@ pub mod registration;
 #[cfg(feature = "native")]
 pub mod timefmt;
 #[cfg(feature = "native")]
+pub mod trace_keys;
+#[cfg(feature = "native")]
 pub mod venue;
 
 pub use error::{Result, VenueError};

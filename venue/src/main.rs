@@ -85,6 +85,20 @@ enum Cmd {
         #[arg(long)]
         display_passphrase_file: Option<PathBuf>,
     },
+    /// Write the day-key sheet for a venue-initiated trace: the keys of the local
+    /// dates asked only (at most 30 in Vietnam, none after today), never the master
+    /// / phiếu khóa theo ngày cho truy vết.
+    TraceKeys {
+        /// First local date, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last local date, YYYY-MM-DD (today at the latest).
+        #[arg(long)]
+        to: String,
+        /// Output file (created, mode 0600; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Register this venue with the health authority / đăng ký địa điểm.
     Register(RegisterArgs),
     /// Ward office: register many venues from a CSV / đăng ký hàng loạt.
@@ -350,6 +364,26 @@ fn run(cli: Cli) -> Result<()> {
             None => display(Some(open()?), a),
         },
         Cmd::Register(a) => register(open()?, a),
+        Cmd::TraceKeys { from, to, out } => {
+            let v = open()?;
+            let (from, to) = (timefmt::parse_date(&from)?, timefmt::parse_date(&to)?);
+            let sheet = quet_venue::trace_keys::day_key_sheet(&v, from, to, now())?;
+            let mut text = zeroize::Zeroizing::new(sheet.to_string());
+            text.push('\n');
+            fsutil::write_new(&out, text.as_bytes())?;
+            let d = |d: quet_protocol::time::Day| {
+                timefmt::format_date(timefmt::civil_from_days(i64::from(d.0)))
+            };
+            println!(
+                "Đã ghi phiếu khóa {a} – {b} (giữ kín; chỉ đưa cho cán bộ điều tra) / day-key \
+                 sheet for {a} – {b} written (keep it private; hand it only to the \
+                 investigator): {}\nPhiếu không chứa khóa chính / it does not hold the master key.",
+                out.display(),
+                a = d(from),
+                b = d(to),
+            );
+            Ok(())
+        }
         Cmd::DisplayExport {
             days,
             from,
