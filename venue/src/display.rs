@@ -147,7 +147,8 @@ const VENUE_FILE_DISPLAY_DAYS: u32 = 2;
 type Renew = Box<dyn Fn(Day) -> Result<DisplayFile> + Send + Sync>;
 
 struct Inner {
-    issuer: CodeIssuer,
+    /// `None` until the venue-file display derives its first days' keys.
+    issuer: Option<CodeIssuer>,
     first_day: Day,
     last_day: Day,
     current: Option<CurrentCode>,
@@ -200,11 +201,14 @@ impl Display {
     /// display keys of today and tomorrow (UTC days), derived again from the
     /// venue's master when the day turns; the code issuer never holds the master.
     pub fn new(venue: &Venue, clock: Arc<dyn Clock>) -> Result<Self> {
+        // The venue's details are checked now; the keys of the days shown are
+        // derived at the first code (the clock is read only then).
+        let df = venue.display_file(Day(1), 1)?;
         let venue = venue.clone();
-        let today = clock.now().day()?;
-        let df = venue.display_file(today, VENUE_FILE_DISPLAY_DAYS)?;
         let renew: Renew = Box::new(move |day| venue.display_file(day, VENUE_FILE_DISPLAY_DAYS));
-        Self::build(&df, clock, Some(renew))
+        let d = Self::build(&df, clock, Some(renew))?;
+        d.lock()?.issuer = None;
+        Ok(d)
     }
 
     /// A display that holds only a display file: codes for its days, nothing else.
@@ -226,7 +230,7 @@ impl Display {
             clock,
             renew,
             inner: Mutex::new(Inner {
-                issuer: issuer_of(df)?,
+                issuer: Some(issuer_of(df)?),
                 first_day: df.first_day,
                 last_day: df.last_day,
                 current: None,
@@ -263,7 +267,9 @@ impl Display {
         inner.head = Some(HeadState::from(&head));
         if checkpoint != inner.checkpoint {
             inner.checkpoint = checkpoint;
-            inner.issuer.set_checkpoint(checkpoint);
+            if let Some(issuer) = inner.issuer.as_mut() {
+                issuer.set_checkpoint(checkpoint);
+            }
             inner.current = None;
         }
         Ok(checkpoint)
@@ -314,7 +320,7 @@ impl Display {
         }
         let timestamp = UnixTime(slot * SCREEN_RESIGN_SECS);
         let day = timestamp.day()?;
-        if day < inner.first_day || day > inner.last_day {
+        if inner.issuer.is_none() || day < inner.first_day || day > inner.last_day {
             let Some(renew) = &self.renew else {
                 return Ok(Showing::OutsideDays {
                     first: inner.first_day,
@@ -324,12 +330,14 @@ impl Display {
             let df = renew(day)?;
             let mut issuer = issuer_of(&df)?;
             issuer.set_checkpoint(inner.checkpoint);
-            inner.issuer = issuer;
+            inner.issuer = Some(issuer);
             inner.first_day = df.first_day;
             inner.last_day = df.last_day;
         }
         let code = inner
             .issuer
+            .as_mut()
+            .ok_or_else(|| VenueError::InvalidInput("no display keys".into()))?
             .screen_code(&mut crate::system_rng(), timestamp)?;
         let url = code.to_url(&self.base_url);
         let qr_code = qr::make(url.as_bytes())?;
