@@ -120,7 +120,8 @@ fn tracing_sheet_pdf_gives_back_the_master_from_its_qr_and_its_text() {
             "Sở Y tế Hà Nội",
             "ABCD-EFGH-IJKL-MNOP-QRST",
         ] {
-            assert!(flat.contains(&squeeze(needle)), "{needle:?} not in {text}");
+            let needle = squeeze(needle).replace('-', "");
+            assert!(flat.contains(&needle), "{needle:?} not in {text}");
         }
         let pages_dir = tempfile::tempdir().unwrap();
         let pages = pdftoppm(&file, 150, pages_dir.path()).unwrap();
@@ -148,7 +149,7 @@ fn text_key_lines(text: &str) -> String {
                             .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
                 })
         })
-        .filter(|l| l.len() >= 14 && !l.starts_with("ABCD-EFGH"))
+        .filter(|l| l.len() >= 9 && !l.starts_with("ABCD-EFGH"))
         .collect::<Vec<_>>()
         .join("-")
 }
@@ -218,19 +219,33 @@ fn cli_writes_pdf_on_request_and_html_otherwise() {
             .unwrap()
             .starts_with("<!DOCTYPE html>")
     );
-    // A5 pages are A5 (pdfinfo names the size).
+    // A5 pages are A5 and A4 pages A4 (pdfinfo's page size in points; poppler 22
+    // does not always name the size).
     if have_tool("pdfinfo", "poppler-utils") {
-        let info = std::process::Command::new("pdfinfo")
-            .arg(&a5)
-            .output()
-            .unwrap();
-        let info = String::from_utf8_lossy(&info.stdout);
-        assert!(info.contains("(A5)"), "{info}");
-        let info = std::process::Command::new("pdfinfo")
-            .arg(&by_ext)
-            .output()
-            .unwrap();
-        assert!(String::from_utf8_lossy(&info.stdout).contains("(A4)"));
+        let size = |pdf: &std::path::Path| -> (f64, f64) {
+            let out = std::process::Command::new("pdfinfo")
+                .arg(pdf)
+                .output()
+                .unwrap();
+            let info = String::from_utf8_lossy(&out.stdout).into_owned();
+            let line = info
+                .lines()
+                .find(|l| l.starts_with("Page size:"))
+                .unwrap_or_else(|| panic!("{info}"));
+            let nums: Vec<f64> = line
+                .split_whitespace()
+                .filter_map(|t| t.parse().ok())
+                .collect();
+            (nums[0], nums[1])
+        };
+        let near =
+            |(w, h): (f64, f64), (ew, eh): (f64, f64)| (w - ew).abs() < 1.0 && (h - eh).abs() < 1.0;
+        assert!(near(size(&a5), (419.53, 595.28)), "A5: {:?}", size(&a5));
+        assert!(
+            near(size(&by_ext), (595.28, 841.89)),
+            "A4: {:?}",
+            size(&by_ext)
+        );
     }
     let bad = std::process::Command::new(bin)
         .arg("--venue")
