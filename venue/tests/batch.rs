@@ -260,3 +260,65 @@ fn the_request_label_is_the_servers() {
         quet_server::registry::REGISTRATION_SIGNATURE_LABEL
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_chunk_of_the_longest_rows_fits_the_servers_body_limit() {
+    use quet_protocol::category::Category;
+    let dir = tempfile::tempdir().unwrap();
+    let ha = start_ha(dir.path()).await;
+    let d = dir.path().to_owned();
+    let (b, staff) = (ha.base.clone(), ha.staff.clone());
+    tokio::task::spawn_blocking(move || {
+        // 250 venues (a whole chunk) with the longest name, address and district,
+        // with an event window: the largest body `batch` ever sends.
+        let descriptor = std::fs::read(d.join("ha.bin")).unwrap();
+        let district = "Đ".repeat(32);
+        assert_eq!(district.len(), 64);
+        let entries: Vec<_> = (0..quet_venue::registration::BATCH_CHUNK)
+            .map(|i| {
+                let name = format!("{:03}{}", i, "ữ".repeat(20));
+                let addr = format!("{:03}{}", i, "Đ".repeat(34));
+                assert!(name.len() <= 64 && name.len() > 60 && addr.len() <= 72 && addr.len() > 70);
+                let mut new = quet_venue::NewVenue::new(
+                    name,
+                    addr,
+                    Category::Wedding,
+                    &b,
+                    descriptor.clone(),
+                );
+                new.event = Some(quet_venue::venue::EventWindow {
+                    start: 4_000_000_000,
+                    end: 4_000_003_600,
+                });
+                let v = quet_venue::Venue::create(
+                    &mut quet_venue::system_rng(),
+                    &d.join(format!("long-{i}.json")),
+                    &new,
+                    None,
+                )
+                .unwrap();
+                quet_venue::registration::BatchEntry {
+                    idempotency_key: format!("{i:016x}"),
+                    signed: quet_venue::registration::signed_request(&v, &district).unwrap(),
+                }
+            })
+            .collect();
+        let body: usize = entries
+            .iter()
+            .map(|e| e.signed.request.len() + e.signed.signature.len() + 70)
+            .sum();
+        println!("largest batch body: about {body} bytes (server limit 262144)");
+        let out = quet_venue::registration::submit_batch(&b, &staff, &entries, None).unwrap();
+        assert_eq!(out.len(), entries.len());
+        assert!(
+            out.iter()
+                .all(|o| o.error.is_none() && o.status.as_deref() == Some("approved")),
+            "{:?}",
+            out.iter().find(|o| o.error.is_some())
+        );
+        assert!(out.iter().all(|o| o.certificate.is_some()));
+    })
+    .await
+    .unwrap();
+    ha.server.shutdown().await.unwrap();
+}
