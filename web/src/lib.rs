@@ -6,7 +6,6 @@
 //! or in the page's JavaScript. What this crate adds is only what a browser needs:
 //!
 //! - [`mirror`]: the core's store mirrored row by row into IndexedDB;
-//! - [`exchange`]: the core's network calls driven by the page's `fetch`;
 //! - [`phone`]: the app's operations, JSON out (tested natively);
 //! - [`scan`]: camera frames (RGBA) handed to the core's QR decoder;
 //! - [`PhoneApp`]: the JavaScript interface.
@@ -22,7 +21,6 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
-pub mod exchange;
 pub mod mirror;
 pub mod phone;
 pub mod scan;
@@ -180,50 +178,76 @@ impl PhoneApp {
         json(self.phone.set_retention(days))
     }
 
-    /// Hands back the answer to a `need` step.
-    pub fn answer(
-        &mut self,
-        method: &str,
-        url: &str,
-        status: u16,
-        body: &[u8],
-        retry_after: Option<u32>,
-    ) {
-        self.phone.answer(
-            method,
-            url,
-            Response {
-                status,
-                body: body.to_vec(),
-                retry_after: retry_after.map(u64::from),
-            },
-        );
+    /// Sets (or changes) the PIN; returns the protection (JSON).
+    #[wasm_bindgen(js_name = setPin)]
+    pub fn set_pin(&mut self, pin: &str) -> Result<String, JsValue> {
+        json(self.phone.set_pin(pin))
     }
 
-    /// One round of a sync: `{"need": request}` or `{"done": report}`.
-    #[wasm_bindgen(js_name = syncStep)]
-    pub fn sync_step(&mut self, now_secs: f64) -> Result<String, JsValue> {
-        step(self.phone.sync_step(time(now_secs)?))
+    /// Adds the passkey slot opened by a 32-byte WebAuthn PRF output.
+    #[wasm_bindgen(js_name = setPrf)]
+    pub fn set_prf(&mut self, output: &[u8]) -> Result<String, JsValue> {
+        json(self.phone.set_prf(output))
     }
 
-    /// One round of a report preview: `{"need": request}` or `{"done": plan}`.
-    #[wasm_bindgen(js_name = reportPreviewStep)]
-    pub fn report_preview_step(
+    /// Unlocks the diary with the PIN (wrong PINs are counted and slowed).
+    #[wasm_bindgen(js_name = unlockWithPin)]
+    pub fn unlock_with_pin(&mut self, pin: &str, now_secs: f64) -> Result<String, JsValue> {
+        json(self.phone.unlock_with_pin(pin, time(now_secs)?))
+    }
+
+    /// Unlocks the diary with a WebAuthn PRF output.
+    #[wasm_bindgen(js_name = unlockWithPrf)]
+    pub fn unlock_with_prf(&mut self, output: &[u8], now_secs: f64) -> Result<String, JsValue> {
+        json(self.phone.unlock_with_prf(output, time(now_secs)?))
+    }
+
+    /// Locks the diary (forgets its secret).
+    pub fn lock(&mut self) {
+        self.phone.lock();
+    }
+
+    /// Begins a sync: `{"need": request}` or `{"done": report}`.
+    #[wasm_bindgen(js_name = syncBegin)]
+    pub fn sync_begin(&mut self, now_secs: f64) -> Result<String, JsValue> {
+        step(self.phone.sync_begin(time(now_secs)?))
+    }
+
+    /// Begins a report preview: `{"need": request}` (a typo is refused here).
+    #[wasm_bindgen(js_name = reportPreviewBegin)]
+    pub fn report_preview_begin(
         &mut self,
         authority: Option<u32>,
         auth_code: &str,
-        now_secs: f64,
     ) -> Result<String, JsValue> {
-        step(
-            self.phone
-                .report_preview_step(authority, auth_code, time(now_secs)?),
-        )
+        step(self.phone.report_preview_begin(authority, auth_code))
     }
 
-    /// One round of sending the previewed report: `{"need"}` or `{"done": receipt}`.
-    #[wasm_bindgen(js_name = reportSubmitStep)]
-    pub fn report_submit_step(&mut self) -> Result<String, JsValue> {
-        step(self.phone.report_submit_step())
+    /// Begins sending the previewed report: `{"need": request}`.
+    #[wasm_bindgen(js_name = reportSubmitBegin)]
+    pub fn report_submit_begin(&mut self) -> Result<String, JsValue> {
+        step(self.phone.report_submit_begin())
+    }
+
+    /// Hands back the answer to the last `need`; returns the next step.
+    pub fn answer(
+        &mut self,
+        status: u16,
+        body: &[u8],
+        retry_after: Option<u32>,
+        now_secs: f64,
+    ) -> Result<String, JsValue> {
+        let response = Response {
+            status,
+            body: body.to_vec(),
+            retry_after: retry_after.map(u64::from),
+        };
+        step(self.phone.answer(response, time(now_secs)?))
+    }
+
+    /// Abandons the pending operation (its request could not be made).
+    pub fn abandon(&mut self) {
+        self.phone.abandon();
     }
 
     /// Decodes the first QR code in a camera frame (RGBA, `width × height`);
