@@ -27,14 +27,23 @@ pub mod scan;
 
 use js_sys::{Array, Uint8Array};
 use quet_client::transport::Response;
+use quet_client::text::LocalZone;
 use quet_client::{ClientError, UnixTime};
 use wasm_bindgen::prelude::{JsValue, wasm_bindgen};
 
 use crate::phone::{Phone, error_json};
 
-/// An error for the page: the JSON `{"kind", "vi", "en"}` of the core's error.
+thread_local! {
+    /// The device's UTC offset in seconds, for times in the core's messages
+    /// (Vietnam's until the page says otherwise).
+    static UTC_OFFSET: core::cell::Cell<i32> = const { core::cell::Cell::new(7 * 3600) };
+}
+
+/// An error for the page: the JSON `{"kind", "vi", "en", "retry_at"}` of the
+/// core's error, times in the device's zone.
 fn js_error(e: &ClientError) -> JsValue {
-    JsValue::from_str(&error_json(e).to_string())
+    let zone = LocalZone::fixed(UTC_OFFSET.with(core::cell::Cell::get));
+    JsValue::from_str(&error_json(e, &zone).to_string())
 }
 
 fn time(now_secs: f64) -> Result<UnixTime, JsValue> {
@@ -82,6 +91,14 @@ impl PhoneApp {
         Phone::open(list, rng)
             .map(|phone| PhoneApp { phone })
             .map_err(|e| js_error(&e))
+    }
+
+    /// Sets the device's UTC offset (minutes east), for times in error messages.
+    #[wasm_bindgen(js_name = setUtcOffset)]
+    pub fn set_utc_offset(minutes: i32) {
+        if (-14 * 60..=14 * 60).contains(&minutes) {
+            UTC_OFFSET.with(|c| c.set(minutes * 60));
+        }
     }
 
     /// The writes to commit: an array of `[key, Uint8Array | null]` (null deletes).

@@ -8,6 +8,7 @@
 //! at a time; beginning another abandons the previous one (what the core already
 //! committed stays).
 
+use quet_client::text::LocalZone;
 use quet_client::transport::{Request, Response};
 use quet_client::{
     Client, ClientError, ReportDraft, ReportPlan, Result, SyncReport, SyncSession, UnixTime,
@@ -309,7 +310,8 @@ impl Phone {
     }
 
     /// Hands the answer to the pending request to the core; returns the next step.
-    /// An answer longer than the request allowed is a network error.
+    /// An answer longer than the request allowed is a network error and ends the
+    /// operation, as a failed fetch does ([`Phone::abandon`]).
     pub fn answer(&mut self, response: Response, now: UnixTime) -> Result<Step> {
         let pending = self
             .pending
@@ -322,12 +324,13 @@ impl Phone {
                 first_error,
                 ..
             } => {
-                let outcome = if too_long {
-                    Err(ClientError::Network("answer too large".into()))
-                } else {
-                    self.client.sync_receive(&mut session, response).map(|_| ())
-                };
-                let first_error = match outcome {
+                if too_long {
+                    // Like a failed fetch: the sync stops here (what the core
+                    // committed stays; the next sync resumes).
+                    return Err(ClientError::Network("answer too large".into()));
+                }
+                let outcome = self.client.sync_receive(&mut session, response);
+                let first_error = match outcome.map(|_| ()) {
                     Ok(()) => first_error,
                     Err(e) => first_error.or(Some(e)),
                 };
@@ -370,12 +373,190 @@ impl Phone {
 
 /// An error as the page shows it: a stable kind, both languages, and when the
 /// next unlock attempt is allowed if attempts are paused.
-pub fn error_json(e: &ClientError) -> Value {
-    let text = e.explain();
+/// Times in it are in `zone`.
+pub fn error_json(e: &ClientError, zone: &LocalZone) -> Value {
+    let text = e.explain_in(zone);
     let retry_at = match e {
         ClientError::WrongPassphrase { retry_at, .. } => *retry_at,
         ClientError::UnlockThrottled { retry_at } => Some(*retry_at),
         _ => None,
     };
     json!({ "kind": e.kind(), "vi": text.vi, "en": text.en, "retry_at": retry_at })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quet_client::Argon2Settings;
+    use quet_protocol::authority::{AuthorityId, AuthorityKeys};
+    use quet_protocol::category::Category;
+    use quet_protocol::code::{CodeIssuer, VenueInfo};
+    use quet_protocol::testing::test_rng;
+    use quet_protocol::venue_keys::VenueMasterKey;
+    use std::collections::BTreeMap;
+
+    const BASE: &str = "https://quet.test.example";
+    const NOW: u64 = 1_790_000_000;
+
+    /// A pinned authority's descriptor and a code of one of its venues.
+    fn setup() -> (Vec<u8>, String) {
+        let mut rng = test_rng(7);
+        let ha = AuthorityKeys::generate(&mut rng);
+        let d = ha.descriptor(AuthorityId(0x0100_0002), "Sở Y tế Huế", BASE);
+        let bytes = ha.sign_descriptor(&d).unwrap();
+        let mut venue = CodeIssuer::new(
+            VenueMasterKey::generate(&mut rng),
+            VenueInfo {
+                name: "Bún Bò Mụ Rơi".into(),
+                address: "2 Đinh Công Tráng, Huế".into(),
+                category: Category::Restaurant,
+                max_stay_minutes: 90,
+            },
+            &d,
+        )
+        .unwrap();
+        let url = venue
+            .screen_code(&mut rng, UnixTime(NOW))
+            .unwrap()
+            .to_url(BASE);
+        (bytes, url)
+    }
+
+    fn open(rows: &BTreeMap<String, Vec<u8>>, seed: u8) -> Phone {
+        let mut p = Phone::open(
+            rows.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Box::new(test_rng(seed)),
+        )
+        .unwrap();
+        p.client_mut().set_argon2_settings(Argon2Settings::MINIMUM);
+        p
+    }
+
+    /// Commits the phone's writes to `rows`, as the page does to IndexedDB.
+    fn commit(p: &mut Phone, rows: &mut BTreeMap<String, Vec<u8>>) {
+        for (k, v) in p.take_writes() {
+            match v {
+                Some(v) => rows.insert(k, v),
+                None => rows.remove(&k),
+            };
+        }
+    }
+
+    #[test]
+    fn check_in_needs_no_pin_and_the_pin_locks_the_diary_across_a_reopen() {
+        let (descriptor, url) = setup();
+        let mut rows = BTreeMap::new();
+        let mut p = open(&rows, 1);
+        p.pin_authority(&descriptor).unwrap();
+        let c = p.check_in(&url, UnixTime(NOW + 5)).unwrap();
+        assert_eq!(c["venue_name"], "Bún Bò Mụ Rơi");
+        let s = p.state(UnixTime(NOW + 6)).unwrap();
+        assert_eq!(s["protection"]["unprotected"], true, "{s}");
+        assert_eq!(s["active"][0]["venue_name"], "Bún Bò Mụ Rơi");
+        p.set_pin("4829").unwrap();
+        commit(&mut p, &mut rows);
+        assert!(
+            !rows.keys().any(|k| k.contains("unprotected")),
+            "the unprotected slot outlived the PIN: {:?}",
+            rows.keys().collect::<Vec<_>>()
+        );
+
+        // Reopened from the committed rows: locked; the stay and the count show,
+        // the diary does not.
+        let mut p = open(&rows, 2);
+        let s = p.state(UnixTime(NOW + 60)).unwrap();
+        assert_eq!(s["protection"]["unlocked"], false, "{s}");
+        assert_eq!(s["check_ins"], 1);
+        assert_eq!(s["active"][0]["venue_name"], "Bún Bò Mụ Rơi");
+        let e = p.diary(UnixTime(NOW + 60)).unwrap_err();
+        assert_eq!(e.kind(), "locked");
+
+        // Wrong PINs are counted in the store (so a reload does not reset them)
+        // and paused from the third.
+        for n in 1..=3u64 {
+            let e = p.unlock_with_pin("0000", UnixTime(NOW + 60 + n)).unwrap_err();
+            assert_eq!(e.kind(), "wrong_passphrase");
+            let j = error_json(&e, &LocalZone::vietnam());
+            assert_eq!(j["retry_at"].is_null(), n < 3, "{j}");
+            commit(&mut p, &mut rows);
+        }
+        let mut p = open(&rows, 3);
+        let e = p.unlock_with_pin("4829", UnixTime(NOW + 70)).unwrap_err();
+        assert_eq!(e.kind(), "unlock_throttled");
+        p.unlock_with_pin("4829", UnixTime(NOW + 70 + 3600)).unwrap();
+        let d = p.diary(UnixTime(NOW + 70 + 3600)).unwrap();
+        assert_eq!(d[0]["venue_name"], "Bún Bò Mụ Rơi");
+        p.lock();
+        assert_eq!(
+            p.diary(UnixTime(NOW + 70 + 3600)).unwrap_err().kind(),
+            "locked"
+        );
+    }
+
+    #[test]
+    fn a_passkey_output_unlocks_and_a_wrong_one_does_not() {
+        let (descriptor, url) = setup();
+        let mut rows = BTreeMap::new();
+        let mut p = open(&rows, 4);
+        p.pin_authority(&descriptor).unwrap();
+        p.check_in(&url, UnixTime(NOW + 5)).unwrap();
+        p.set_pin("4829").unwrap();
+        assert!(p.set_prf(&[1; 31]).is_err(), "a PRF output is 32 bytes");
+        p.set_prf(&[7; 32]).unwrap();
+        commit(&mut p, &mut rows);
+        let mut p = open(&rows, 5);
+        assert_eq!(
+            p.unlock_with_prf(&[8; 32], UnixTime(NOW + 9))
+                .unwrap_err()
+                .kind(),
+            "wrong_passphrase"
+        );
+        let prot = p.unlock_with_prf(&[7; 32], UnixTime(NOW + 10)).unwrap();
+        assert_eq!(prot["unlocked"], true);
+        assert_eq!(prot["prf"], true);
+    }
+
+    #[test]
+    fn steps_refuse_answers_out_of_turn_or_too_long() {
+        let (descriptor, _) = setup();
+        let mut p = open(&BTreeMap::new(), 6);
+        let ok = |body: Vec<u8>| Response {
+            status: 200,
+            body,
+            retry_after: None,
+        };
+        assert!(p.answer(ok(vec![]), UnixTime(NOW)).is_err(), "nothing pending");
+        p.pin_authority(&descriptor).unwrap();
+        let Step::Need(req) = p.sync_begin(UnixTime(NOW)).unwrap() else {
+            panic!("a sync starts with a request")
+        };
+        assert!(req.url.ends_with("/v1/bulletins/head"), "{}", req.url);
+        // An answer longer than allowed ends the sync with a network error.
+        let e = p
+            .answer(ok(vec![0; req.max_response + 1]), UnixTime(NOW))
+            .unwrap_err();
+        assert_eq!(e.kind(), "network");
+        assert!(p.answer(ok(vec![]), UnixTime(NOW)).is_err(), "sync ended");
+        // A head that does not verify is refused by the core, and the sync ends.
+        p.sync_begin(UnixTime(NOW)).unwrap();
+        let e = p.answer(ok(vec![1; 20]), UnixTime(NOW)).unwrap_err();
+        assert_ne!(e.kind(), "network", "{e:?}");
+        // A typo in the code is refused before any request.
+        assert_eq!(
+            p.report_preview_begin(None, "ABCD").unwrap_err().kind(),
+            "auth_code_typo"
+        );
+        // No plan previewed: nothing to send.
+        assert_eq!(
+            p.report_submit_begin().unwrap_err().kind(),
+            "nothing_to_report"
+        );
+    }
+
+    #[test]
+    fn a_pre_release_store_is_refused_with_a_clear_error() {
+        let rows = vec![("secret/local-key".to_string(), vec![0; 32])];
+        let e = Phone::open(rows, Box::new(test_rng(9))).unwrap_err();
+        assert_eq!(e.kind(), "storage");
+    }
 }

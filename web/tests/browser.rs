@@ -411,6 +411,63 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
     assert!(alert.contains("Cà Phê Giảng Story"), "{alert}");
     shot(&mut a, &pa, "05-alert.png", "#alert-list .message");
 
+    // A sets a PIN (offered after the first check-in, never before it). From the
+    // next start the diary and alert details are locked: the phone says there
+    // may have been an exposure, and where only after the unlock.
+    a.click(&pa, "nav [data-tab=home]");
+    a.wait_js(&pa, "document.querySelector('#set-pin')", 10);
+    a.click(&pa, "#set-pin");
+    a.wait_js(&pa, "document.body.dataset.screen === 'pin'", 10);
+    type_into(&mut a, &pa, "#new-pin", "4829");
+    type_into(&mut a, &pa, "#new-pin-again", "4829");
+    a.click(&pa, "#save-pin");
+    a.wait_js(&pa, "document.querySelector('#pin-saved')", 30);
+    a.goto(&pa, &format!("{}/", w.base));
+    a.wait_js(&pa, "document.querySelector('#exposed')", 30);
+    let home = a
+        .js(&pa, "document.querySelector('#exposed').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(home.contains("mở khóa để xem nơi nào"), "{home}");
+    assert!(home.contains("unlock to see where"), "{home}");
+    shot(&mut a, &pa, "15-home-exposed-locked.png", "#exposed");
+    a.click(&pa, "nav [data-tab=alerts]");
+    a.wait_js(&pa, "document.querySelector('#alert-summaries li')", 10);
+    let locked = a
+        .js(&pa, "document.querySelector('main').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !locked.contains("Hãy đi xét nghiệm") && !locked.contains("39 Nguyễn Hữu Huân"),
+        "alert details shown while locked: {locked}"
+    );
+    a.screenshot(&pa, &screenshot_dir().join("16-alerts-locked.png"));
+    a.click(&pa, "#unlock-alerts");
+    a.wait_js(&pa, "document.querySelector('#unlock-pin')", 10);
+    type_into(&mut a, &pa, "#unlock-pin", "1111");
+    a.click(&pa, "#unlock");
+    a.wait_js(&pa, "document.querySelector('#unlock-out [data-error]')", 30);
+    assert_eq!(
+        a.js(&pa, "document.querySelector('#unlock-out [data-error]').dataset.error"),
+        "wrong_passphrase"
+    );
+    a.screenshot(&pa, &screenshot_dir().join("17-unlock-wrong-pin.png"));
+    type_into(&mut a, &pa, "#unlock-pin", "4829");
+    a.click(&pa, "#unlock");
+    a.wait_js(
+        &pa,
+        "document.querySelectorAll('#alert-list li').length === 1",
+        30,
+    );
+    let alert = a
+        .js(&pa, "document.querySelector('#alert-list').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(alert.contains("Hãy đi xét nghiệm trong 24 giờ."), "{alert}");
+
     // The HA withdraws (a false alarm): the alert clears at the next sync.
     for n in &notices {
         let (s, j) = w.admin("POST", &format!("/admin/v1/notices/{n}/withdraw"), None);
@@ -535,6 +592,27 @@ fn every_screen_at_phone_size_is_labelled_readable_and_has_no_serious_axe_findin
     b.click(&p, "#go-settings");
     check(&mut b, "settings");
     b.screenshot(&p, &screenshot_dir().join("12-settings.png"));
+
+    // The PIN (chosen in settings here), then the lock screen after a restart.
+    b.click(&p, "#change-pin");
+    check(&mut b, "pin");
+    b.screenshot(&p, &screenshot_dir().join("18-set-pin.png"));
+    type_into(&mut b, &p, "#new-pin", "2468");
+    type_into(&mut b, &p, "#new-pin-again", "2468");
+    b.click(&p, "#save-pin");
+    b.wait_js(&p, "document.querySelector('#pin-saved')", 30);
+    b.goto(&p, &format!("{}/", w.base));
+    check(&mut b, "home");
+    b.click(&p, "nav [data-tab=diary]");
+    check(&mut b, "diary");
+    b.wait_js(&p, "document.querySelector('#unlock-pin')", 10);
+    b.screenshot(&p, &screenshot_dir().join("19-lock-screen.png"));
+    type_into(&mut b, &p, "#unlock-pin", "2468");
+    b.click(&p, "#unlock");
+    b.wait_js(&p, "document.querySelector('#diary-list')", 30);
+    b.click(&p, "nav [data-tab=more]");
+    b.click(&p, "#go-settings");
+    check(&mut b, "settings");
 
     // English only, then 200 % zoom (a 360 px phone at 200 %: 180 CSS px wide):
     // nothing wider than the screen.
