@@ -59,8 +59,9 @@ fn code_bytes(url: &str) -> Vec<u8> {
         .unwrap()
 }
 
-/// Asserts that nothing the page stored holds any of `secrets` (plaintext bytes).
-fn assert_stored_nothing(b: &mut Browser, p: &Page, secrets: &[(&str, Vec<u8>)]) -> usize {
+/// Where the page stored any of `secrets` (plaintext bytes): `(what, "where key")`
+/// for each hit, and how many stored values were read.
+fn stored_secrets(b: &mut Browser, p: &Page, secrets: &[(&str, Vec<u8>)]) -> (Vec<(String, String)>, usize) {
     let rows = b.js(p, READ_STORAGE);
     let rows = rows.as_array().unwrap();
     assert!(
@@ -68,20 +69,28 @@ fn assert_stored_nothing(b: &mut Browser, p: &Page, secrets: &[(&str, Vec<u8>)])
             .any(|r| r["where"].as_str().unwrap().starts_with("indexeddb:")),
         "the app stored nothing in IndexedDB: {rows:?}"
     );
+    let mut found = Vec::new();
     for r in rows {
         let key_hex = hex(r["key"].as_str().unwrap().as_bytes());
         let value = r["value"].as_str().unwrap();
         for (what, secret) in secrets {
             let s = hex(secret);
-            assert!(
-                !value.contains(&s) && !key_hex.contains(&s),
-                "{what} found in {} key {}",
-                r["where"],
-                r["key"]
-            );
+            if value.contains(&s) || key_hex.contains(&s) {
+                found.push((
+                    what.to_string(),
+                    format!("{} {}", r["where"].as_str().unwrap(), r["key"].as_str().unwrap()),
+                ));
+            }
         }
     }
-    rows.len()
+    (found, rows.len())
+}
+
+/// Asserts that nothing the page stored holds any of `secrets` (plaintext bytes).
+fn assert_stored_nothing(b: &mut Browser, p: &Page, secrets: &[(&str, Vec<u8>)]) -> usize {
+    let (found, n) = stored_secrets(b, p, secrets);
+    assert!(found.is_empty(), "found in storage: {found:?}");
+    n
 }
 
 /// A screenshot with `selector` scrolled into view (people look at the part that matters).
@@ -142,20 +151,33 @@ fn opening_a_code_link_checks_in_at_once_pins_the_authority_and_stores_no_plaint
     );
     b.screenshot(&p, &screenshot_dir().join("02-home-checked-in.png"));
 
-    // What the phone stores: no venue name, no address, no code, in any form.
+    // What the phone stores. During the stay the signed code is kept (the core
+    // re-seals the token with it at check-out): in the stay's own row and nowhere
+    // else (not in localStorage, sessionStorage, Cache Storage or other rows).
     let code = code_bytes(&url);
     let payload = url.rsplit_once('#').unwrap().1.as_bytes().to_vec();
-    let n = assert_stored_nothing(
-        &mut b,
-        &p,
-        &[
-            ("venue name", marker.as_bytes().to_vec()),
-            ("venue address", "12 Hàng Bạc".as_bytes().to_vec()),
-            ("code bytes", code.clone()),
-            ("code text", payload),
-            ("the code's venue-time key", code[14..46].to_vec()),
-        ],
+    let secrets = [
+        ("venue name", marker.as_bytes().to_vec()),
+        ("venue address", "12 Hàng Bạc".as_bytes().to_vec()),
+        ("code bytes", code.clone()),
+        ("code text", payload),
+        ("the code's venue-time key", code[14..46].to_vec()),
+    ];
+    let (during, _) = stored_secrets(&mut b, &p, &secrets);
+    assert!(
+        during
+            .iter()
+            .all(|(_, at)| at == "indexeddb:quet/rows checkin/1"),
+        "the active stay's code outside its row: {during:?}"
     );
+    assert!(
+        !during.iter().any(|(what, _)| what == "code text"),
+        "the code's link text was stored: {during:?}"
+    );
+    // After check-out: no venue name, no address, no code, in any form.
+    b.click(&p, "#check-out");
+    b.wait_js(&p, "!document.querySelector('#check-out')", 20);
+    let n = assert_stored_nothing(&mut b, &p, &secrets);
     eprintln!("storage rows checked: {n}");
 }
 
