@@ -5,6 +5,7 @@
 //! `quet-client` (and, for the display, the venue crate): no rule is written here
 //! or in the page's JavaScript. What this crate adds is only what a browser needs:
 //!
+//! - [`display`]: the venue's screen from a display file ([`VenueDisplay`]);
 //! - [`mirror`]: the core's store mirrored row by row into IndexedDB;
 //! - [`phone`]: the app's operations, JSON out (tested natively);
 //! - [`scan`]: camera frames (RGBA) handed to the core's QR decoder;
@@ -21,6 +22,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+pub mod display;
 pub mod mirror;
 pub mod phone;
 pub mod scan;
@@ -272,5 +274,36 @@ impl PhoneApp {
     #[wasm_bindgen(js_name = decodeFrame)]
     pub fn decode_frame(width: u32, height: u32, rgba: &[u8]) -> Option<String> {
         scan::decode_rgba(width as usize, height as usize, rgba)
+    }
+}
+
+/// The browser venue display, as the page sees it (`/display`).
+#[wasm_bindgen]
+pub struct VenueDisplay {
+    screen: display::VenueScreen,
+}
+
+#[wasm_bindgen]
+impl VenueDisplay {
+    /// Opens a display file (its JSON text) with its passphrase.
+    pub fn open(text: &str, passphrase: &str) -> Result<VenueDisplay, JsValue> {
+        let rng: quet_client::Rng = Box::new(rand_core::UnwrapErr(getrandom::SysRng));
+        display::VenueScreen::open(text, passphrase, rng)
+            .map(|screen| VenueDisplay { screen })
+            .map_err(|e| JsValue::from_str(&e.to_json().to_string()))
+    }
+
+    /// The venue, its authority and the days the file covers (JSON).
+    pub fn info(&self) -> String {
+        self.screen.info().to_string()
+    }
+
+    /// What to show now (JSON; see `display::VenueScreen::showing`).
+    pub fn showing(&mut self, now_secs: f64) -> Result<String, JsValue> {
+        let now = time(now_secs)?;
+        self.screen
+            .showing(now)
+            .map(|v| v.to_string())
+            .map_err(|e| JsValue::from_str(&e.to_json().to_string()))
     }
 }

@@ -816,3 +816,103 @@ fn static_export_served_by_nginx_is_the_same_app_and_checks_in() {
         "{text}"
     );
 }
+
+#[test]
+fn venue_display_page_shows_scannable_codes_from_a_display_file_offline() {
+    if !cdp::available() {
+        return;
+    }
+    let _one = world::serial();
+    let w = World::start();
+    let venue = w.venue(
+        "Tiệm Trà Màn Hình",
+        "8 Lý Đạo Thành, Hoàn Kiếm",
+        Category::Restaurant,
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let today = quet_protocol::time::UnixTime(now).day().unwrap();
+    // What `quet-venue display-export --days 2` writes: day keys, no master.
+    let file = venue
+        .display_file(today, 2)
+        .unwrap()
+        .seal(&mut quet_venue::system_rng(), "quầy số 1")
+        .unwrap();
+
+    // An old phone at the counter opens /display and imports the file.
+    let mut b = Browser::launch(&[]);
+    let p = b.page(W, H);
+    b.goto(&p, &format!("{}/display", w.base));
+    b.wait_js(&p, "document.body.dataset.screen === 'import'", 30);
+    b.js(
+        &p,
+        &format!(
+            "(() => {{ const dt = new DataTransfer(); dt.items.add(new File([{file:?}], 'venue.quet-display')); \
+             document.querySelector('#display-file').files = dt.files; return true; }})()"
+        ),
+    );
+    type_into(&mut b, &p, "#display-passphrase", "sai mật khẩu");
+    b.click(&p, "#display-open");
+    b.wait_js(&p, "document.querySelector('#display-out [data-error]')", 30);
+    assert_eq!(
+        b.js(
+            &p,
+            "document.querySelector('#display-out [data-error]').dataset.error"
+        ),
+        "wrong_passphrase"
+    );
+    type_into(&mut b, &p, "#display-passphrase", "quầy số 1");
+    b.click(&p, "#display-open");
+    b.wait_js(
+        &p,
+        "document.body.dataset.screen === 'display' && document.querySelector('#qr')",
+        30,
+    );
+    let shown = b
+        .js(&p, "document.querySelector('#showing').dataset.url")
+        .as_str()
+        .unwrap()
+        .to_string();
+    if let Some(src) = axe_source() {
+        let found = axe(&mut b, &p, &src);
+        assert!(found.is_empty(), "axe-core on the display: {found:?}");
+    }
+    let png = screenshot_dir().join("20-venue-display.png");
+    b.screenshot(&p, &png);
+
+    // The code on the screen is what the page says, read back from the pixels.
+    let read = quet_client::qr::decode_image(&std::fs::read(&png).unwrap()).unwrap();
+    assert_eq!(read, shown);
+
+    // A phone scanning it checks in at this venue.
+    let phone = b.page(W, H);
+    open_link(&mut b, &phone, &read);
+    let text = b
+        .js(&phone, "document.body.innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains("Tiệm Trà Màn Hình"), "{text}");
+
+    // Offline after a restart: the page comes from the service worker's cache,
+    // the file from this device (still encrypted); only the passphrase is asked.
+    b.wait_js(&p, "navigator.serviceWorker.controller !== null", 30);
+    b.offline(&p, true);
+    b.goto(&p, &format!("{}/display", w.base));
+    b.wait_js(&p, "document.body.dataset.screen === 'import'", 30);
+    assert_eq!(
+        b.js(&p, "document.querySelector('#display-file') === null"),
+        true,
+        "the imported file was not kept"
+    );
+    type_into(&mut b, &p, "#display-passphrase", "quầy số 1");
+    b.click(&p, "#display-open");
+    b.wait_js(&p, "document.querySelector('#qr')", 30);
+    let stored = b.js(&p, "localStorage.getItem('quet.display-file')");
+    assert!(
+        !stored.as_str().unwrap().contains("Tiệm Trà"),
+        "the display file is kept in plaintext"
+    );
+}

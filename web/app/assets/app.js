@@ -66,6 +66,10 @@ function venueCard(c, cls = "") {
         : [h("dt", {}, t("checkedOut")), h("dd", {}, time(c.departure))],
     ),
     h("div", { class: "muted" }, c.poster ? t("posterCode") : t("screenCode")),
+    c.registered_with
+      ? h("div", { class: "registered" }, t("registeredWith", { authority: c.registered_with }))
+      : h("div", { class: "card warn unregistered" }, t("unregistered")),
+    c.chain_check === "conflict" ? h("div", { class: "card bad", role: "alert" }, t("checkpointConflict")) : null,
   );
 }
 
