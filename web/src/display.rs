@@ -83,7 +83,11 @@ impl VenueScreen {
             // The parser's message is already "Vietnamese / English".
             let text = e.to_string();
             let (vi, en) = text.split_once(" / ").unwrap_or((&text, &text));
-            ScreenError::new(kind, format!("Tệp hiển thị: {vi}"), format!("Display file: {en}"))
+            ScreenError::new(
+                kind,
+                format!("Tệp hiển thị: {vi}"),
+                format!("Display file: {en}"),
+            )
         })?;
         let keys = DisplayKeys {
             signing: VenueSigningSeed::from_bytes(*file.signing_seed),
@@ -171,9 +175,8 @@ impl VenueScreen {
                 )
             })?;
         let url = code.to_url(&self.descriptor.base_url);
-        let qr = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M).map_err(|e| {
-            ScreenError::new("qr", format!("Mã QR: {e}"), format!("QR code: {e}"))
-        })?;
+        let qr = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
+            .map_err(|e| ScreenError::new("qr", format!("Mã QR: {e}"), format!("QR code: {e}")))?;
         let modules: String = qr
             .to_colors()
             .iter()
@@ -208,7 +211,11 @@ mod tests {
     fn file(event: Option<Event>) -> (String, AuthorityDescriptor) {
         let mut rng = test_rng(3);
         let ha = AuthorityKeys::generate(&mut rng);
-        let d = ha.descriptor(AuthorityId(0x0100_0003), "Sở Y tế Đà Nẵng", "https://qr.example");
+        let d = ha.descriptor(
+            AuthorityId(0x0100_0003),
+            "Sở Y tế Đà Nẵng",
+            "https://qr.example",
+        );
         let bytes = ha.sign_descriptor(&d).unwrap();
         let master = VenueMasterKey::generate(&mut rng);
         let today = UnixTime(NOW).day().unwrap();
@@ -232,7 +239,8 @@ mod tests {
                 .collect(),
         };
         (
-            df.seal_with(&mut rng, "mật khẩu quầy", 8 * 1024, 1, 1).unwrap(),
+            df.seal_with(&mut rng, "mật khẩu quầy", 8 * 1024, 1, 1)
+                .unwrap(),
             d,
         )
     }
@@ -272,8 +280,14 @@ mod tests {
             end: NOW + 7200,
         }));
         let mut s = VenueScreen::open(&text, "mật khẩu quầy", Box::new(test_rng(2))).unwrap();
-        assert_eq!(s.showing(UnixTime(NOW)).unwrap()["state"], "event_not_started");
+        assert_eq!(
+            s.showing(UnixTime(NOW)).unwrap()["state"],
+            "event_not_started"
+        );
         assert_eq!(s.showing(UnixTime(NOW + 4000)).unwrap()["state"], "code");
-        assert_eq!(s.showing(UnixTime(NOW + 8000)).unwrap()["state"], "event_ended");
+        assert_eq!(
+            s.showing(UnixTime(NOW + 8000)).unwrap()["state"],
+            "event_ended"
+        );
     }
 }

@@ -28,8 +28,8 @@ pub mod phone;
 pub mod scan;
 
 use js_sys::{Array, Uint8Array};
-use quet_client::transport::Response;
 use quet_client::text::LocalZone;
+use quet_client::transport::Response;
 use quet_client::{ClientError, UnixTime};
 use wasm_bindgen::prelude::{JsValue, wasm_bindgen};
 

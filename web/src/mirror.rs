@@ -371,12 +371,7 @@ mod tests {
         s.apply(vec![
             Op::PutMeta("next_check_in_id".into(), vec![0, 3]),
             Op::PutAuthority(5, vec![1; 10]),
-            Op::PutChain(
-                5,
-                ChainRow {
-                    state: vec![8; 45],
-                },
-            ),
+            Op::PutChain(5, ChainRow { state: vec![8; 45] }),
             Op::PutCheckIn(row(1, false)),
             Op::PutCheckIn(row(2, true)),
             Op::InsertExposure(ExposureRow {

@@ -55,7 +55,10 @@ enum Pending {
         first_error: Option<ClientError>,
     },
     /// A report preview, waiting for `POST /v1/reports/preview`.
-    Preview { draft: ReportDraft, request: Request },
+    Preview {
+        draft: ReportDraft,
+        request: Request,
+    },
     /// A report upload, waiting for `POST /v1/reports`.
     Upload { plan: ReportPlan, request: Request },
 }
@@ -286,7 +289,11 @@ impl Phone {
 
     /// Begins a report: the preview request for `auth_code` (a typo is caught
     /// here, before anything is sent).
-    pub fn report_preview_begin(&mut self, authority: Option<u32>, auth_code: &str) -> Result<Step> {
+    pub fn report_preview_begin(
+        &mut self,
+        authority: Option<u32>,
+        auth_code: &str,
+    ) -> Result<Step> {
         self.pending = None;
         self.plan = None;
         let (draft, request) = self.client.report_preview_request(authority, auth_code)?;
@@ -474,7 +481,9 @@ mod tests {
         // Wrong PINs are counted in the store (so a reload does not reset them)
         // and paused from the third.
         for n in 1..=3u64 {
-            let e = p.unlock_with_pin("0000", UnixTime(NOW + 60 + n)).unwrap_err();
+            let e = p
+                .unlock_with_pin("0000", UnixTime(NOW + 60 + n))
+                .unwrap_err();
             assert_eq!(e.kind(), "wrong_passphrase");
             let j = error_json(&e, &LocalZone::vietnam());
             assert_eq!(j["retry_at"].is_null(), n < 3, "{j}");
@@ -483,7 +492,8 @@ mod tests {
         let mut p = open(&rows, 3);
         let e = p.unlock_with_pin("4829", UnixTime(NOW + 70)).unwrap_err();
         assert_eq!(e.kind(), "unlock_throttled");
-        p.unlock_with_pin("4829", UnixTime(NOW + 70 + 3600)).unwrap();
+        p.unlock_with_pin("4829", UnixTime(NOW + 70 + 3600))
+            .unwrap();
         let d = p.diary(UnixTime(NOW + 70 + 3600)).unwrap();
         assert_eq!(d[0]["venue_name"], "Bún Bò Mụ Rơi");
         p.lock();
@@ -525,7 +535,10 @@ mod tests {
             body,
             retry_after: None,
         };
-        assert!(p.answer(ok(vec![]), UnixTime(NOW)).is_err(), "nothing pending");
+        assert!(
+            p.answer(ok(vec![]), UnixTime(NOW)).is_err(),
+            "nothing pending"
+        );
         p.pin_authority(&descriptor).unwrap();
         let Step::Need(req) = p.sync_begin(UnixTime(NOW)).unwrap() else {
             panic!("a sync starts with a request")

@@ -61,7 +61,11 @@ fn code_bytes(url: &str) -> Vec<u8> {
 
 /// Where the page stored any of `secrets` (plaintext bytes): `(what, "where key")`
 /// for each hit, and how many stored values were read.
-fn stored_secrets(b: &mut Browser, p: &Page, secrets: &[(&str, Vec<u8>)]) -> (Vec<(String, String)>, usize) {
+fn stored_secrets(
+    b: &mut Browser,
+    p: &Page,
+    secrets: &[(&str, Vec<u8>)],
+) -> (Vec<(String, String)>, usize) {
     let rows = b.js(p, READ_STORAGE);
     let rows = rows.as_array().unwrap();
     assert!(
@@ -78,7 +82,11 @@ fn stored_secrets(b: &mut Browser, p: &Page, secrets: &[(&str, Vec<u8>)]) -> (Ve
             if value.contains(&s) || key_hex.contains(&s) {
                 found.push((
                     what.to_string(),
-                    format!("{} {}", r["where"].as_str().unwrap(), r["key"].as_str().unwrap()),
+                    format!(
+                        "{} {}",
+                        r["where"].as_str().unwrap(),
+                        r["key"].as_str().unwrap()
+                    ),
                 ));
             }
         }
@@ -470,9 +478,16 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
     a.wait_js(&pa, "document.querySelector('#unlock-pin')", 10);
     type_into(&mut a, &pa, "#unlock-pin", "1111");
     a.click(&pa, "#unlock");
-    a.wait_js(&pa, "document.querySelector('#unlock-out [data-error]')", 30);
+    a.wait_js(
+        &pa,
+        "document.querySelector('#unlock-out [data-error]')",
+        30,
+    );
     assert_eq!(
-        a.js(&pa, "document.querySelector('#unlock-out [data-error]').dataset.error"),
+        a.js(
+            &pa,
+            "document.querySelector('#unlock-out [data-error]').dataset.error"
+        ),
         "wrong_passphrase"
     );
     a.screenshot(&pa, &screenshot_dir().join("17-unlock-wrong-pin.png"));
@@ -855,7 +870,11 @@ fn venue_display_page_shows_scannable_codes_from_a_display_file_offline() {
     );
     type_into(&mut b, &p, "#display-passphrase", "sai mật khẩu");
     b.click(&p, "#display-open");
-    b.wait_js(&p, "document.querySelector('#display-out [data-error]')", 30);
+    b.wait_js(
+        &p,
+        "document.querySelector('#display-out [data-error]')",
+        30,
+    );
     assert_eq!(
         b.js(
             &p,
