@@ -112,7 +112,6 @@ pub fn list_districts(data_dir: &Path) -> Result<Vec<String>, ServerError> {
     Ok(districts::list(&conn)?)
 }
 
-
 /// Adds a staff member; returns their API token and console password (shown once).
 pub fn add_staff_with(
     data_dir: &Path,

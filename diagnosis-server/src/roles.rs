@@ -247,7 +247,9 @@ mod tests {
         let no_district = member(&[Role::WardOfficer], None);
         assert!(no_district.registry_scope().is_err());
         assert_eq!(
-            member(&[Role::Administrator], None).registry_scope().unwrap(),
+            member(&[Role::Administrator], None)
+                .registry_scope()
+                .unwrap(),
             None
         );
         assert_eq!(

@@ -49,6 +49,8 @@ fn a_staff_members_whole_day_in_the_browser() {
     let ha = Authority::new();
     let token = add_staff(&ha.data(), "lan", "tracer,publisher", PW);
     add_staff(&ha.data(), "an", "administrator", PW);
+    // The province's districts: the only names heartbeats may claim.
+    quet_server::import_districts(&ha.data(), "Hoàn Kiếm\nBa Đình\n").unwrap();
     let s = start(&ha.data(), serde_json::json!({}));
     let d = descriptor(&s);
     // Venues sent heartbeats (for the statistics page).

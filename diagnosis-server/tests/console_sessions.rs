@@ -232,7 +232,8 @@ fn every_write_needs_the_session_token_and_a_same_origin_request() {
     let other = c.host.replace(':', ":1"); // 127.0.0.1:1xxxx: another port
     let cross = format!("http://{other}");
 
-    let attempts: Vec<(&str, Vec<(&str, &str)>, Vec<(&str, &str)>)> = vec![
+    type Pairs<'a> = Vec<(&'a str, &'a str)>;
+    let attempts: Vec<(&str, Pairs, Pairs)> = vec![
         // No token at all, from the console's own origin.
         ("/console/publish", vec![], vec![]),
         // A wrong token.

@@ -299,24 +299,36 @@ fn client_seeds(descriptor: &[u8], issuer: &mut CodeIssuer) {
     let mut client = Client::new(MemoryStore::new(), Box::new(test_rng(7)));
     client.set_argon2_settings(Argon2Settings::MINIMUM);
     client.pin_authority(descriptor).expect("pin");
-    let base = client.authorities().expect("authorities")[0].base_url.clone();
+    let base = client.authorities().expect("authorities")[0]
+        .base_url
+        .clone();
     let url = issuer
         .screen_code(&mut test_rng(8), now)
         .expect("code")
         .to_url(&base);
     client.check_in(&url, now).expect("check-in");
     client.set_passphrase(b"1234").expect("passphrase");
-    put("client_snapshot", "one-check-in", &client.store().snapshot());
+    put(
+        "client_snapshot",
+        "one-check-in",
+        &client.store().snapshot(),
+    );
     put("client_snapshot", "empty", &MemoryStore::new().snapshot());
     let mut rng = test_rng(9);
     let secret = DiarySecret::generate(&mut rng);
-    let pass = KeySlot::passphrase(&mut rng, Argon2Settings::MINIMUM, b"1234", &secret)
-        .expect("slot");
+    let pass =
+        KeySlot::passphrase(&mut rng, Argon2Settings::MINIMUM, b"1234", &secret).expect("slot");
     put("client_keyslot", "passphrase", &pass.to_bytes());
     put(
         "client_keyslot",
         "prf",
-        &KeySlot::prf(&mut rng, &[3; 32], &secret).expect("slot").to_bytes(),
+        &KeySlot::prf(&mut rng, &[3; 32], &secret)
+            .expect("slot")
+            .to_bytes(),
     );
-    put("client_keyslot", "unprotected", &secret.unprotected_slot().to_bytes());
+    put(
+        "client_keyslot",
+        "unprotected",
+        &secret.unprotected_slot().to_bytes(),
+    );
 }
