@@ -399,7 +399,7 @@ impl Venue {
         };
         check_info(&info)?;
         match protection {
-            Protection::Passphrase(p) if p.is_empty() => {
+            Protection::Passphrase("") => {
                 return Err(VenueError::InvalidInput(
                     "mật khẩu rỗng / empty passphrase".into(),
                 ));

@@ -161,7 +161,9 @@ impl VenueScreen {
             && *s == slot
         {
             let mut shown = shown.clone();
-            shown["refresh_in"] = json!(refresh_in);
+            if let Some(o) = shown.as_object_mut() {
+                o.insert("refresh_in".into(), json!(refresh_in));
+            }
             return Ok(shown);
         }
         let code = self

@@ -50,7 +50,7 @@ enum Pending {
     /// A sync: the core's session and the first error met (the session goes on
     /// with the next authority after an error, as the core's own loop does).
     Sync {
-        session: SyncSession,
+        session: Box<SyncSession>,
         request: Request,
         first_error: Option<ClientError>,
     },
@@ -257,7 +257,7 @@ impl Phone {
     /// Turns the sync session's next request into a step, or finishes it.
     fn sync_next(
         &mut self,
-        mut session: SyncSession,
+        mut session: Box<SyncSession>,
         first_error: Option<ClientError>,
     ) -> Result<Step> {
         match session.next_request() {
@@ -270,7 +270,7 @@ impl Phone {
                 Ok(Step::Need(request))
             }
             None => {
-                let report: SyncReport = session.finish();
+                let report: SyncReport = (*session).finish();
                 match first_error {
                     Some(e) => Err(e),
                     None => to_value(&report).map(Step::Done),
@@ -283,7 +283,7 @@ impl Phone {
     /// then the bulletins it names, each verified, matched and committed).
     pub fn sync_begin(&mut self, now: UnixTime) -> Result<Step> {
         self.pending = None;
-        let session = self.client.sync_start(now)?;
+        let session = Box::new(self.client.sync_start(now)?);
         self.sync_next(session, None)
     }
 
