@@ -14,7 +14,10 @@ const DISPLAY = "/display"; // the venue display page, offline too
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    await cache.addAll([SHELL, DISPLAY, "/manifest.webmanifest", ...ASSETS]);
+    // The venue display's wasm is not the phone's business: the display page
+    // caches its own files when it first opens (display.js).
+    const phone = ASSETS.filter((a) => !a.includes("/quet_display"));
+    await cache.addAll([SHELL, DISPLAY, "/manifest.webmanifest", ...phone]);
     await self.skipWaiting();
   })());
 });

@@ -22,6 +22,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+#[cfg(feature = "display")]
 pub mod display;
 pub mod mirror;
 pub mod phone;
@@ -278,11 +279,13 @@ impl PhoneApp {
 }
 
 /// The browser venue display, as the page sees it (`/display`).
+#[cfg(feature = "display")]
 #[wasm_bindgen]
 pub struct VenueDisplay {
     screen: display::VenueScreen,
 }
 
+#[cfg(feature = "display")]
 #[wasm_bindgen]
 impl VenueDisplay {
     /// Opens a display file (its JSON text) with its passphrase.

@@ -918,6 +918,13 @@ fn venue_display_page_shows_scannable_codes_from_a_display_file_offline() {
     // Offline after a restart: the page comes from the service worker's cache,
     // the file from this device (still encrypted); only the passphrase is asked.
     b.wait_js(&p, "navigator.serviceWorker.controller !== null", 30);
+    let cached = "(async () => { for (const k of await caches.keys()) { const c = await caches.open(k); \
+        if ((await c.keys()).some((r) => r.url.endsWith('/quet_display_bg.wasm'))) return true; } return false; })()";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while b.js(&p, cached) != Value::Bool(true) {
+        assert!(std::time::Instant::now() < deadline, "the display's wasm was not cached");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     b.offline(&p, true);
     b.goto(&p, &format!("{}/display", w.base));
     b.wait_js(&p, "document.body.dataset.screen === 'import'", 30);
@@ -934,4 +941,78 @@ fn venue_display_page_shows_scannable_codes_from_a_display_file_offline() {
         !stored.as_str().unwrap().contains("Tiệm Trà"),
         "the display file is kept in plaintext"
     );
+}
+
+#[test]
+fn a_passkey_with_prf_unlocks_the_diary_in_chromiums_virtual_authenticator() {
+    if !cdp::available() {
+        return;
+    }
+    let _one = world::serial();
+    let w = World::start();
+    let venue = w.venue(
+        "Bánh Mì Khóa Vân Tay",
+        "3 Hàng Cá, Hoàn Kiếm",
+        Category::Restaurant,
+    );
+    // WebAuthn needs a domain (an IP address is not a valid relying party id):
+    // the same server as `localhost`.
+    let site = w.base.replace("127.0.0.1", "localhost");
+    let url = display_code(&venue);
+    let fragment = url.rsplit_once('#').unwrap().1;
+    let mut b = Browser::launch(&[]);
+    let p = b.page(W, H);
+    // A platform authenticator with user verification and PRF (hmac-secret), as
+    // a phone's fingerprint or face unlock would be.
+    b.call("WebAuthn.enable", serde_json::json!({}), Some(&p.session))
+        .unwrap();
+    b.call(
+        "WebAuthn.addVirtualAuthenticator",
+        serde_json::json!({"options": {
+            "protocol": "ctap2", "ctap2Version": "ctap2_1", "transport": "internal",
+            "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true,
+            "hasPrf": true, "automaticPresenceSimulation": true}}),
+        Some(&p.session),
+    )
+    .unwrap();
+    open_link(&mut b, &p, &format!("{site}/C#{fragment}"));
+    b.click(&p, "#set-pin");
+    b.wait_js(&p, "document.body.dataset.screen === 'pin'", 10);
+    type_into(&mut b, &p, "#new-pin", "9753");
+    type_into(&mut b, &p, "#new-pin-again", "9753");
+    b.click(&p, "#save-pin");
+    b.wait_js(&p, "document.querySelector('#pin-saved')", 30);
+    b.click(&p, "nav [data-tab=more]");
+    b.click(&p, "#go-settings");
+    b.wait_js(&p, "document.querySelector('#add-passkey')", 10);
+    b.click(&p, "#add-passkey");
+    b.wait_js(
+        &p,
+        "document.body.innerText.includes('Đã thêm passkey') || document.querySelector('[data-error]')",
+        30,
+    );
+    let err = b.js(
+        &p,
+        "document.querySelector('[data-error]')?.innerText || ''",
+    );
+    assert_eq!(err, Value::String(String::new()), "adding the passkey");
+
+    // Restarted: locked; the passkey (no PIN typed) opens the diary.
+    b.goto(&p, &format!("{site}/"));
+    b.wait_js(&p, "document.body.dataset.screen === 'home'", 30);
+    b.click(&p, "nav [data-tab=diary]");
+    b.wait_js(&p, "document.querySelector('#unlock-passkey')", 10);
+    b.screenshot(&p, &screenshot_dir().join("21-unlock-passkey.png"));
+    b.click(&p, "#unlock-passkey");
+    b.wait_js(
+        &p,
+        "document.querySelector('#diary-list') || document.querySelector('#unlock-out [data-error]')",
+        30,
+    );
+    let diary = b
+        .js(&p, "document.querySelector('main').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(diary.contains("Bánh Mì Khóa Vân Tay"), "{diary}");
 }

@@ -3,7 +3,7 @@
 // show the rotating code, computed in wasm from the file's day keys, offline.
 // Every rule is Rust's (quet-web's VenueDisplay over the venue crate's parser and
 // the protocol's code issuer); this file only draws.
-import init, { VenueDisplay } from "./quet_web.js";
+import init, { VenueDisplay } from "./quet_display.js";
 import { t, bi, time } from "./i18n.js";
 
 const FILE_KEY = "quet.display-file"; // the display file as exported: encrypted
@@ -127,6 +127,13 @@ async function start() {
   await init();
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module" }).catch(() => {});
+    // The phone app's worker does not pre-cache the display's wasm; keep it for
+    // offline starts (same versioned cache, so the next version replaces it).
+    const here = new URL(".", import.meta.url).pathname;
+    navigator.serviceWorker.ready.then(async () => {
+      const cache = await caches.open("quet-app-" + document.body.dataset.version);
+      await cache.addAll([here + "quet_display.js", here + "quet_display_bg.wasm"]);
+    }).catch(() => { /* online only until it can */ });
   }
   importScreen(localStorage.getItem(FILE_KEY));
 }
