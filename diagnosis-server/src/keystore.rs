@@ -189,8 +189,13 @@ pub fn default_root_key_path(data: &Path) -> PathBuf {
 }
 
 /// The start of the current capsule week: capsule periods begin at UTC midnight.
+/// Where a new authority's first capsule period starts: two UTC midnights back. A
+/// poster's code is sealed to the key of the UTC day in which its local day begins,
+/// and local days east of UTC (Vietnam: UTC+7) begin the UTC day before; two days
+/// back covers the local day in progress and the one just ended (visits of
+/// yesterday reported today, as in the demo).
 fn period_start(now: u64) -> UnixTime {
-    UnixTime(now - now % DAY_SECS)
+    UnixTime((now - now % DAY_SECS).saturating_sub(2 * DAY_SECS))
 }
 
 /// Creates a new authority in `opts.data_dir`. Refuses to overwrite one.

@@ -215,8 +215,10 @@ pub fn run(dir: &Path, cfg: &DemoConfig) -> HarnessResult<DemoOutcome> {
                 let code = if mode == CheckInMode::Screen {
                     issuers[v.venue].screen_code(&mut rng, v.arrival)
                 } else {
-                    issuers[v.venue]
-                        .poster_code(&mut rng, v.arrival.day().map_err(|e| e.to_string())?)
+                    let day = issuers[v.venue]
+                        .local_day(v.arrival)
+                        .map_err(|e| e.to_string())?;
+                    issuers[v.venue].poster_code(&mut rng, day)
                 }
                 .map_err(|e| e.to_string())?;
                 let checked = phone

@@ -249,7 +249,11 @@ struct Tampering {
 impl Transport for Tampering {
     fn get(&self, url: &str, max_body: usize) -> quet_client::Result<Response> {
         let mut r = self.inner.get(url, max_body)?;
-        if url.contains("/v1/bulletins/") && !url.ends_with("index.json") && !r.body.is_empty() {
+        if url.contains("/v1/bulletins/")
+            && !url.ends_with("index.json")
+            && !url.ends_with("/head")
+            && !r.body.is_empty()
+        {
             let i = r.body.len() / 2;
             r.body[i] ^= 0x01;
             self.tampered.set(self.tampered.get() + 1);

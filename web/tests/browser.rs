@@ -922,7 +922,10 @@ fn venue_display_page_shows_scannable_codes_from_a_display_file_offline() {
         if ((await c.keys()).some((r) => r.url.endsWith('/quet_display_bg.wasm'))) return true; } return false; })()";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while b.js(&p, cached) != Value::Bool(true) {
-        assert!(std::time::Instant::now() < deadline, "the display's wasm was not cached");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the display's wasm was not cached"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     b.offline(&p, true);
