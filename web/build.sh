@@ -25,18 +25,33 @@ if [ "$have" != "$want" ]; then
   exit 1
 fi
 target="${CARGO_TARGET_DIR:-$root/target}"
-cd "$root"
-# Size: whole-program optimisation and no unwinding for the browser build only
-# (the native release profile is left as the workspace sets it).
-cargo build -q -p quet-web --lib --target wasm32-unknown-unknown --release \
-  --config 'profile.release.lto=true' --config 'profile.release.codegen-units=1' \
+# Size: whole-program optimisation, no unwinding, and optimised for size ("s")
+# for the browser build only (the native release profile is left as the workspace
+# sets it). The crates on the matching path (curve25519, X25519, ChaCha20-Poly1305,
+# SHA-2, the protocol) keep opt-level 3: matching an outbreak day in wasm must stay
+# within 2x native (cargo bench -p quet-web --bench browser_budgets).
+profile=(--config 'profile.release.lto=true' --config 'profile.release.codegen-units=1'
   --config 'profile.release.panic="abort"' --config 'profile.release.debug=0'
-
+  --config 'profile.release.opt-level="s"')
+for crate in curve25519-dalek x25519-dalek ed25519-dalek chacha20 poly1305 chacha20poly1305 sha2 quet-protocol; do
+  profile+=(--config "profile.release.package.$crate.opt-level=3")
+done
+wasm="$target/wasm32-unknown-unknown/release/quet_web.wasm"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/assets" "$stage/site"
-wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$stage/assets" \
-  "$target/wasm32-unknown-unknown/release/quet_web.wasm"
+bindgen() {
+  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir "$stage/assets" --out-name "$1" "$wasm"
+}
+cd "$root"
+# Two wasm files from one crate: the phone app without the venue display's code
+# (quet_web), and the display page (quet_display, feature "display", no phone UI
+# needs it), so a phone never downloads the display-file parser or QR encoder.
+cargo build -q -p quet-web --lib --target wasm32-unknown-unknown --release --no-default-features "${profile[@]}"
+bindgen quet_web
+cargo build -q -p quet-web --lib --target wasm32-unknown-unknown --release --features display "${profile[@]}"
+bindgen quet_display
 cp -R "$root/web/app/assets/." "$stage/assets/"
 
 # The version: a digest of every asset's name and bytes, in a fixed order.

@@ -9,11 +9,15 @@ const CACHE = "quet-app-" + VERSION;
 const ASSETS = "__ASSET_LIST__";
 const SHELL = "/index.html";
 const SHELL_PATHS = new Set(["/", "/C", "/c", "/index.html"]);
+const DISPLAY = "/display"; // the venue display page, offline too
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    await cache.addAll([SHELL, "/manifest.webmanifest", ...ASSETS]);
+    // The venue display's wasm is not the phone's business: the display page
+    // caches its own files when it first opens (display.js).
+    const phone = ASSETS.filter((a) => !a.includes("/quet_display"));
+    await cache.addAll([SHELL, DISPLAY, "/manifest.webmanifest", ...phone]);
     await self.skipWaiting();
   })());
 });
@@ -32,6 +36,7 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin || event.request.method !== "GET") return;
   let key = null;
   if (event.request.mode === "navigate" && SHELL_PATHS.has(url.pathname)) key = SHELL;
+  else if (event.request.mode === "navigate" && url.pathname === DISPLAY) key = DISPLAY;
   else if (url.pathname.startsWith("/a/" + VERSION + "/") || url.pathname === "/manifest.webmanifest") key = url.pathname;
   if (!key) return;
   event.respondWith((async () => {

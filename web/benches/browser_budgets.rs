@@ -21,8 +21,11 @@ use quet_protocol::authority::{AuthorityId, AuthorityKeys};
 use quet_protocol::bulletin::BulletinDraft;
 use quet_protocol::category::Category;
 use quet_protocol::code::{CodeIssuer, VenueInfo};
-use quet_protocol::notice::{ExposureNotice, NoticeBody, Severity};
-use quet_protocol::time::{Epoch, UtcOffset};
+use quet_protocol::head::{BulletinHead, ChainPoint, HeadDraft};
+use quet_protocol::notice::{
+    ExposureNotice, NoticeBody, NoticeShape, Severity, TEMPLATE_TEST, TracePlan,
+};
+use quet_protocol::time::UtcOffset;
 use quet_protocol::venue_keys::VenueMasterKey;
 use quet_web::phone::{Phone, Step};
 use serde_json::{Value, json};
@@ -61,65 +64,86 @@ fn outbreak() -> Outbreak {
         })
         .collect();
     let mut visits = Vec::new();
-    let mut epochs = Vec::new();
+    let mut arrivals = Vec::new();
     for i in 0..200u64 {
         let t = UnixTime(DAY0 + (i % 14) * 86_400 + (7 + (i * 5) % 14) * 3600 + 600);
-        let code = venues[(i % 40) as usize].screen_code(&mut rng, t).unwrap();
-        epochs.push(((i % 40) as usize, code.epoch().unwrap(), t));
+        let v = (i % 40) as usize;
+        let code = venues[v].screen_code(&mut rng, t).unwrap();
+        arrivals.push((v, t));
         visits.push((code.to_url(BASE), t.0));
     }
-    let now = DAY0 + 14 * 86_400 + 3600;
-    // Three real traces on visits the phone made; decoys copy their shapes.
+    let now = UnixTime(DAY0 + 14 * 86_400 + 3600);
+    // Three real traces on visits the phone made; decoys in the shapes of real
+    // traces (protocol 1.1), as in quet-client's outbreak bench.
     let mut notices = Vec::new();
-    for &(v, e, t) in [epochs[20], epochs[100], epochs[190]].iter() {
-        let day = t.day().unwrap();
-        let master = venues[v].master().unwrap();
-        let day_keys: Vec<_> = [day.prev().unwrap(), day, day.next().unwrap()]
-            .iter()
-            .map(|x| master.day_key(*x))
-            .collect();
-        let segment: Vec<Epoch> = (0..3)
-            .map(|k| Epoch {
-                kind: e.kind,
-                index: e.index - 1 + k,
-            })
-            .collect();
+    for &(v, arrival) in [arrivals[20], arrivals[100], arrivals[190]].iter() {
+        let venue = &venues[v];
+        let plan = TracePlan::new(
+            arrival,
+            UnixTime(arrival.0 + 1800),
+            venue.venue().max_stay_secs(),
+            1800,
+            &venue.uses().epoch_kinds(),
+            UtcOffset::VIETNAM,
+            now,
+        )
+        .unwrap();
+        let master = venue.master().unwrap();
+        let day_keys: Vec<_> = plan.days().iter().map(|d| master.day_key(*d)).collect();
         let body = NoticeBody {
             severity: Severity::Test,
-            window_start: UnixTime(t.0 - 1800),
-            window_end: UnixTime(t.0 + 3600),
+            window_start: plan.exact.0,
+            window_end: plan.exact.1,
+            template: TEMPLATE_TEST,
             message_vi: "Đi xét nghiệm".into(),
-            template: 0,
             message_en: "Get tested".into(),
         };
-        notices.push(ExposureNotice::build(&mut rng, &day_keys, &[segment], &body).unwrap());
+        notices.push(ExposureNotice::build(&mut rng, &day_keys, &plan.segments, &body).unwrap());
     }
+    let issued = UnixTime(now.0 - 600);
+    let pool: Vec<NoticeShape> = (0..2_000)
+        .map(|_| NoticeShape::prior(&mut rng, issued, UtcOffset::VIETNAM).unwrap())
+        .collect();
     let mut draft = BulletinDraft {
         sequence: 1,
         prev_hash: [0; 32],
-        issued_at: UnixTime(now - 600),
-        expires_at: UnixTime(now + 14 * 86_400),
+        issued_at: issued,
+        expires_at: UnixTime(now.0 + 14 * 86_400),
         notices,
         withdrawn: vec![],
         revoked: vec![],
     };
     draft
-        .pad_with_decoys(&mut rng, 100_000, &[], UtcOffset::VIETNAM)
+        .pad_with_decoys(&mut rng, 100_000, &pool, UtcOffset::VIETNAM)
         .unwrap();
     let keys = draft.key_count();
     let bulletin = draft.sign(&ha, &d).unwrap();
+    let point = ChainPoint {
+        sequence: 1,
+        hash: bulletin.hash(),
+    };
+    let head = BulletinHead::sign(
+        &HeadDraft {
+            descriptor_serial: d.serial,
+            latest: point,
+            oldest: point,
+            issued_at: issued,
+            expires_at: UnixTime(issued.0 + 6 * 3600),
+        },
+        &ha,
+        &d,
+    )
+    .unwrap();
     let mut objects = BTreeMap::new();
     objects.insert(
-        format!("{BASE}/v1/bulletins/index.json"),
-        json!({"authority": "01000001", "first": 1, "latest": 1,
-            "bulletins": [{"sequence": 1, "sha256": "", "size": bulletin.as_bytes().len()}]})
-        .to_string()
-        .into_bytes(),
+        format!("{BASE}/v1/bulletins/head"),
+        head.as_bytes().to_vec(),
     );
     objects.insert(
         format!("{BASE}/v1/bulletins/1"),
         bulletin.as_bytes().to_vec(),
     );
+    let now = now.0;
     Outbreak {
         descriptor,
         visits,
@@ -137,23 +161,21 @@ fn native_sync(o: &Outbreak) -> (f64, usize) {
         phone.check_in(url, UnixTime(t + 5)).unwrap();
     }
     let t = Instant::now();
+    let mut step = phone.sync_begin(UnixTime(o.now)).unwrap();
     loop {
-        match phone.sync_step(UnixTime(o.now)).unwrap() {
+        match step {
             Step::Done(report) => {
                 let ms = t.elapsed().as_secs_f64() * 1e3;
                 return (ms, report["new_alerts"].as_array().map_or(0, Vec::len));
             }
             Step::Need(req) => {
                 let body = o.objects[&req.url].clone();
-                phone.answer(
-                    req.method,
-                    &req.url,
-                    Response {
-                        status: 200,
-                        body,
-                        retry_after: None,
-                    },
-                );
+                let response = Response {
+                    status: 200,
+                    body,
+                    retry_after: None,
+                };
+                step = phone.answer(response, UnixTime(o.now)).unwrap();
             }
         }
     }
@@ -169,10 +191,10 @@ const WASM_SYNC: &str = r#"(async () => {
   for (const [url, t] of o.visits) app.checkIn(url, t + 5);
   const objects = Object.fromEntries(Object.entries(o.objects).map(([k, v]) => [k, b64(v)]));
   const t0 = performance.now();
+  let r = JSON.parse(app.syncBegin(o.now));
   for (;;) {
-    const r = JSON.parse(app.syncStep(o.now));
     if ('done' in r) { const ms = performance.now() - t0; app.free(); return [ms, r.done.new_alerts.length]; }
-    app.answer(r.need.method, r.need.url, 200, objects[r.need.url], undefined);
+    r = JSON.parse(app.answer(200, objects[r.need.url], undefined, o.now));
   }
 })()"#;
 

@@ -5,8 +5,8 @@
 //! `quet-client` (and, for the display, the venue crate): no rule is written here
 //! or in the page's JavaScript. What this crate adds is only what a browser needs:
 //!
+//! - [`display`]: the venue's screen from a display file ([`VenueDisplay`]);
 //! - [`mirror`]: the core's store mirrored row by row into IndexedDB;
-//! - [`exchange`]: the core's network calls driven by the page's `fetch`;
 //! - [`phone`]: the app's operations, JSON out (tested natively);
 //! - [`scan`]: camera frames (RGBA) handed to the core's QR decoder;
 //! - [`PhoneApp`]: the JavaScript interface.
@@ -22,21 +22,31 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
-pub mod exchange;
+#[cfg(feature = "display")]
+pub mod display;
 pub mod mirror;
 pub mod phone;
 pub mod scan;
 
 use js_sys::{Array, Uint8Array};
+use quet_client::text::LocalZone;
 use quet_client::transport::Response;
 use quet_client::{ClientError, UnixTime};
 use wasm_bindgen::prelude::{JsValue, wasm_bindgen};
 
 use crate::phone::{Phone, error_json};
 
-/// An error for the page: the JSON `{"kind", "vi", "en"}` of the core's error.
+thread_local! {
+    /// The device's UTC offset in seconds, for times in the core's messages
+    /// (Vietnam's until the page says otherwise).
+    static UTC_OFFSET: core::cell::Cell<i32> = const { core::cell::Cell::new(7 * 3600) };
+}
+
+/// An error for the page: the JSON `{"kind", "vi", "en", "retry_at"}` of the
+/// core's error, times in the device's zone.
 fn js_error(e: &ClientError) -> JsValue {
-    JsValue::from_str(&error_json(e).to_string())
+    let zone = LocalZone::fixed(UTC_OFFSET.with(core::cell::Cell::get));
+    JsValue::from_str(&error_json(e, &zone).to_string())
 }
 
 fn time(now_secs: f64) -> Result<UnixTime, JsValue> {
@@ -84,6 +94,14 @@ impl PhoneApp {
         Phone::open(list, rng)
             .map(|phone| PhoneApp { phone })
             .map_err(|e| js_error(&e))
+    }
+
+    /// Sets the device's UTC offset (minutes east), for times in error messages.
+    #[wasm_bindgen(js_name = setUtcOffset)]
+    pub fn set_utc_offset(minutes: i32) {
+        if (-14 * 60..=14 * 60).contains(&minutes) {
+            UTC_OFFSET.with(|c| c.set(minutes * 60));
+        }
     }
 
     /// The writes to commit: an array of `[key, Uint8Array | null]` (null deletes).
@@ -180,50 +198,76 @@ impl PhoneApp {
         json(self.phone.set_retention(days))
     }
 
-    /// Hands back the answer to a `need` step.
-    pub fn answer(
-        &mut self,
-        method: &str,
-        url: &str,
-        status: u16,
-        body: &[u8],
-        retry_after: Option<u32>,
-    ) {
-        self.phone.answer(
-            method,
-            url,
-            Response {
-                status,
-                body: body.to_vec(),
-                retry_after: retry_after.map(u64::from),
-            },
-        );
+    /// Sets (or changes) the PIN; returns the protection (JSON).
+    #[wasm_bindgen(js_name = setPin)]
+    pub fn set_pin(&mut self, pin: &str) -> Result<String, JsValue> {
+        json(self.phone.set_pin(pin))
     }
 
-    /// One round of a sync: `{"need": request}` or `{"done": report}`.
-    #[wasm_bindgen(js_name = syncStep)]
-    pub fn sync_step(&mut self, now_secs: f64) -> Result<String, JsValue> {
-        step(self.phone.sync_step(time(now_secs)?))
+    /// Adds the passkey slot opened by a 32-byte WebAuthn PRF output.
+    #[wasm_bindgen(js_name = setPrf)]
+    pub fn set_prf(&mut self, output: &[u8]) -> Result<String, JsValue> {
+        json(self.phone.set_prf(output))
     }
 
-    /// One round of a report preview: `{"need": request}` or `{"done": plan}`.
-    #[wasm_bindgen(js_name = reportPreviewStep)]
-    pub fn report_preview_step(
+    /// Unlocks the diary with the PIN (wrong PINs are counted and slowed).
+    #[wasm_bindgen(js_name = unlockWithPin)]
+    pub fn unlock_with_pin(&mut self, pin: &str, now_secs: f64) -> Result<String, JsValue> {
+        json(self.phone.unlock_with_pin(pin, time(now_secs)?))
+    }
+
+    /// Unlocks the diary with a WebAuthn PRF output.
+    #[wasm_bindgen(js_name = unlockWithPrf)]
+    pub fn unlock_with_prf(&mut self, output: &[u8], now_secs: f64) -> Result<String, JsValue> {
+        json(self.phone.unlock_with_prf(output, time(now_secs)?))
+    }
+
+    /// Locks the diary (forgets its secret).
+    pub fn lock(&mut self) {
+        self.phone.lock();
+    }
+
+    /// Begins a sync: `{"need": request}` or `{"done": report}`.
+    #[wasm_bindgen(js_name = syncBegin)]
+    pub fn sync_begin(&mut self, now_secs: f64) -> Result<String, JsValue> {
+        step(self.phone.sync_begin(time(now_secs)?))
+    }
+
+    /// Begins a report preview: `{"need": request}` (a typo is refused here).
+    #[wasm_bindgen(js_name = reportPreviewBegin)]
+    pub fn report_preview_begin(
         &mut self,
         authority: Option<u32>,
         auth_code: &str,
-        now_secs: f64,
     ) -> Result<String, JsValue> {
-        step(
-            self.phone
-                .report_preview_step(authority, auth_code, time(now_secs)?),
-        )
+        step(self.phone.report_preview_begin(authority, auth_code))
     }
 
-    /// One round of sending the previewed report: `{"need"}` or `{"done": receipt}`.
-    #[wasm_bindgen(js_name = reportSubmitStep)]
-    pub fn report_submit_step(&mut self) -> Result<String, JsValue> {
-        step(self.phone.report_submit_step())
+    /// Begins sending the previewed report: `{"need": request}`.
+    #[wasm_bindgen(js_name = reportSubmitBegin)]
+    pub fn report_submit_begin(&mut self) -> Result<String, JsValue> {
+        step(self.phone.report_submit_begin())
+    }
+
+    /// Hands back the answer to the last `need`; returns the next step.
+    pub fn answer(
+        &mut self,
+        status: u16,
+        body: &[u8],
+        retry_after: Option<u32>,
+        now_secs: f64,
+    ) -> Result<String, JsValue> {
+        let response = Response {
+            status,
+            body: body.to_vec(),
+            retry_after: retry_after.map(u64::from),
+        };
+        step(self.phone.answer(response, time(now_secs)?))
+    }
+
+    /// Abandons the pending operation (its request could not be made).
+    pub fn abandon(&mut self) {
+        self.phone.abandon();
     }
 
     /// Decodes the first QR code in a camera frame (RGBA, `width × height`);
@@ -231,5 +275,38 @@ impl PhoneApp {
     #[wasm_bindgen(js_name = decodeFrame)]
     pub fn decode_frame(width: u32, height: u32, rgba: &[u8]) -> Option<String> {
         scan::decode_rgba(width as usize, height as usize, rgba)
+    }
+}
+
+/// The browser venue display, as the page sees it (`/display`).
+#[cfg(feature = "display")]
+#[wasm_bindgen]
+pub struct VenueDisplay {
+    screen: display::VenueScreen,
+}
+
+#[cfg(feature = "display")]
+#[wasm_bindgen]
+impl VenueDisplay {
+    /// Opens a display file (its JSON text) with its passphrase.
+    pub fn open(text: &str, passphrase: &str) -> Result<VenueDisplay, JsValue> {
+        let rng: quet_client::Rng = Box::new(rand_core::UnwrapErr(getrandom::SysRng));
+        display::VenueScreen::open(text, passphrase, rng)
+            .map(|screen| VenueDisplay { screen })
+            .map_err(|e| JsValue::from_str(&e.to_json().to_string()))
+    }
+
+    /// The venue, its authority and the days the file covers (JSON).
+    pub fn info(&self) -> String {
+        self.screen.info().to_string()
+    }
+
+    /// What to show now (JSON; see `display::VenueScreen::showing`).
+    pub fn showing(&mut self, now_secs: f64) -> Result<String, JsValue> {
+        let now = time(now_secs)?;
+        self.screen
+            .showing(now)
+            .map(|v| v.to_string())
+            .map_err(|e| JsValue::from_str(&e.to_json().to_string()))
     }
 }

@@ -10,8 +10,13 @@
 //!
 //! Keys are `meta/<name>`, `authority/<id>`, `chain/<id>`, `checkin/<id>` and
 //! `exposure/<check-in id>/<nonce hex>`; values are the versioned encodings below.
-//! Every value is either public (descriptors, chain states, clear epochs) or already
-//! encrypted by the core, so the mirror never sees a venue name.
+//! Every value is what the core's store holds: public (descriptors, chain states,
+//! clear epochs, the diary public key), opaque by design (tokens, envelopes),
+//! sealed to the diary key (diary entries, alert details; an alert's severity and
+//! time found are clear, "unlock to see where"), or a key slot wrapping the diary
+//! secret (Argon2id of the PIN, a WebAuthn PRF output; before the PIN is set the
+//! core keeps an unprotected slot, which setting the PIN deletes). The active
+//! stay's code is kept only during the stay. The mirror never sees a venue name.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,8 +25,9 @@ use data_encoding::HEXLOWER;
 use quet_client::store::{ChainRow, CheckInRow, ExposureRow, MemoryStore, Op, Store};
 use quet_client::{ClientError, Result};
 
-/// Version byte of every encoded row.
-const ROW_VERSION: u8 = 1;
+/// Version byte of every encoded row (2: protocol 1.1's chain state, alerts with
+/// severity and time found).
+const ROW_VERSION: u8 = 2;
 
 /// One write for IndexedDB: `Some(bytes)` puts, `None` deletes.
 pub type Write = (String, Option<Vec<u8>>);
@@ -117,6 +123,8 @@ fn encode_exposure(e: &ExposureRow) -> Vec<u8> {
     let mut out = vec![ROW_VERSION];
     out.extend_from_slice(&e.check_in.to_be_bytes());
     out.extend_from_slice(&e.nonce);
+    out.push(e.severity);
+    out.extend_from_slice(&e.found_at.to_be_bytes());
     put_bytes(&mut out, &e.blob);
     out
 }
@@ -129,6 +137,8 @@ fn decode_exposure(bytes: &[u8]) -> Option<ExposureRow> {
     let row = ExposureRow {
         check_in: u64::from_be_bytes(r.array()?),
         nonce: r.array()?,
+        severity: r.array::<1>()?[0],
+        found_at: u64::from_be_bytes(r.array()?),
         blob: r.bytes()?,
     };
     r.done().then_some(row)
@@ -136,8 +146,7 @@ fn decode_exposure(bytes: &[u8]) -> Option<ExposureRow> {
 
 fn encode_chain(c: &ChainRow) -> Vec<u8> {
     let mut out = vec![ROW_VERSION];
-    out.extend_from_slice(&c.sequence.to_be_bytes());
-    out.extend_from_slice(&c.hash);
+    put_bytes(&mut out, &c.state);
     out
 }
 
@@ -146,10 +155,7 @@ fn decode_chain(bytes: &[u8]) -> Option<ChainRow> {
     if r.array::<1>()? != [ROW_VERSION] {
         return None;
     }
-    let row = ChainRow {
-        sequence: u64::from_be_bytes(r.array()?),
-        hash: r.array()?,
-    };
+    let row = ChainRow { state: r.bytes()? };
     r.done().then_some(row)
 }
 
@@ -365,18 +371,14 @@ mod tests {
         s.apply(vec![
             Op::PutMeta("next_check_in_id".into(), vec![0, 3]),
             Op::PutAuthority(5, vec![1; 10]),
-            Op::PutChain(
-                5,
-                ChainRow {
-                    sequence: 4,
-                    hash: [8; 32],
-                },
-            ),
+            Op::PutChain(5, ChainRow { state: vec![8; 45] }),
             Op::PutCheckIn(row(1, false)),
             Op::PutCheckIn(row(2, true)),
             Op::InsertExposure(ExposureRow {
                 check_in: 1,
                 nonce: [3; 16],
+                severity: 2,
+                found_at: 1_790_000_000,
                 blob: vec![4; 20],
             }),
         ])
@@ -432,14 +434,19 @@ mod tests {
         let e = ExposureRow {
             check_in: 9,
             nonce: [1; 16],
+            severity: 3,
+            found_at: u64::MAX,
             blob: vec![],
         };
         assert_eq!(decode_exposure(&encode_exposure(&e)), Some(e));
         let c = ChainRow {
-            sequence: 1,
-            hash: [2; 32],
+            state: vec![2; 100],
         };
         assert_eq!(decode_chain(&encode_chain(&c)), Some(c));
         assert_eq!(decode_chain(&[2; 41]), None);
+        // A row of the pre-release format (version 1) is refused, not misread.
+        let mut old = encode_check_in(&row(1, false));
+        old[0] = 1;
+        assert_eq!(decode_check_in(&old), None);
     }
 }

@@ -59,8 +59,13 @@ fn code_bytes(url: &str) -> Vec<u8> {
         .unwrap()
 }
 
-/// Asserts that nothing the page stored holds any of `secrets` (plaintext bytes).
-fn assert_stored_nothing(b: &mut Browser, p: &Page, secrets: &[(&str, Vec<u8>)]) -> usize {
+/// Where the page stored any of `secrets` (plaintext bytes): `(what, "where key")`
+/// for each hit, and how many stored values were read.
+fn stored_secrets(
+    b: &mut Browser,
+    p: &Page,
+    secrets: &[(&str, Vec<u8>)],
+) -> (Vec<(String, String)>, usize) {
     let rows = b.js(p, READ_STORAGE);
     let rows = rows.as_array().unwrap();
     assert!(
@@ -68,20 +73,32 @@ fn assert_stored_nothing(b: &mut Browser, p: &Page, secrets: &[(&str, Vec<u8>)])
             .any(|r| r["where"].as_str().unwrap().starts_with("indexeddb:")),
         "the app stored nothing in IndexedDB: {rows:?}"
     );
+    let mut found = Vec::new();
     for r in rows {
         let key_hex = hex(r["key"].as_str().unwrap().as_bytes());
         let value = r["value"].as_str().unwrap();
         for (what, secret) in secrets {
             let s = hex(secret);
-            assert!(
-                !value.contains(&s) && !key_hex.contains(&s),
-                "{what} found in {} key {}",
-                r["where"],
-                r["key"]
-            );
+            if value.contains(&s) || key_hex.contains(&s) {
+                found.push((
+                    what.to_string(),
+                    format!(
+                        "{} {}",
+                        r["where"].as_str().unwrap(),
+                        r["key"].as_str().unwrap()
+                    ),
+                ));
+            }
         }
     }
-    rows.len()
+    (found, rows.len())
+}
+
+/// Asserts that nothing the page stored holds any of `secrets` (plaintext bytes).
+fn assert_stored_nothing(b: &mut Browser, p: &Page, secrets: &[(&str, Vec<u8>)]) -> usize {
+    let (found, n) = stored_secrets(b, p, secrets);
+    assert!(found.is_empty(), "found in storage: {found:?}");
+    n
 }
 
 /// A screenshot with `selector` scrolled into view (people look at the part that matters).
@@ -142,20 +159,33 @@ fn opening_a_code_link_checks_in_at_once_pins_the_authority_and_stores_no_plaint
     );
     b.screenshot(&p, &screenshot_dir().join("02-home-checked-in.png"));
 
-    // What the phone stores: no venue name, no address, no code, in any form.
+    // What the phone stores. During the stay the signed code is kept (the core
+    // re-seals the token with it at check-out): in the stay's own row and nowhere
+    // else (not in localStorage, sessionStorage, Cache Storage or other rows).
     let code = code_bytes(&url);
     let payload = url.rsplit_once('#').unwrap().1.as_bytes().to_vec();
-    let n = assert_stored_nothing(
-        &mut b,
-        &p,
-        &[
-            ("venue name", marker.as_bytes().to_vec()),
-            ("venue address", "12 Hàng Bạc".as_bytes().to_vec()),
-            ("code bytes", code.clone()),
-            ("code text", payload),
-            ("the code's venue-time key", code[14..46].to_vec()),
-        ],
+    let secrets = [
+        ("venue name", marker.as_bytes().to_vec()),
+        ("venue address", "12 Hàng Bạc".as_bytes().to_vec()),
+        ("code bytes", code.clone()),
+        ("code text", payload),
+        ("the code's venue-time key", code[14..46].to_vec()),
+    ];
+    let (during, _) = stored_secrets(&mut b, &p, &secrets);
+    assert!(
+        during
+            .iter()
+            .all(|(_, at)| at == "indexeddb:quet/rows checkin/1"),
+        "the active stay's code outside its row: {during:?}"
     );
+    assert!(
+        !during.iter().any(|(what, _)| what == "code text"),
+        "the code's link text was stored: {during:?}"
+    );
+    // After check-out: no venue name, no address, no code, in any form.
+    b.click(&p, "#check-out");
+    b.wait_js(&p, "!document.querySelector('#check-out')", 20);
+    let n = assert_stored_nothing(&mut b, &p, &secrets);
     eprintln!("storage rows checked: {n}");
 }
 
@@ -411,6 +441,70 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
     assert!(alert.contains("Cà Phê Giảng Story"), "{alert}");
     shot(&mut a, &pa, "05-alert.png", "#alert-list .message");
 
+    // A sets a PIN (offered after the first check-in, never before it). From the
+    // next start the diary and alert details are locked: the phone says there
+    // may have been an exposure, and where only after the unlock.
+    a.click(&pa, "nav [data-tab=home]");
+    a.wait_js(&pa, "document.querySelector('#set-pin')", 10);
+    a.click(&pa, "#set-pin");
+    a.wait_js(&pa, "document.body.dataset.screen === 'pin'", 10);
+    type_into(&mut a, &pa, "#new-pin", "4829");
+    type_into(&mut a, &pa, "#new-pin-again", "4829");
+    a.click(&pa, "#save-pin");
+    a.wait_js(&pa, "document.querySelector('#pin-saved')", 30);
+    a.goto(&pa, &format!("{}/", w.base));
+    a.wait_js(&pa, "document.querySelector('#exposed')", 30);
+    let home = a
+        .js(&pa, "document.querySelector('#exposed').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(home.contains("mở khóa để xem nơi nào"), "{home}");
+    assert!(home.contains("unlock to see where"), "{home}");
+    shot(&mut a, &pa, "15-home-exposed-locked.png", "#exposed");
+    a.click(&pa, "nav [data-tab=alerts]");
+    a.wait_js(&pa, "document.querySelector('#alert-summaries li')", 10);
+    let locked = a
+        .js(&pa, "document.querySelector('main').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !locked.contains("Hãy đi xét nghiệm") && !locked.contains("39 Nguyễn Hữu Huân"),
+        "alert details shown while locked: {locked}"
+    );
+    a.screenshot(&pa, &screenshot_dir().join("16-alerts-locked.png"));
+    a.click(&pa, "#unlock-alerts");
+    a.wait_js(&pa, "document.querySelector('#unlock-pin')", 10);
+    type_into(&mut a, &pa, "#unlock-pin", "1111");
+    a.click(&pa, "#unlock");
+    a.wait_js(
+        &pa,
+        "document.querySelector('#unlock-out [data-error]')",
+        30,
+    );
+    assert_eq!(
+        a.js(
+            &pa,
+            "document.querySelector('#unlock-out [data-error]').dataset.error"
+        ),
+        "wrong_passphrase"
+    );
+    a.screenshot(&pa, &screenshot_dir().join("17-unlock-wrong-pin.png"));
+    type_into(&mut a, &pa, "#unlock-pin", "4829");
+    a.click(&pa, "#unlock");
+    a.wait_js(
+        &pa,
+        "document.querySelectorAll('#alert-list li').length === 1",
+        30,
+    );
+    let alert = a
+        .js(&pa, "document.querySelector('#alert-list').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(alert.contains("Hãy đi xét nghiệm trong 24 giờ."), "{alert}");
+
     // The HA withdraws (a false alarm): the alert clears at the next sync.
     for n in &notices {
         let (s, j) = w.admin("POST", &format!("/admin/v1/notices/{n}/withdraw"), None);
@@ -535,6 +629,27 @@ fn every_screen_at_phone_size_is_labelled_readable_and_has_no_serious_axe_findin
     b.click(&p, "#go-settings");
     check(&mut b, "settings");
     b.screenshot(&p, &screenshot_dir().join("12-settings.png"));
+
+    // The PIN (chosen in settings here), then the lock screen after a restart.
+    b.click(&p, "#change-pin");
+    check(&mut b, "pin");
+    b.screenshot(&p, &screenshot_dir().join("18-set-pin.png"));
+    type_into(&mut b, &p, "#new-pin", "2468");
+    type_into(&mut b, &p, "#new-pin-again", "2468");
+    b.click(&p, "#save-pin");
+    b.wait_js(&p, "document.querySelector('#pin-saved')", 30);
+    b.goto(&p, &format!("{}/", w.base));
+    check(&mut b, "home");
+    b.click(&p, "nav [data-tab=diary]");
+    check(&mut b, "diary");
+    b.wait_js(&p, "document.querySelector('#unlock-pin')", 10);
+    b.screenshot(&p, &screenshot_dir().join("19-lock-screen.png"));
+    type_into(&mut b, &p, "#unlock-pin", "2468");
+    b.click(&p, "#unlock");
+    b.wait_js(&p, "document.querySelector('#diary-list')", 30);
+    b.click(&p, "nav [data-tab=more]");
+    b.click(&p, "#go-settings");
+    check(&mut b, "settings");
 
     // English only, then 200 % zoom (a 360 px phone at 200 %: 180 CSS px wide):
     // nothing wider than the screen.
@@ -715,4 +830,192 @@ fn static_export_served_by_nginx_is_the_same_app_and_checks_in() {
         text.contains("Chè Bà Thìn Export") && text.contains(&w.fingerprint()),
         "{text}"
     );
+}
+
+#[test]
+fn venue_display_page_shows_scannable_codes_from_a_display_file_offline() {
+    if !cdp::available() {
+        return;
+    }
+    let _one = world::serial();
+    let w = World::start();
+    let venue = w.venue(
+        "Tiệm Trà Màn Hình",
+        "8 Lý Đạo Thành, Hoàn Kiếm",
+        Category::Restaurant,
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let today = quet_protocol::time::UnixTime(now).day().unwrap();
+    // What `quet-venue display-export --days 2` writes: day keys, no master.
+    let file = venue
+        .display_file(today, 2)
+        .unwrap()
+        .seal(&mut quet_venue::system_rng(), "quầy số 1")
+        .unwrap();
+
+    // An old phone at the counter opens /display and imports the file.
+    let mut b = Browser::launch(&[]);
+    let p = b.page(W, H);
+    b.goto(&p, &format!("{}/display", w.base));
+    b.wait_js(&p, "document.body.dataset.screen === 'import'", 30);
+    b.js(
+        &p,
+        &format!(
+            "(() => {{ const dt = new DataTransfer(); dt.items.add(new File([{file:?}], 'venue.quet-display')); \
+             document.querySelector('#display-file').files = dt.files; return true; }})()"
+        ),
+    );
+    type_into(&mut b, &p, "#display-passphrase", "sai mật khẩu");
+    b.click(&p, "#display-open");
+    b.wait_js(
+        &p,
+        "document.querySelector('#display-out [data-error]')",
+        30,
+    );
+    assert_eq!(
+        b.js(
+            &p,
+            "document.querySelector('#display-out [data-error]').dataset.error"
+        ),
+        "wrong_passphrase"
+    );
+    type_into(&mut b, &p, "#display-passphrase", "quầy số 1");
+    b.click(&p, "#display-open");
+    b.wait_js(
+        &p,
+        "document.body.dataset.screen === 'display' && document.querySelector('#qr')",
+        30,
+    );
+    let shown = b
+        .js(&p, "document.querySelector('#showing').dataset.url")
+        .as_str()
+        .unwrap()
+        .to_string();
+    if let Some(src) = axe_source() {
+        let found = axe(&mut b, &p, &src);
+        assert!(found.is_empty(), "axe-core on the display: {found:?}");
+    }
+    let png = screenshot_dir().join("20-venue-display.png");
+    b.screenshot(&p, &png);
+
+    // The code on the screen is what the page says, read back from the pixels.
+    let read = quet_client::qr::decode_image(&std::fs::read(&png).unwrap()).unwrap();
+    assert_eq!(read, shown);
+
+    // A phone scanning it checks in at this venue.
+    let phone = b.page(W, H);
+    open_link(&mut b, &phone, &read);
+    let text = b
+        .js(&phone, "document.body.innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains("Tiệm Trà Màn Hình"), "{text}");
+
+    // Offline after a restart: the page comes from the service worker's cache,
+    // the file from this device (still encrypted); only the passphrase is asked.
+    b.wait_js(&p, "navigator.serviceWorker.controller !== null", 30);
+    let cached = "(async () => { for (const k of await caches.keys()) { const c = await caches.open(k); \
+        if ((await c.keys()).some((r) => r.url.endsWith('/quet_display_bg.wasm'))) return true; } return false; })()";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while b.js(&p, cached) != Value::Bool(true) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the display's wasm was not cached"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    b.offline(&p, true);
+    b.goto(&p, &format!("{}/display", w.base));
+    b.wait_js(&p, "document.body.dataset.screen === 'import'", 30);
+    assert_eq!(
+        b.js(&p, "document.querySelector('#display-file') === null"),
+        true,
+        "the imported file was not kept"
+    );
+    type_into(&mut b, &p, "#display-passphrase", "quầy số 1");
+    b.click(&p, "#display-open");
+    b.wait_js(&p, "document.querySelector('#qr')", 30);
+    let stored = b.js(&p, "localStorage.getItem('quet.display-file')");
+    assert!(
+        !stored.as_str().unwrap().contains("Tiệm Trà"),
+        "the display file is kept in plaintext"
+    );
+}
+
+#[test]
+fn a_passkey_with_prf_unlocks_the_diary_in_chromiums_virtual_authenticator() {
+    if !cdp::available() {
+        return;
+    }
+    let _one = world::serial();
+    let w = World::start();
+    let venue = w.venue(
+        "Bánh Mì Khóa Vân Tay",
+        "3 Hàng Cá, Hoàn Kiếm",
+        Category::Restaurant,
+    );
+    // WebAuthn needs a domain (an IP address is not a valid relying party id):
+    // the same server as `localhost`.
+    let site = w.base.replace("127.0.0.1", "localhost");
+    let url = display_code(&venue);
+    let fragment = url.rsplit_once('#').unwrap().1;
+    let mut b = Browser::launch(&[]);
+    let p = b.page(W, H);
+    // A platform authenticator with user verification and PRF (hmac-secret), as
+    // a phone's fingerprint or face unlock would be.
+    b.call("WebAuthn.enable", serde_json::json!({}), Some(&p.session))
+        .unwrap();
+    b.call(
+        "WebAuthn.addVirtualAuthenticator",
+        serde_json::json!({"options": {
+            "protocol": "ctap2", "ctap2Version": "ctap2_1", "transport": "internal",
+            "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true,
+            "hasPrf": true, "automaticPresenceSimulation": true}}),
+        Some(&p.session),
+    )
+    .unwrap();
+    open_link(&mut b, &p, &format!("{site}/C#{fragment}"));
+    b.click(&p, "#set-pin");
+    b.wait_js(&p, "document.body.dataset.screen === 'pin'", 10);
+    type_into(&mut b, &p, "#new-pin", "9753");
+    type_into(&mut b, &p, "#new-pin-again", "9753");
+    b.click(&p, "#save-pin");
+    b.wait_js(&p, "document.querySelector('#pin-saved')", 30);
+    b.click(&p, "nav [data-tab=more]");
+    b.click(&p, "#go-settings");
+    b.wait_js(&p, "document.querySelector('#add-passkey')", 10);
+    b.click(&p, "#add-passkey");
+    b.wait_js(
+        &p,
+        "document.body.innerText.includes('Đã thêm passkey') || document.querySelector('[data-error]')",
+        30,
+    );
+    let err = b.js(
+        &p,
+        "document.querySelector('[data-error]')?.innerText || ''",
+    );
+    assert_eq!(err, Value::String(String::new()), "adding the passkey");
+
+    // Restarted: locked; the passkey (no PIN typed) opens the diary.
+    b.goto(&p, &format!("{site}/"));
+    b.wait_js(&p, "document.body.dataset.screen === 'home'", 30);
+    b.click(&p, "nav [data-tab=diary]");
+    b.wait_js(&p, "document.querySelector('#unlock-passkey')", 10);
+    b.screenshot(&p, &screenshot_dir().join("21-unlock-passkey.png"));
+    b.click(&p, "#unlock-passkey");
+    b.wait_js(
+        &p,
+        "document.querySelector('#diary-list') || document.querySelector('#unlock-out [data-error]')",
+        30,
+    );
+    let diary = b
+        .js(&p, "document.querySelector('main').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(diary.contains("Bánh Mì Khóa Vân Tay"), "{diary}");
 }

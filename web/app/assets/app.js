@@ -3,7 +3,7 @@
 // client core's, in wasm (core.js); this file only shows its results and passes
 // the user's choices to it.
 import { Core, QuetError, fetchDescriptor, now } from "./core.js";
-import { t, tx, bi, setLang, lang, time } from "./i18n.js";
+import { T, t, tx, bi, setLang, lang, time } from "./i18n.js";
 import { Scanner } from "./scanner.js";
 import { Network } from "./network.js";
 
@@ -33,6 +33,7 @@ function h(tag, attrs = {}, ...children) {
 function screen(name, ...children) {
   if (scanner && name !== "scan") { scanner.stop(); scanner = null; }
   document.body.dataset.screen = name;
+  delete document.body.dataset.locked;
   main.replaceChildren(...children.flat().filter(Boolean));
   for (const b of tabs.querySelectorAll("button")) {
     if (b.dataset.tab === tabOf(name)) b.setAttribute("aria-current", "page");
@@ -65,6 +66,10 @@ function venueCard(c, cls = "") {
         : [h("dt", {}, t("checkedOut")), h("dd", {}, time(c.departure))],
     ),
     h("div", { class: "muted" }, c.poster ? t("posterCode") : t("screenCode")),
+    c.registered_with
+      ? h("div", { class: "registered" }, t("registeredWith", { authority: c.registered_with }))
+      : h("div", { class: "card warn unregistered" }, t("unregistered")),
+    c.chain_check === "conflict" ? h("div", { class: "card bad", role: "alert" }, t("checkpointConflict")) : null,
   );
 }
 
@@ -83,8 +88,14 @@ async function home(notice) {
     parts.push(h("p", { class: "muted" }, t("notCheckedIn")));
   }
   parts.push(h("button", { class: "primary", id: "scan", onclick: scan }, t("scan")));
-  if (s.alerts > 0) {
-    parts.push(h("button", { class: "danger", onclick: alerts }, t("tabAlerts"), ` (${s.alerts})`));
+  if (s.alerts.length > 0) {
+    parts.push(h("div", { class: "card bad", id: "exposed", role: "alert" },
+      h("p", {}, locked(s) ? t("exposedLocked") : t("exposed")),
+      h("button", { class: "danger", id: "see-alerts", onclick: () => alerts() }, locked(s) ? t("unlockToSee") : t("tabAlerts"), ` (${s.alerts.length})`)));
+  }
+  if (s.protection.unprotected) {
+    parts.push(h("div", { class: "card warn", id: "pin-nudge" }, h("p", {}, t("pinWhy")),
+      h("button", { id: "set-pin", onclick: () => pinSetup(home) }, t("setPin"))));
   }
   screen("home", parts);
 }
@@ -194,6 +205,13 @@ async function checkIn(text, fromLink) {
     ));
   }
   parts.push(h("button", { class: "primary", id: "done", onclick: () => home() }, t("done")));
+  let s = null;
+  try { s = await core.state(); } catch (_) { /* the check-in is stored; setup can wait */ }
+  if (s && s.protection.unprotected) {
+    // Setup comes after the check-in, never before it: the PIN locks the diary.
+    parts.push(h("div", { class: "card warn", id: "pin-offer" }, h("p", {}, t("pinWhy")),
+      h("button", { id: "set-pin", onclick: () => pinSetup(home) }, t("setPin"))));
+  }
   if (firstPin) parts.push(h("button", { id: "setup", onclick: settings }, t("setupNow")));
   screen("confirm", parts);
 }
@@ -202,7 +220,9 @@ async function checkIn(text, fromLink) {
 
 async function diary(notice) {
   let list, s;
-  try { list = await core.diary(); s = await core.state(); } catch (e) { return screen("diary", errorCard(e)); }
+  try { s = await core.state(); } catch (e) { return screen("diary", errorCard(e)); }
+  if (locked(s)) return lockScreen("diary", s, () => diary(notice));
+  try { list = await core.diary(); } catch (e) { return screen("diary", errorCard(e)); }
   const items = list.map((c) => h("li", { "data-id": c.id },
     h("div", { class: "venue" }, c.venue_name),
     h("div", {}, c.venue_address),
@@ -230,10 +250,21 @@ async function diary(notice) {
 // ----- alerts -----
 
 async function alerts(notice) {
-  let list;
-  try { list = await core.alerts(); } catch (e) { return screen("alerts", errorCard(e)); }
+  let list, s;
+  try { s = await core.state(); } catch (e) { return screen("alerts", errorCard(e)); }
+  const isLocked = locked(s) && s.alerts.length > 0;
+  if (!isLocked) {
+    try { list = await core.alerts(); } catch (e) { return screen("alerts", errorCard(e)); }
+  } else {
+    list = s.alerts; // severity and when found only: "unlock to see where"
+  }
   const last = Number(localStorage.getItem("quet.lastSync") || 0);
-  const items = list.map((a) => h("li", { class: "alert", "data-notice": a.notice },
+  const stale = s.feeds.filter((f) => f.stale_since).map((f) => f.stale_since);
+  const lockedItem = (a) => h("li", { class: "alert locked", "data-notice": a.notice },
+    h("span", { class: "badge " + a.severity }, bi(a.severity_vi, a.severity_en)),
+    h("p", {}, t("exposedLocked")),
+    h("p", { class: "muted" }, t("foundAt"), " ", time(a.found_at)));
+  const items = isLocked ? list.map(lockedItem) : list.map((a) => h("li", { class: "alert", "data-notice": a.notice },
     h("span", { class: "badge " + a.severity }, bi(a.severity_vi, a.severity_en)),
     h("dl", {},
       h("dt", {}, t("where")), h("dd", { class: "venue" }, a.venue_name), h("dd", {}, a.venue_address),
@@ -246,7 +277,9 @@ async function alerts(notice) {
   screen("alerts",
     h("h2", {}, t("alertsTitle")),
     notice,
-    list.length ? h("ul", { class: "list", id: "alert-list" }, items) : h("p", { class: "muted", id: "no-alerts" }, t("noAlerts")),
+    list.length ? h("ul", { class: "list", id: isLocked ? "alert-summaries" : "alert-list" }, items) : h("p", { class: "muted", id: "no-alerts" }, t("noAlerts")),
+    isLocked ? h("button", { class: "primary", id: "unlock-alerts", onclick: () => lockScreen("alerts", s, () => alerts()) }, t("unlockToSee")) : null,
+    stale.length ? h("div", { class: "banner", id: "out-of-date" }, t("outOfDate", { time: time(Math.max(...stale)) })) : null,
     h("p", { class: "muted" }, t("lastChecked"), ": ", last ? time(last) : tx("never")),
     h("button", { class: "primary", id: "sync", onclick: async () => {
       status.replaceChildren(t("syncing"));
@@ -270,7 +303,10 @@ function more() {
   );
 }
 
-function report() {
+async function report() {
+  let s;
+  try { s = await core.state(); } catch (e) { return screen("report", errorCard(e)); }
+  if (locked(s)) return lockScreen("report", s, report);
   const input = h("input", { id: "auth-code", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", inputmode: "text" });
   const out = h("div", { id: "report-out", "aria-live": "polite" });
   const go = async () => {
@@ -350,6 +386,18 @@ async function settings(notice) {
   screen("settings", h("h2", {}, t("settings")), notice,
     h("label", { for: "language" }, t("language")), langSel,
     h("label", { for: "retention" }, t("retention")), days,
+    h("h3", {}, t("lockTitle")),
+    h("p", { class: "muted", id: "protection" }, s.protection.passphrase ? t("pinIsSet") : t("pinNotSet"),
+      s.protection.prf ? [" ", t("passkeyIsSet")] : null),
+    h("button", { id: "change-pin", onclick: () => (locked(s) ? lockScreen("settings", s, () => pinSetup(settings)) : pinSetup(settings)) },
+      s.protection.passphrase ? t("changePin") : t("setPin")),
+    passkeySupported() && s.protection.passphrase && !s.protection.prf
+      ? h("button", { id: "add-passkey", onclick: async () => {
+        try {
+          if (locked(await core.state())) return lockScreen("settings", s, () => settings());
+          await addPasskey(); await settings(h("div", { class: "card ok", role: "status" }, t("passkeyAdded")));
+        } catch (e) { out.replaceChildren(errorCard(e)); }
+      } }, t("addPasskey")) : null,
     h("button", { class: "primary", id: "save-settings", onclick: async () => {
       try {
         localStorage.setItem("quet.lang", langSel.value);
@@ -362,6 +410,122 @@ async function settings(notice) {
     out,
     h("button", { onclick: () => home() }, t("back")));
 }
+
+// ----- the diary lock -----
+// The diary and alert details are sealed to a key the core unlocks with the PIN
+// (Argon2id) or a passkey's WebAuthn PRF output; this only asks for them.
+
+/** Whether the diary needs unlocking now (a PIN or passkey is set, not unlocked). */
+function locked(s) {
+  return (s.protection.passphrase || s.protection.prf) && !s.protection.unlocked;
+}
+
+const PRF_SALT = new TextEncoder().encode("quet/v1/web/prf-salt");
+const PASSKEY_ID = "quet.passkey"; // the credential's id (public; no secret)
+const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf)));
+const unb64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const random = (n) => crypto.getRandomValues(new Uint8Array(n));
+
+function passkeySupported() {
+  return typeof PublicKeyCredential !== "undefined" && !!navigator.credentials && window.isSecureContext;
+}
+
+function noPasskey() {
+  return new QuetError("passkey", "Thiết bị này không hỗ trợ mở khóa bằng passkey (PRF). Hãy dùng mã PIN.",
+    "This device cannot unlock with a passkey (PRF). Use the PIN.");
+}
+
+/** The PRF output of the stored passkey (asks the platform authenticator). */
+async function passkeyOutput() {
+  const id = localStorage.getItem(PASSKEY_ID);
+  if (!id) throw noPasskey();
+  const a = await navigator.credentials.get({ publicKey: {
+    challenge: random(32), allowCredentials: [{ type: "public-key", id: unb64(id) }],
+    userVerification: "required", timeout: 60000,
+    extensions: { prf: { eval: { first: PRF_SALT } } },
+  } });
+  const out = a && a.getClientExtensionResults().prf?.results?.first;
+  if (!out) throw noPasskey();
+  return new Uint8Array(out);
+}
+
+/** Creates a platform passkey with PRF and adds its slot (needs the diary unlocked). */
+async function addPasskey() {
+  const cred = await navigator.credentials.create({ publicKey: {
+    rp: { name: "Quét" }, user: { id: random(16), name: "quet", displayName: "Quét" },
+    challenge: random(32), pubKeyCredParams: [{ type: "public-key", alg: -7 }, { type: "public-key", alg: -257 }],
+    authenticatorSelection: { authenticatorAttachment: "platform", residentKey: "discouraged", userVerification: "required" },
+    timeout: 60000, extensions: { prf: { eval: { first: PRF_SALT } } },
+  } });
+  const ext = cred.getClientExtensionResults().prf;
+  if (!ext || ext.enabled === false) throw noPasskey();
+  localStorage.setItem(PASSKEY_ID, b64(cred.rawId));
+  const out = ext.results?.first ? new Uint8Array(ext.results.first) : await passkeyOutput();
+  await core.setPrf(out);
+}
+
+/** Asks for the PIN (or the passkey), then runs `next`. */
+function lockScreen(name, s, next) {
+  const pin = h("input", { id: "unlock-pin", type: "password", inputmode: "numeric", autocomplete: "off" });
+  const out = h("div", { id: "unlock-out", "aria-live": "polite" });
+  const fail = (e) => {
+    const q = QuetError.from(e);
+    out.replaceChildren(errorCard(q));
+    if (q.retryAt) {
+      btn.disabled = true;
+      setTimeout(() => { btn.disabled = false; }, Math.max(0, q.retryAt - now()) * 1000);
+    }
+  };
+  const btn = h("button", { class: "primary", id: "unlock", onclick: async () => {
+    try { await core.unlockWithPin(pin.value); pin.value = ""; armIdleLock(); await next(); } catch (e) { pin.value = ""; fail(e); }
+  } }, t("unlock"));
+  pin.addEventListener("keydown", (ev) => { if (ev.key === "Enter") btn.click(); });
+  const passkey = s.protection.prf && passkeySupported() && localStorage.getItem(PASSKEY_ID)
+    ? h("button", { id: "unlock-passkey", onclick: async () => {
+      try { await core.unlockWithPrf(await passkeyOutput()); armIdleLock(); await next(); } catch (e) { fail(e); }
+    } }, t("unlockPasskey")) : null;
+  screen(name, h("h2", {}, t("lockTitle")), h("p", {}, t("lockText")),
+    s.unlock_retry_at ? h("div", { class: "card warn" }, t("retryAt", { time: time(s.unlock_retry_at) })) : null,
+    h("label", { for: "unlock-pin" }, t("pin")), pin, btn, passkey, out,
+    h("button", { onclick: () => home() }, t("back")));
+  document.body.dataset.locked = "1";
+}
+
+/** Chooses the PIN (after the first check-in, or to change it), then `next`. */
+function pinSetup(next) {
+  const a = h("input", { id: "new-pin", type: "password", inputmode: "numeric", autocomplete: "new-password", minlength: 4 });
+  const b = h("input", { id: "new-pin-again", type: "password", inputmode: "numeric", autocomplete: "new-password", minlength: 4 });
+  const out = h("div", { id: "pin-out", "aria-live": "polite" });
+  screen("pin", h("h2", {}, t("setPin")), h("p", {}, t("pinWhy")),
+    h("label", { for: "new-pin" }, t("pin")), a,
+    h("label", { for: "new-pin-again" }, t("pinAgain")), b,
+    h("button", { class: "primary", id: "save-pin", onclick: async () => {
+      if (a.value !== b.value) return out.replaceChildren(errorCard(new QuetError("pin_mismatch", ...T.pinMismatch)));
+      try {
+        await core.setPin(a.value);
+        a.value = ""; b.value = "";
+        armIdleLock();
+        await next(h("div", { class: "card ok", role: "status", id: "pin-saved" }, t("pinSaved")));
+      } catch (e) { out.replaceChildren(errorCard(e)); }
+    } }, t("save")),
+    out,
+    h("button", { onclick: () => home() }, t("back")));
+}
+
+// Lock again when the app is hidden or left idle: the diary secret is forgotten.
+const IDLE_LOCK_MS = 2 * 60 * 1000;
+let idleTimer;
+function relock() {
+  if (!core) return;
+  core.lock();
+  if (["diary", "alerts", "report"].includes(document.body.dataset.screen)) home();
+}
+function armIdleLock() {
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(relock, IDLE_LOCK_MS);
+}
+document.addEventListener("visibilitychange", () => { if (document.hidden) relock(); });
+for (const ev of ["pointerdown", "keydown"]) document.addEventListener(ev, armIdleLock, { passive: true });
 
 // ----- frame -----
 

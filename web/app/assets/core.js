@@ -15,18 +15,19 @@ const LOCK = "quet-store";
 
 /** An error from the core: a stable kind and the text in both languages. */
 export class QuetError extends Error {
-  constructor(kind, vi, en) {
+  constructor(kind, vi, en, retryAt) {
     super(en);
     this.kind = kind;
     this.vi = vi;
     this.en = en;
+    this.retryAt = retryAt || null; // wrong PINs: when the next attempt is allowed
   }
   static from(e) {
     if (e instanceof QuetError) return e;
     if (typeof e === "string") {
       try {
         const j = JSON.parse(e);
-        return new QuetError(j.kind, j.vi, j.en);
+        return new QuetError(j.kind, j.vi, j.en, j.retry_at);
       } catch (_) { /* not the core's error */ }
     }
     const m = String((e && e.message) || e);
@@ -93,6 +94,10 @@ export class Core {
   async reload() {
     if (this.app) this.app.free();
     this.app = PhoneApp.open(await readAll(this.db));
+    // Times in the core's messages: the device's offset now (UTC+7 when the
+    // device has no zone, as the screens do).
+    const z = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    PhoneApp.setUtcOffset(!z || z === "UTC" || z === "Etc/UTC" ? 420 : -new Date().getTimezoneOffset());
     this.gen = await readGen(this.db);
     await this.flush();
   }
@@ -121,14 +126,19 @@ export class Core {
     });
   }
 
-  /** Drives an operation that needs the network: fetch what it asks, feed it back. */
-  drive(step, onRequest) {
+  /**
+   * Drives an operation that needs the network: `begin(app)` gives the first step;
+   * each `{need: request}` is fetched and its answer handed back to the core,
+   * until `{done: result}`. The core verifies and commits; this only moves bytes.
+   */
+  drive(begin, onRequest) {
     return locks.request(LOCK, async () => {
       if ((await readGen(this.db)) !== this.gen) await this.reload();
+      let step = () => begin(this.app);
       for (let round = 0; round < 10000; round++) {
         let r;
         try {
-          r = JSON.parse(step(this.app));
+          r = JSON.parse(step());
         } catch (e) {
           await this.flush();
           throw QuetError.from(e);
@@ -137,25 +147,27 @@ export class Core {
         if ("done" in r) return r.done;
         const need = r.need;
         if (onRequest) onRequest(need);
-        let resp;
+        let resp, body;
         try {
           resp = await fetch(need.url, {
             method: need.method,
-            body: need.body ?? undefined,
-            headers: need.body ? { "content-type": "application/json" } : {},
+            body: need.method === "POST" ? need.body : undefined,
+            headers: need.method === "POST" ? { "content-type": "application/json" } : {},
             credentials: "omit",
             redirect: "error",
             referrerPolicy: "no-referrer",
+            cache: "no-store",
             signal: AbortSignal.timeout(30000),
           });
+          body = new Uint8Array(await resp.arrayBuffer());
         } catch (e) {
+          this.app.abandon();
           throw new QuetError("network",
             "Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại.",
             "Cannot reach the server. Check the network and try again.");
         }
-        const body = new Uint8Array(await resp.arrayBuffer());
         const retry = parseInt(resp.headers.get("retry-after") || "", 10);
-        this.app.answer(need.method, need.url, resp.status, body, Number.isFinite(retry) ? retry : undefined);
+        step = () => this.app.answer(resp.status, body, Number.isFinite(retry) ? retry : undefined, now());
       }
       throw new QuetError("internal", "Quá nhiều yêu cầu.", "Too many requests.");
     });
@@ -172,11 +184,17 @@ export class Core {
   setRetention(days) { return this.run((a) => a.setRetention(days)); }
   pinAuthority(bytes) { return this.run((a) => a.pinAuthority(bytes)); }
   removeAuthority(id) { return this.run((a) => a.removeAuthority(id)); }
-  sync(onRequest) { return this.drive((a) => a.syncStep(now()), onRequest); }
+  setPin(pin) { return this.run((a) => a.setPin(pin)); }
+  setPrf(output) { return this.run((a) => a.setPrf(output)); }
+  unlockWithPin(pin) { return this.run((a) => a.unlockWithPin(pin, now())); }
+  unlockWithPrf(output) { return this.run((a) => a.unlockWithPrf(output, now())); }
+  /** Forgets the diary secret now (no store write, so no lock wait). */
+  lock() { if (this.app) this.app.lock(); }
+  sync(onRequest) { return this.drive((a) => a.syncBegin(now()), onRequest); }
   reportPreview(code, authority) {
-    return this.drive((a) => a.reportPreviewStep(authority ?? undefined, code, now()));
+    return this.drive((a) => a.reportPreviewBegin(authority ?? undefined, code));
   }
-  reportSubmit() { return this.drive((a) => a.reportSubmitStep()); }
+  reportSubmit() { return this.drive((a) => a.reportSubmitBegin()); }
   static inspectDescriptor(bytes) {
     try { return JSON.parse(PhoneApp.inspectDescriptor(bytes)); } catch (e) { throw QuetError.from(e); }
   }
