@@ -59,7 +59,7 @@ pub mod vault;
 pub mod http;
 #[cfg(feature = "native")]
 pub mod native;
-#[cfg(feature = "qr")]
+#[cfg(any(feature = "qr", feature = "qr-compact"))]
 pub mod qr;
 #[cfg(feature = "native")]
 pub mod sqlite;

@@ -30,18 +30,35 @@ pub fn decode_luma(width: usize, height: usize, pixels: &[u8]) -> Result<String>
     let (Ok(w), Ok(h)) = (u32::try_from(width), u32::try_from(height)) else {
         return Err(ClientError::Image("image too large / ảnh quá lớn".into()));
     };
-    // A decoder bug must not take the caller down with it (natively; a wasm build
-    // with panic=abort cannot catch, see the crate README).
-    let found = std::panic::catch_unwind(|| {
-        rxing::helpers::detect_in_luma_slice(pixels, w, h, Some(rxing::BarcodeFormat::QR_CODE))
-            .map(|r| r.getText().to_owned())
-    });
-    match found {
-        Ok(Ok(text)) => Ok(text),
-        _ => Err(ClientError::Image(
+    match detect(pixels, w, h) {
+        Some(text) => Ok(text),
+        None => Err(ClientError::Image(
             "no QR code found / không thấy mã QR".into(),
         )),
     }
+}
+
+/// rxing (feature `qr`).
+#[cfg(feature = "qr")]
+fn detect(pixels: &[u8], w: u32, h: u32) -> Option<String> {
+    // A decoder bug must not take the caller down with it (natively; a wasm build
+    // with panic=abort cannot catch, see the crate README).
+    std::panic::catch_unwind(|| {
+        rxing::helpers::detect_in_luma_slice(pixels, w, h, Some(rxing::BarcodeFormat::QR_CODE))
+            .map(|r| r.getText().to_owned())
+    })
+    .ok()?
+    .ok()
+}
+
+/// rqrr (feature `qr-compact` alone: the phone web app's build, for its wasm size).
+#[cfg(all(feature = "qr-compact", not(feature = "qr")))]
+fn detect(pixels: &[u8], w: u32, h: u32) -> Option<String> {
+    let (w, h) = (w as usize, h as usize);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    img.detect_grids()
+        .into_iter()
+        .find_map(|g| g.decode().ok().map(|(_, text)| text))
 }
 
 /// Decodes the first QR code in an image file's bytes: JPEG (phone photos) or PNG

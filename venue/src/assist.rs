@@ -29,11 +29,11 @@ use data_encoding::{BASE64, HEXLOWER};
 use quet_protocol::authority::AuthorityDescriptor;
 use quet_protocol::bulletin::{Bulletin, ChainState, MAX_BULLETIN_LEN};
 use quet_protocol::chain::{ChainView, HeadState, SyncPlan};
-use quet_protocol::code::CodeKind;
+use quet_protocol::code::{CODE_VERSION, CodeKind};
 use quet_protocol::head::{BulletinHead, HEAD_LEN};
 use quet_protocol::matching::{Matcher, StoredToken};
 use quet_protocol::notice::{ExposureNotice, Severity};
-use quet_protocol::time::{Epoch, UnixTime};
+use quet_protocol::time::{Epoch, UnixTime, UtcOffset};
 use quet_protocol::token::{EncounterToken, TokenRecord};
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -325,7 +325,14 @@ impl AssistLog {
         arrival: UnixTime,
         departure: UnixTime,
     ) -> Result<(EncounterToken, TokenRecord)> {
-        let epoch = Epoch::hour_of(arrival)?;
+        // The epoch a screen code of the current version shows at `arrival` (seeded
+        // hours in protocol 1.1): what a trace of this venue publishes.
+        let offset = i16::try_from(venue.utc_offset_minutes())
+            .map(UtcOffset)
+            .map_err(|_| quet_protocol::Error::TimeOutOfRange)?
+            .check()?;
+        let epoch =
+            Epoch::containing_with(CodeKind::Screen.epoch_kind(CODE_VERSION), arrival, offset)?;
         let day_key = venue.master().day_key(epoch.day());
         let p_e = day_key.venue_time_secret(epoch)?.public();
         let mut record = TokenRecord {

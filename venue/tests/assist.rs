@@ -142,7 +142,8 @@ async fn run_match(
 fn notice(w: &mut World, v: &Venue, arrival: UnixTime, departure: UnixTime) -> ExposureNotice {
     let windows = trace_windows(arrival, departure, v.info().max_stay_secs(), 0).unwrap();
     let exact = windows.exact;
-    let hours = Epoch::overlapping(EpochKind::Hour, windows.screen.0, windows.screen.1).unwrap();
+    let hours =
+        Epoch::overlapping(EpochKind::SeededHour, windows.screen.0, windows.screen.1).unwrap();
     let d = arrival.day().unwrap();
     let day_keys: Vec<_> = [d.prev().unwrap(), d, d.next().unwrap()]
         .iter()
