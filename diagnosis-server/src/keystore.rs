@@ -499,3 +499,45 @@ pub fn extend_capsule_keys(
     resign(data, &auth, desc, root_key)?;
     Ok(added)
 }
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::*;
+    use quet_protocol::category::Category;
+    use quet_protocol::code::{CodeIssuer, VenueInfo};
+    use quet_protocol::testing::test_rng;
+    use quet_protocol::time::Day;
+    use quet_protocol::venue_keys::VenueMasterKey;
+
+    /// An authority created at 01:00 UTC (08:00 in Vietnam) can seal the posters of
+    /// the local day in progress (it began at 17:00 UTC the day before) and of the
+    /// one just ended, and screen codes from now on.
+    #[test]
+    fn a_new_authority_seals_todays_and_yesterdays_local_posters() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = 20_790 * DAY_SECS + 3_600;
+        let opts = InitOptions {
+            data_dir: dir.path().join("ha"),
+            name: "Sở Y tế".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            id: Some(7),
+        };
+        init_at(&opts, now).unwrap();
+        let auth = load(&opts.data_dir).unwrap();
+        let venue = VenueInfo {
+            name: "Phở Thìn".into(),
+            address: "13 Lò Đúc".into(),
+            category: Category::Restaurant,
+            max_stay_minutes: 120,
+        };
+        let mut rng = test_rng(1);
+        let mut issuer =
+            CodeIssuer::new(VenueMasterKey::generate(&mut rng), venue, &auth.descriptor).unwrap();
+        let today = issuer.local_day(UnixTime(now)).unwrap();
+        issuer.poster_code(&mut rng, today).unwrap();
+        issuer
+            .poster_code(&mut rng, Day(today.0 - 1))
+            .expect("yesterday's local poster");
+        issuer.screen_code(&mut rng, UnixTime(now)).unwrap();
+    }
+}

@@ -13,7 +13,7 @@ use data_encoding::{BASE64, HEXLOWER_PERMISSIVE};
 use quet_protocol::time::UnixTime;
 use serde::{Deserialize, Serialize};
 
-use super::admin::presented_token;
+use super::admin::Staff;
 use super::{SMALL_BODY_LIMIT, read_json};
 use crate::client_addr::Client;
 use crate::db::now;
@@ -35,11 +35,7 @@ impl FromRequestParts<AppState> for RegistryActor {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
-        let token = presented_token(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-        let member = s
-            .read(move |c, _| Ok(staff::authenticate(c, &token)?))
-            .await?
-            .ok_or_else(ApiError::unauthorized)?;
+        let Staff(member) = Staff::from_request_parts(parts, s).await?;
         Ok(RegistryActor(actor_of(&member)?))
     }
 }
