@@ -345,8 +345,8 @@ impl Display {
             slot,
             timestamp,
             epoch: code.epoch()?,
-            qr_version: qr::version_number(&qr_code),
-            svg: qr::svg_of(url.as_bytes())?,
+            qr_version: qr_code.version(),
+            svg: qr::svg_of_matrix(&qr_code),
             url,
             bytes: code.as_bytes().to_vec(),
         };

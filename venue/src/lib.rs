@@ -48,6 +48,8 @@ pub mod pdf;
 pub mod printables;
 #[cfg(feature = "native")]
 pub mod qr;
+#[cfg(feature = "matrix")]
+pub mod qr_matrix;
 #[cfg(feature = "native")]
 pub mod registration;
 #[cfg(feature = "native")]
