@@ -146,7 +146,14 @@ const VENUE_FILE_DISPLAY_DAYS: u32 = 2;
 /// way to renew its keys; it holds the master, the issuer never does).
 type Renew = Box<dyn Fn(Day) -> Result<DisplayFile> + Send + Sync>;
 
+/// Keeps a newer descriptor the display adopted (the venue-file display writes it
+/// into the venue file).
+type KeepDescriptor = Box<dyn Fn(&[u8]) -> Result<()> + Send + Sync>;
+
 struct Inner {
+    /// The authority's descriptor the codes are sealed under: the pinned one, or a
+    /// newer one verified as its update ([`Display::adopt_descriptor`]).
+    descriptor: AuthorityDescriptor,
     /// `None` until the venue-file display derives its first days' keys.
     issuer: Option<CodeIssuer>,
     first_day: Day,
@@ -180,11 +187,11 @@ pub struct Display {
     info: VenueInfo,
     base_url: String,
     authority_name: String,
-    descriptor: AuthorityDescriptor,
     event: Option<EventWindow>,
     utc_offset_minutes: i32,
     clock: Arc<dyn Clock>,
     renew: Option<Renew>,
+    keep_descriptor: Option<KeepDescriptor>,
     inner: Mutex<Inner>,
 }
 
@@ -204,14 +211,30 @@ impl Display {
         // The venue's details are checked now; the keys of the days shown are
         // derived at the first code (the clock is read only then).
         let df = venue.display_file(Day(1), 1)?;
-        let venue = venue.clone();
-        let renew: Renew = Box::new(move |day| venue.display_file(day, VENUE_FILE_DISPLAY_DAYS));
-        let d = Self::build(&df, clock, Some(renew))?;
+        let venue = Arc::new(Mutex::new(venue.clone()));
+        let renewing = Arc::clone(&venue);
+        let renew: Renew = Box::new(move |day| {
+            renewing
+                .lock()
+                .map_err(|_| VenueError::InvalidInput("venue state poisoned".into()))?
+                .display_file(day, VENUE_FILE_DISPLAY_DAYS)
+        });
+        let keep: KeepDescriptor = Box::new(move |bytes| {
+            venue
+                .lock()
+                .map_err(|_| VenueError::InvalidInput("venue state poisoned".into()))?
+                .adopt_descriptor(bytes)
+                .map(|_| ())
+        });
+        let mut d = Self::build(&df, clock, Some(renew))?;
+        d.keep_descriptor = Some(keep);
         d.lock()?.issuer = None;
         Ok(d)
     }
 
     /// A display that holds only a display file: codes for its days, nothing else.
+    /// A newer descriptor it adopts lives in memory for the run (the display file
+    /// is sealed and not rewritten; the next run follows the update again).
     pub fn from_display_file(df: &DisplayFile, clock: Arc<dyn Clock>) -> Result<Self> {
         Self::build(df, clock, None)
     }
@@ -221,7 +244,6 @@ impl Display {
             info: df.venue.clone(),
             base_url: df.descriptor.base_url.clone(),
             authority_name: df.descriptor.name.clone(),
-            descriptor: df.descriptor.clone(),
             event: df.event.map(|e| EventWindow {
                 start: e.start,
                 end: e.end,
@@ -229,7 +251,9 @@ impl Display {
             utc_offset_minutes: df.utc_offset_minutes,
             clock,
             renew,
+            keep_descriptor: None,
             inner: Mutex::new(Inner {
+                descriptor: df.descriptor.clone(),
                 issuer: Some(issuer_of(df)?),
                 first_day: df.first_day,
                 last_day: df.last_day,
@@ -258,7 +282,7 @@ impl Display {
             last: None,
             head: inner.head,
         };
-        let (head, _) = view.check_head(bytes, &self.descriptor, now)?;
+        let (head, _) = view.check_head(bytes, &inner.descriptor, now)?;
         let checkpoint = if head.latest.sequence > 0 {
             ChainCheckpoint::new(head.latest.sequence, &head.latest.hash)
         } else {
@@ -275,14 +299,53 @@ impl Display {
         Ok(checkpoint)
     }
 
-    /// Fetches the head from `server_url` and [`Display::accept_head`]s it.
+    /// Fetches the head from `server_url` and [`Display::accept_head`]s it. A head
+    /// signed under a newer descriptor than the display's makes it fetch `GET
+    /// /v1/descriptor` and [`Display::adopt_descriptor`] it first (a descriptor
+    /// that is not a signed update is refused, and the display keeps its own).
     pub fn refresh_head(&self, server_url: &str) -> Result<Option<ChainCheckpoint>> {
         let base = crate::venue::validate_base_url(server_url)?;
         let bytes = crate::http::get_bytes(
             &format!("{base}/v1/bulletins/head"),
             u64::try_from(HEAD_LEN).unwrap_or(u64::MAX),
         )?;
-        self.accept_head(&bytes)
+        match self.accept_head(&bytes) {
+            Err(VenueError::Protocol(quet_protocol::Error::DescriptorOutdated { .. })) => {
+                self.adopt_descriptor(&crate::http::fetch_descriptor(&base)?)?;
+                self.accept_head(&bytes)
+            }
+            r => r,
+        }
+    }
+
+    /// Adopts a newer descriptor of the display's authority, verified as its update
+    /// ([`AuthorityDescriptor::verify_update`]): codes from the next slot on are
+    /// sealed to the capsule keys it announces, and a venue-file display writes it
+    /// into the venue file ([`Venue::adopt_descriptor`]). Returns whether it was
+    /// newer.
+    pub fn adopt_descriptor(&self, bytes: &[u8]) -> Result<bool> {
+        let mut inner = self.lock()?;
+        let newer = inner
+            .descriptor
+            .verify_update(bytes)
+            .map_err(|e| VenueError::BadDescriptor(e.to_string()))?;
+        if newer == inner.descriptor {
+            return Ok(false);
+        }
+        if let Some(keep) = &self.keep_descriptor {
+            keep(bytes)?;
+        }
+        if let Some(issuer) = inner.issuer.as_mut() {
+            issuer.set_authority(&newer)?;
+        }
+        inner.descriptor = newer;
+        inner.current = None;
+        Ok(true)
+    }
+
+    /// The serial of the descriptor the codes are sealed under now.
+    pub fn descriptor_serial(&self) -> Option<u64> {
+        self.lock().ok().map(|i| i.descriptor.serial)
     }
 
     /// The checkpoint codes carry now, if any.
@@ -329,6 +392,9 @@ impl Display {
             };
             let df = renew(day)?;
             let mut issuer = issuer_of(&df)?;
+            if df.descriptor != inner.descriptor {
+                issuer.set_authority(&inner.descriptor)?;
+            }
             issuer.set_checkpoint(inner.checkpoint);
             inner.issuer = Some(issuer);
             inner.first_day = df.first_day;
