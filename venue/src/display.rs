@@ -31,16 +31,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use quet_protocol::authority::AuthorityDescriptor;
-use quet_protocol::certificate::VenueCertificate;
 use quet_protocol::chain::{ChainCheckpoint, ChainView, HeadState};
-use quet_protocol::code::{CodeIssuer, SCREEN_RESIGN_SECS, VenueInfo};
+use quet_protocol::code::{CodeIssuer, VenueInfo};
 use quet_protocol::head::HEAD_LEN;
-use quet_protocol::time::{Day, Epoch, UnixTime, UtcOffset};
-use quet_protocol::venue_keys::{DisplayKeys, VenueSigningSeed};
+use quet_protocol::time::{Day, Epoch, UnixTime};
 use serde::Serialize;
 
-use crate::display_file::DisplayFile;
+use crate::display_file::{DisplayFile, Event};
 use crate::error::{Result, VenueError};
+use crate::screen::{self, ScreenState};
 use crate::venue::{EventWindow, Venue};
 use crate::{pages, qr};
 
@@ -114,9 +113,7 @@ pub struct CurrentCode {
 impl CurrentCode {
     /// Seconds from `now` until the next re-sign.
     pub fn refresh_in(&self, now: UnixTime) -> u64 {
-        (self.timestamp.0 + SCREEN_RESIGN_SECS)
-            .saturating_sub(now.0)
-            .clamp(1, SCREEN_RESIGN_SECS)
+        screen::Slot::of(self.timestamp).refresh_in(now)
     }
 }
 
@@ -163,31 +160,12 @@ struct Inner {
     head: Option<HeadState>,
 }
 
-/// The code issuer of a display file: from its day keys and signing seed only.
-fn issuer_of(df: &DisplayFile) -> Result<CodeIssuer> {
-    let keys = DisplayKeys {
-        signing: VenueSigningSeed::from_bytes(*df.signing_seed),
-        day_keys: df.day_keys.clone(),
-    };
-    let mut issuer = CodeIssuer::from_display_keys(keys, df.venue.clone(), &df.descriptor)?;
-    let offset = i16::try_from(df.utc_offset_minutes)
-        .map_err(|_| VenueError::InvalidInput("UTC offset".into()))?;
-    issuer.set_utc_offset(UtcOffset(offset))?;
-    let certificate = df
-        .certificate
-        .as_deref()
-        .map(VenueCertificate::from_bytes)
-        .transpose()?;
-    issuer.set_certificate(certificate);
-    Ok(issuer)
-}
-
 /// The display's state: the issuer and the code of the current slot.
 pub struct Display {
     info: VenueInfo,
     base_url: String,
     authority_name: String,
-    event: Option<EventWindow>,
+    event: Option<Event>,
     utc_offset_minutes: i32,
     clock: Arc<dyn Clock>,
     renew: Option<Renew>,
@@ -244,17 +222,14 @@ impl Display {
             info: df.venue.clone(),
             base_url: df.descriptor.base_url.clone(),
             authority_name: df.descriptor.name.clone(),
-            event: df.event.map(|e| EventWindow {
-                start: e.start,
-                end: e.end,
-            }),
+            event: df.event,
             utc_offset_minutes: df.utc_offset_minutes,
             clock,
             renew,
             keep_descriptor: None,
             inner: Mutex::new(Inner {
                 descriptor: df.descriptor.clone(),
-                issuer: Some(issuer_of(df)?),
+                issuer: Some(screen::issuer_of(df)?),
                 first_day: df.first_day,
                 last_day: df.last_day,
                 current: None,
@@ -366,22 +341,21 @@ impl Display {
     /// What to show at `now`: the code of `now`'s 30-second slot, re-signed only
     /// when the slot changes.
     pub fn showing_at(&self, now: UnixTime) -> Result<Showing> {
-        if let Some(ev) = self.event {
-            if now.0 < ev.start {
-                return Ok(Showing::EventNotStarted(ev));
-            }
-            if now.0 > ev.end {
-                return Ok(Showing::EventEnded(ev));
-            }
-        }
-        let slot = now.0 / SCREEN_RESIGN_SECS;
+        let window = |e: Event| EventWindow {
+            start: e.start,
+            end: e.end,
+        };
+        let (slot, timestamp) = match screen::screen_state(self.event, now) {
+            ScreenState::EventNotStarted(e) => return Ok(Showing::EventNotStarted(window(e))),
+            ScreenState::EventEnded(e) => return Ok(Showing::EventEnded(window(e))),
+            ScreenState::Code(s) => (s.index, s.timestamp),
+        };
         let mut inner = self.lock()?;
         if let Some(c) = &inner.current
             && c.slot == slot
         {
             return Ok(Showing::Code(c.clone()));
         }
-        let timestamp = UnixTime(slot * SCREEN_RESIGN_SECS);
         let day = timestamp.day()?;
         if inner.issuer.is_none() || day < inner.first_day || day > inner.last_day {
             let Some(renew) = &self.renew else {
@@ -391,7 +365,7 @@ impl Display {
                 });
             };
             let df = renew(day)?;
-            let mut issuer = issuer_of(&df)?;
+            let mut issuer = screen::issuer_of(&df)?;
             if df.descriptor != inner.descriptor {
                 issuer.set_authority(&inner.descriptor)?;
             }

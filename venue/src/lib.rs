@@ -52,6 +52,7 @@ pub mod qr;
 pub mod qr_matrix;
 #[cfg(feature = "native")]
 pub mod registration;
+pub mod screen;
 #[cfg(feature = "native")]
 pub mod timefmt;
 #[cfg(feature = "native")]
