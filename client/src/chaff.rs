@@ -150,7 +150,10 @@ pub fn draw_pair_gap(rng: &mut (impl rand_core::CryptoRng + ?Sized)) -> u64 {
 /// [`CONSENT_MIN_SECS`] ..= [`CONSENT_MAX_SECS`] (a person reading the preview,
 /// ticking the consent box and tapping "send": most take seconds, a few minutes).
 pub fn draw_consent_gap(rng: &mut (impl rand_core::CryptoRng + ?Sized)) -> u64 {
-    let (lo, hi) = ((CONSENT_MIN_SECS as f64).ln(), (CONSENT_MAX_SECS as f64).ln());
+    let (lo, hi) = (
+        (CONSENT_MIN_SECS as f64).ln(),
+        (CONSENT_MAX_SECS as f64).ln(),
+    );
     let secs = (lo + unit(rng) * (hi - lo)).exp().round();
     (secs as u64).clamp(CONSENT_MIN_SECS, CONSENT_MAX_SECS)
 }

@@ -40,10 +40,7 @@ fn next_chaff(c: &mut Client<MemoryStore>, now: UnixTime) -> (quet_client::Chaff
         c.chaff_request(UnixTime(due.at - 1)).unwrap().is_none(),
         "sent before it was due"
     );
-    let sent = c
-        .chaff_request(UnixTime(due.at))
-        .unwrap()
-        .expect("due now");
+    let sent = c.chaff_request(UnixTime(due.at)).unwrap().expect("due now");
     assert_eq!(sent.step, due.step);
     (sent, due.at)
 }

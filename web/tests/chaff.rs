@@ -78,7 +78,10 @@ fn report_traffic(b: &mut Browser, p: &Page, base: &str) -> Vec<Seen> {
             .iter()
             .all(|s| find(&finished, &s["params"]["requestId"]).is_some());
         if !all_done {
-            assert!(Instant::now() < deadline, "requests did not finish: {sent:?}");
+            assert!(
+                Instant::now() < deadline,
+                "requests did not finish: {sent:?}"
+            );
             std::thread::sleep(Duration::from_millis(100));
             continue;
         }
@@ -195,7 +198,10 @@ fn a_chaff_pair_looks_like_a_real_report_on_the_wire_and_stores_nothing() {
     let after_preview =
         chaff_tick_with_schedule(&mut b, &p, &quet_client::chaff::schedule_row(1, None));
     assert_eq!(after_preview["step"], "upload", "{after_preview}");
-    let gap = after_preview["at"].as_u64().unwrap().saturating_sub(unix_now());
+    let gap = after_preview["at"]
+        .as_u64()
+        .unwrap()
+        .saturating_sub(unix_now());
     assert!(gap <= 240, "consent gap {gap} s");
     let after_upload = chaff_tick_with_schedule(
         &mut b,
