@@ -179,7 +179,11 @@ fn a_chaff_pair_looks_like_a_real_report_on_the_wire_and_stores_nothing() {
     let _one = world::serial();
     let w = World::start();
     let authority = AuthorityDescriptor::decode(&w.descriptor).unwrap().id.0;
-    let venue = w.venue("Nhà sách Tràng Tiền", "44 Tràng Tiền", Category::MallSupermarket);
+    let venue = w.venue(
+        "Nhà sách Tràng Tiền",
+        "44 Tràng Tiền",
+        Category::MallSupermarket,
+    );
 
     let mut b = Browser::launch(&[]);
     let p = b.page(W, H);
