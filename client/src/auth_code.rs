@@ -58,6 +58,18 @@ pub fn with_check_symbol(first15: &str) -> Option<String> {
     normalize(&format!("{first15}{}", char::from(*c)))
 }
 
+/// A random well-formed code (check symbol included), in the normalized form: what
+/// chaff carries, so its body has a real code's shape.
+pub fn random(rng: &mut (impl rand_core::CryptoRng + ?Sized)) -> String {
+    let first15: String = (0..15)
+        .filter_map(|_| {
+            let i = usize::try_from(rng.next_u32() % 32).ok()?;
+            ALPHABET.get(i).map(|&b| char::from(b))
+        })
+        .collect();
+    with_check_symbol(&first15).unwrap_or(first15)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +93,14 @@ mod tests {
         }
         assert_eq!(normalize("ABCD"), None);
         assert_eq!(normalize("ABCD-EFGH-JKMN-PQR!"), None);
+    }
+
+    #[test]
+    fn random_codes_are_well_formed() {
+        let mut rng = quet_protocol::testing::test_rng(3);
+        for _ in 0..50 {
+            let c = random(&mut rng);
+            assert_eq!(normalize(&c), Some(c.clone()));
+        }
     }
 }

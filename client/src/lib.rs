@@ -38,6 +38,7 @@
 
 mod answers;
 pub mod auth_code;
+pub mod chaff;
 mod checkin;
 mod client;
 mod diary;
@@ -64,6 +65,7 @@ pub mod qr;
 #[cfg(feature = "native")]
 pub mod sqlite;
 
+pub use chaff::{ChaffDue, ChaffKind, ChaffRequest};
 pub use client::{Client, Rng};
 pub use error::{ClientError, Result, exit};
 pub use feed::{AlarmKind, ChainAlarm, FeedStatus};

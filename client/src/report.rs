@@ -13,21 +13,18 @@
 //! the HA publishes for this case never alert the phone that reported it; the
 //! diary entry records "reported".
 
-use data_encoding::BASE64;
 use quet_protocol::envelope::{REPORT_ENVELOPE_COUNT, ReportEnvelope};
 use quet_protocol::time::UnixTime;
 use quet_protocol::token::EncounterToken;
 use serde::{Deserialize, Serialize};
 
 use crate::answers::{parse_json, server_error};
+use crate::chaff::{MAX_ANSWER_LEN, PREVIEW_PATH, UPLOAD_PATH, preview_body, upload_body};
 use crate::client::Client;
 use crate::error::{ClientError, Result};
 use crate::model::{ActiveStay, CheckIn};
 use crate::store::{Op, Store};
 use crate::transport::{Request, Response, Transport, join};
-
-/// Largest JSON answer read from the report endpoints.
-const MAX_ANSWER_LEN: usize = 1 << 16;
 
 /// A report being prepared: the authority and the normalized authorization code,
 /// between the preview request and its answer.
@@ -84,10 +81,10 @@ impl<S: Store> Client<S> {
     ) -> Result<(ReportDraft, Request)> {
         let descriptor = self.pick_authority(authority)?;
         let auth_code = crate::auth_code::normalize(auth_code).ok_or(ClientError::AuthCodeTypo)?;
-        let body = serde_json::json!({ "auth_code": auth_code });
+        // Padded to the one length chaff previews have too (chaff.rs).
         let request = Request::post_json(
-            join(&descriptor.base_url, "/v1/reports/preview"),
-            body.to_string().into_bytes(),
+            join(&descriptor.base_url, PREVIEW_PATH),
+            preview_body(&auth_code, false)?,
             MAX_ANSWER_LEN,
         );
         Ok((
@@ -157,23 +154,19 @@ impl<S: Store> Client<S> {
                 .iter()
                 .find(|r| r.id == c.id)
                 .ok_or(ClientError::NoSuchCheckIn(c.id))?;
-            envelopes.push(BASE64.encode(&row.envelope));
+            envelopes.push(row.envelope.clone());
         }
         while envelopes.len() < REPORT_ENVELOPE_COUNT {
             // Sealed to the capsule key in force now (the HA can open it; the
             // network sees only TLS).
             let pad = ReportEnvelope::padding(&mut *self.rng, &descriptor, now)
                 .map_err(ClientError::Code)?;
-            envelopes.push(BASE64.encode(pad.as_bytes()));
+            envelopes.push(pad.as_bytes().to_vec());
         }
-        let body = serde_json::json!({
-            "auth_code": plan.auth_code,
-            "envelopes": envelopes,
-            "chaff": false,
-        });
+        // Padded to the one length chaff uploads have too (chaff.rs).
         Ok(Request::post_json(
-            join(&descriptor.base_url, "/v1/reports"),
-            body.to_string().into_bytes(),
+            join(&descriptor.base_url, UPLOAD_PATH),
+            upload_body(&plan.auth_code, &envelopes, false)?,
             MAX_ANSWER_LEN,
         ))
     }

@@ -249,6 +249,19 @@ impl PhoneApp {
         step(self.phone.report_submit_begin())
     }
 
+    /// When the next chaff request is due: `{"step", "at"}` (JSON).
+    #[wasm_bindgen(js_name = chaffDue)]
+    pub fn chaff_due(&mut self, now_secs: f64) -> Result<String, JsValue> {
+        json(self.phone.chaff_due(time(now_secs)?))
+    }
+
+    /// Begins the chaff request due now: `{"need": request}`, or `{"done": due}`
+    /// when none is due.
+    #[wasm_bindgen(js_name = chaffBegin)]
+    pub fn chaff_begin(&mut self, now_secs: f64) -> Result<String, JsValue> {
+        step(self.phone.chaff_begin(time(now_secs)?))
+    }
+
     /// Hands back the answer to the last `need`; returns the next step.
     pub fn answer(
         &mut self,

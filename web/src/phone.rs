@@ -11,7 +11,8 @@
 use quet_client::text::LocalZone;
 use quet_client::transport::{Request, Response};
 use quet_client::{
-    Client, ClientError, ReportDraft, ReportPlan, Result, SyncReport, SyncSession, UnixTime,
+    ChaffRequest, Client, ClientError, ReportDraft, ReportPlan, Result, SyncReport, SyncSession,
+    UnixTime,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -61,6 +62,8 @@ enum Pending {
     },
     /// A report upload, waiting for `POST /v1/reports`.
     Upload { plan: ReportPlan, request: Request },
+    /// A chaff preview or upload (the core's schedule), waiting for its answer.
+    Chaff { sent: ChaffRequest },
 }
 
 impl Pending {
@@ -69,6 +72,7 @@ impl Pending {
             Pending::Sync { request, .. }
             | Pending::Preview { request, .. }
             | Pending::Upload { request, .. } => request,
+            Pending::Chaff { sent } => &sent.request,
         }
     }
 }
@@ -316,6 +320,27 @@ impl Phone {
         Ok(Step::Need(request))
     }
 
+    /// When the next chaff request is due: `{"step": "preview"|"upload", "at": unix}`
+    /// (the core draws the schedule on first use).
+    pub fn chaff_due(&mut self, now: UnixTime) -> Result<Value> {
+        to_value(&self.client.chaff_due(now)?)
+    }
+
+    /// Begins the chaff request due now, if any: `Need` a request with the same
+    /// endpoint, shape and size as a real report's, or `Done` with when the next
+    /// one is due. The report plan the user may be looking at is left alone.
+    pub fn chaff_begin(&mut self, now: UnixTime) -> Result<Step> {
+        self.pending = None;
+        match self.client.chaff_request(now)? {
+            Some(sent) => {
+                let request = sent.request.clone();
+                self.pending = Some(Pending::Chaff { sent });
+                Ok(Step::Need(request))
+            }
+            None => to_value(&self.client.chaff_due(now)?).map(Step::Done),
+        }
+    }
+
     /// Hands the answer to the pending request to the core; returns the next step.
     /// An answer longer than the request allowed is a network error and ends the
     /// operation, as a failed fetch does ([`Phone::abandon`]).
@@ -358,6 +383,12 @@ impl Phone {
                 let receipt = self.client.report_receipt(&plan, &response)?;
                 self.plan = None;
                 to_value(&receipt).map(Step::Done)
+            }
+            Pending::Chaff { sent } => {
+                // Whatever the answer (too long included), the pair goes on or
+                // ends by the core's rule; nothing is shown.
+                let due = self.client.chaff_answered(&sent, &response, now)?;
+                to_value(&due).map(Step::Done)
             }
         }
     }

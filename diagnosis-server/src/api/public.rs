@@ -241,9 +241,18 @@ pub async fn openapi() -> Response {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
-    /// The authorization code.
+    /// The authorization code (any string for chaff).
     pub auth_code: String,
+    /// Marks a fake preview: answered like a real one, checks no code, counts
+    /// towards no lockout.
+    #[serde(default)]
+    pub chaff: bool,
 }
+
+/// The report window a chaff preview names: the defaults a fresh code gets
+/// (`report_days` 14, the server's code lifetime), so its answer has the shape
+/// and size of a real one.
+const CHAFF_REPORT_DAYS: u64 = 14;
 
 fn rate_limited(s: &AppState, RetryAfter(secs): RetryAfter) -> ApiError {
     inc(&s.metrics.rate_limited);
@@ -275,21 +284,35 @@ pub async fn preview(
 ) -> Result<Response, ApiError> {
     limited(&s, client)?;
     let req: PreviewRequest = read_json(&headers, body, SMALL_BODY_LIMIT).await?;
+    let chaff = req.chaff;
+    // The code is looked up for chaff too (and the answer thrown away), so both
+    // cost the same database read.
+    let checked_at = now();
     let found = s
         .read(move |c, inner| {
             Ok(reports::check_code(
                 c,
                 &inner.authority.code_key,
                 &req.auth_code,
-                now(),
+                checked_at,
             )?)
         })
         .await?;
-    match found {
+    let window = if chaff {
+        Some((
+            checked_at.saturating_sub(CHAFF_REPORT_DAYS * 86_400),
+            checked_at.saturating_add(s.config.auth_code_hours.saturating_mul(3600)),
+        ))
+    } else {
+        found
+    };
+    match window {
         Some((report_since, expires_at)) => Ok(Json(serde_json::json!({
             "report_since": report_since, "expires_at": expires_at
         }))
         .into_response()),
+        // Only a real preview's wrong code counts towards the address's budget:
+        // chaff never locks out the patients behind the same carrier address.
         None => Err(code_failure(&s, client)),
     }
 }

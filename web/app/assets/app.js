@@ -565,6 +565,7 @@ async function start() {
   if (link) await checkIn(link, true);
   else await home();
   net.scheduleOnOpen();
+  net.scheduleChaff();
   window.__quet = { core, net }; // for the test suite's measured report
 }
 

@@ -195,6 +195,10 @@ export class Core {
     return this.drive((a) => a.reportPreviewBegin(authority ?? undefined, code));
   }
   reportSubmit() { return this.drive((a) => a.reportSubmitBegin()); }
+  /** When the next chaff request is due: {step: "preview"|"upload", at}. */
+  chaffDue() { return this.run((a) => a.chaffDue(now())); }
+  /** Sends the chaff request due now, if any, exactly as a report's is sent. */
+  chaff() { return this.drive((a) => a.chaffBegin(now())); }
   static inspectDescriptor(bytes) {
     try { return JSON.parse(PhoneApp.inspectDescriptor(bytes)); } catch (e) { throw QuetError.from(e); }
   }
