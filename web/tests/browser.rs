@@ -221,7 +221,9 @@ const DECODER_RECOVERS: &str = r#"(async () => {
     return [c.width, c.height, g.getImageData(0, 0, c.width, c.height).data];
   };
   // The slow frame: fuzz/artifacts' slow-unit for decode_luma, as its raw_frame builds it.
-  const seed = [0xfe,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xfd,0xf5,0x4f,0x01,0x60,0,0,0,0xcc,0x04,0,0,0,0,0xe6,0x32,0,0,0,0,0,0,0,0,0,0,0];
+  // (About 22 s in this wasm under Node, 8 s natively.)
+  const seed = [0xfe,0xfe,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,
+    0xff,0xff,0xff,0xff,0xff,0xff,0xfd,0xf5,0x4f,0x01,0x60,0,0,0,0xcc,0x04,0,0,0,0,0xe6,0x32,0,0,0,0,0,0,0,0,0x0f,0xb0,0];
   const rest = seed.slice(1), body = rest.slice(4);
   const sw = 1 + (rest[0] | (rest[1] & 1) << 8), sh = 1 + (rest[2] | (rest[3] & 1) << 8);
   const slow = new Uint8ClampedArray(sw * sh * 4);
@@ -348,9 +350,16 @@ fn camera_scan_checks_in_offline_and_makes_no_request() {
     assert!(text.contains("Đã check-in tại"), "{text}");
     b.screenshot(&p, &screenshot_dir().join("04-check-in-scanned.png"));
 
-    // No request at all during the scan: none in the page's log, no byte on the wire.
+    // No request reaches the network during the scan: the only one in the page's
+    // log is the new scanner worker's script (its answer, from the service
+    // worker's cache, goes to the worker's own DevTools target, as do the
+    // worker's loads of the decoder from the same cache), and no byte crosses
+    // the wire.
     let made = requests(&b.drain_events(), &p.session);
-    assert!(made.is_empty(), "requests during the scan: {made:?}");
+    assert!(
+        scanner_files(&made).len() == made.len(),
+        "requests during the scan: {made:?}"
+    );
     assert_eq!(
         w.traffic.bytes(),
         before,
