@@ -280,7 +280,9 @@ fn main() {
             let url = e["params"]["request"]["url"].as_str().unwrap_or("");
             urls.insert(id, url.to_string());
         } else if e["method"] == "Network.loadingFinished"
-            && urls.get(&id).is_some_and(|u| u.ends_with("quet_scanner_bg.wasm"))
+            && urls
+                .get(&id)
+                .is_some_and(|u| u.ends_with("quet_scanner_bg.wasm"))
         {
             scanner_wasm = e["params"]["encodedDataLength"].as_f64().unwrap_or(0.0);
         }

@@ -122,8 +122,13 @@ export class FrameDecoder {
   }
 }
 
+// One decoder for the page's life: a new worker makes the browser check for a
+// service-worker update (a request for /sw.js), so scans after the first one in
+// an open app reuse this worker and make no request at all.
+let shared = null;
+
 export class Scanner {
-  constructor(decoder = new FrameDecoder()) {
+  constructor(decoder = (shared ||= new FrameDecoder())) {
     this.decoder = decoder;
     this.stream = null;
     this.timer = null;
@@ -169,6 +174,5 @@ export class Scanner {
     clearTimeout(this.timer);
     if (this.stream) for (const track of this.stream.getTracks()) track.stop();
     this.stream = null;
-    this.decoder.close();
   }
 }

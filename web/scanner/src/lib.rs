@@ -100,7 +100,11 @@ mod tests {
                 let dark = mx < modules
                     && my < modules
                     && colors[my * modules + mx] == qrcode::Color::Dark;
-                rgba.extend_from_slice(if dark { &[20, 30, 90, 255] } else { &[250, 240, 215, 255] });
+                rgba.extend_from_slice(if dark {
+                    &[20, 30, 90, 255]
+                } else {
+                    &[250, 240, 215, 255]
+                });
             }
         }
         (side, rgba)
@@ -110,14 +114,19 @@ mod tests {
     fn reads_a_code_from_rgba_pixels() {
         let text = "HTTPS://QUET.EXAMPLE/C#ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
         let (side, rgba) = rgba_code(text);
-        assert_eq!(decode_frame(side as u32, side as u32, &rgba).as_deref(), Some(text));
+        assert_eq!(
+            decode_frame(side as u32, side as u32, &rgba).as_deref(),
+            Some(text)
+        );
         // The same pixels with the wrong width are refused, not misread.
         assert_eq!(decode_frame(side as u32 + 1, side as u32, &rgba), None);
     }
 
     #[test]
     fn luma_uses_bt601_weights() {
-        let px = [255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 255, 255, 255, 0];
+        let px = [
+            255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 255, 255, 255, 0,
+        ];
         assert_eq!(rgba_to_luma(4, 1, &px).unwrap(), vec![76, 149, 29, 255]);
     }
 }
