@@ -4,7 +4,7 @@
 # first crash (libFuzzer leaves the input in fuzz/artifacts/<target>/).
 #
 #   fuzz/smoke.sh                               # ten targets: ~3.5 minutes plus the build
-#   SMOKE_SECS=10 fuzz/smoke.sh                 # CI (.ci/run)
+#   SMOKE_SECS=6 fuzz/smoke.sh                  # CI (.ci/run)
 #   SMOKE_SECS=60 TARGETS="head notice" fuzz/smoke.sh   # the runs in spec/fuzzing.md
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`) and a nightly toolchain; without

@@ -311,7 +311,7 @@ pub fn run(dir: &Path, cfg: &DemoConfig) -> HarnessResult<DemoOutcome> {
         }
     }
     let report = assist
-        .match_server(&venues[2], &base, now())
+        .match_server(&mut venues[2], &base, now())
         .map_err(|e| e.to_string())?;
     for e in &report.exposures {
         let person = *assisted_ids.get(&e.id).ok_or("unknown assisted entry")?;

@@ -27,25 +27,31 @@ fn profile_dir() -> HarnessResult<PathBuf> {
     Ok(dir)
 }
 
-/// The real `quet-server` binary of this build, built with cargo if missing (as when
-/// only this package was built, e.g. `cargo run -p quet-tests --bin quet-demo`).
+/// The real `quet-server` binary of this build. Cargo brings it up to date once per
+/// test process (a no-op when `cargo test --workspace` just built it; a rebuild
+/// when only this package was built, e.g. `cargo test -p quet-tests` after a
+/// change to the server, or `cargo run -p quet-tests --bin quet-demo`), so a stale
+/// binary is never what a test runs.
 pub fn server_binary() -> HarnessResult<PathBuf> {
+    static BUILT: std::sync::OnceLock<HarnessResult<PathBuf>> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build_server_binary).clone()
+}
+
+fn build_server_binary() -> HarnessResult<PathBuf> {
     let dir = profile_dir()?;
     let bin = dir.join(format!("quet-server{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let release = dir.file_name().is_some_and(|n| n == "release");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "-p", "quet-server", "--bin", "quet-server"]);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .status()
-            .map_err(|e| format!("running cargo build: {e}"))?;
-        if !status.success() || !bin.exists() {
-            return Err(format!("could not build quet-server at {}", bin.display()));
-        }
+    let release = dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-q", "-p", "quet-server", "--bin", "quet-server"]);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("running cargo build: {e}"))?;
+    if !status.success() || !bin.exists() {
+        return Err(format!("could not build quet-server at {}", bin.display()));
     }
     Ok(bin)
 }

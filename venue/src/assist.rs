@@ -191,6 +191,9 @@ pub struct MatchReport {
     pub fresh_until: UnixTime,
     /// The visitors to call.
     pub exposures: Vec<VisitorExposure>,
+    /// The serial of a newer authority descriptor the feed needed and the venue
+    /// file now pins ([`Venue::adopt_descriptor`]), if there was one.
+    pub descriptor_updated: Option<u64>,
 }
 
 /// The venue's assisted check-in log.
@@ -522,15 +525,20 @@ impl AssistLog {
     /// Follows the authority's feed at `server_url` ([`follow_feed`]) from what
     /// this log verified before, matches every live bulletin
     /// ([`AssistLog::match_notices`]) and remembers the new view, so a frozen,
-    /// rolled-back or forked feed is refused next time too.
+    /// rolled-back or forked feed is refused next time too. A newer descriptor the
+    /// feed was signed under is pinned in the venue file.
     pub fn match_server(
         &mut self,
-        venue: &Venue,
+        venue: &mut Venue,
         server_url: &str,
         now: UnixTime,
     ) -> Result<MatchReport> {
         let mut view = self.chain_view()?;
         let feed = follow_feed(server_url, venue.descriptor(), &mut view, now)?;
+        let descriptor_updated = match &feed.descriptor_update {
+            Some(bytes) if venue.adopt_descriptor(bytes)? => Some(venue.descriptor().serial),
+            _ => None,
+        };
         let withdrawn: BTreeSet<[u8; 16]> = feed
             .bulletins
             .iter()
@@ -548,6 +556,7 @@ impl AssistLog {
             bulletins: feed.bulletins.iter().map(|b| b.sequence).collect(),
             fresh_until: feed.head.expires_at,
             exposures,
+            descriptor_updated,
         })
     }
 
@@ -569,6 +578,9 @@ pub struct Feed {
     pub head: BulletinHead,
     /// Every live bulletin, verified, oldest first.
     pub bulletins: Vec<Bulletin>,
+    /// The signed bytes of a newer descriptor of the pinned authority, verified
+    /// as its update, when the head was signed under it.
+    pub descriptor_update: Option<Vec<u8>>,
 }
 
 /// Follows the authority's feed at `server_url` with the protocol's one set of
@@ -604,14 +616,18 @@ pub fn follow_feed(
         u64::try_from(HEAD_LEN).unwrap_or(u64::MAX),
     )?;
     let mut authority = authority.clone();
+    let mut descriptor_update = None;
     let (head, plan) = match view.check_head(&head_bytes, &authority, now) {
         Err(quet_protocol::Error::DescriptorOutdated { .. }) => {
             let bytes = crate::http::fetch_descriptor(&base)?;
             authority = authority
                 .verify_update(&bytes)
                 .map_err(|e| VenueError::BadDescriptor(e.to_string()))?;
-            view.check_head(&head_bytes, &authority, now)
-                .map_err(refused)?
+            let checked = view
+                .check_head(&head_bytes, &authority, now)
+                .map_err(refused)?;
+            descriptor_update = Some(bytes);
+            checked
         }
         r => r.map_err(refused)?,
     };
@@ -642,5 +658,9 @@ pub fn follow_feed(
         }
     }
     view.record_head(&head).map_err(refused)?;
-    Ok(Feed { head, bulletins })
+    Ok(Feed {
+        head,
+        bulletins,
+        descriptor_update,
+    })
 }

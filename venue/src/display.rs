@@ -31,16 +31,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use quet_protocol::authority::AuthorityDescriptor;
-use quet_protocol::certificate::VenueCertificate;
 use quet_protocol::chain::{ChainCheckpoint, ChainView, HeadState};
-use quet_protocol::code::{CodeIssuer, SCREEN_RESIGN_SECS, VenueInfo};
+use quet_protocol::code::{CodeIssuer, VenueInfo};
 use quet_protocol::head::HEAD_LEN;
-use quet_protocol::time::{Day, Epoch, UnixTime, UtcOffset};
-use quet_protocol::venue_keys::{DisplayKeys, VenueSigningSeed};
+use quet_protocol::time::{Day, Epoch, UnixTime};
 use serde::Serialize;
 
-use crate::display_file::DisplayFile;
+use crate::display_file::{DisplayFile, Event};
 use crate::error::{Result, VenueError};
+use crate::screen::{self, ScreenState};
 use crate::venue::{EventWindow, Venue};
 use crate::{pages, qr};
 
@@ -114,9 +113,7 @@ pub struct CurrentCode {
 impl CurrentCode {
     /// Seconds from `now` until the next re-sign.
     pub fn refresh_in(&self, now: UnixTime) -> u64 {
-        (self.timestamp.0 + SCREEN_RESIGN_SECS)
-            .saturating_sub(now.0)
-            .clamp(1, SCREEN_RESIGN_SECS)
+        screen::Slot::of(self.timestamp).refresh_in(now)
     }
 }
 
@@ -146,7 +143,14 @@ const VENUE_FILE_DISPLAY_DAYS: u32 = 2;
 /// way to renew its keys; it holds the master, the issuer never does).
 type Renew = Box<dyn Fn(Day) -> Result<DisplayFile> + Send + Sync>;
 
+/// Keeps a newer descriptor the display adopted (the venue-file display writes it
+/// into the venue file).
+type KeepDescriptor = Box<dyn Fn(&[u8]) -> Result<()> + Send + Sync>;
+
 struct Inner {
+    /// The authority's descriptor the codes are sealed under: the pinned one, or a
+    /// newer one verified as its update ([`Display::adopt_descriptor`]).
+    descriptor: AuthorityDescriptor,
     /// `None` until the venue-file display derives its first days' keys.
     issuer: Option<CodeIssuer>,
     first_day: Day,
@@ -156,35 +160,16 @@ struct Inner {
     head: Option<HeadState>,
 }
 
-/// The code issuer of a display file: from its day keys and signing seed only.
-fn issuer_of(df: &DisplayFile) -> Result<CodeIssuer> {
-    let keys = DisplayKeys {
-        signing: VenueSigningSeed::from_bytes(*df.signing_seed),
-        day_keys: df.day_keys.clone(),
-    };
-    let mut issuer = CodeIssuer::from_display_keys(keys, df.venue.clone(), &df.descriptor)?;
-    let offset = i16::try_from(df.utc_offset_minutes)
-        .map_err(|_| VenueError::InvalidInput("UTC offset".into()))?;
-    issuer.set_utc_offset(UtcOffset(offset))?;
-    let certificate = df
-        .certificate
-        .as_deref()
-        .map(VenueCertificate::from_bytes)
-        .transpose()?;
-    issuer.set_certificate(certificate);
-    Ok(issuer)
-}
-
 /// The display's state: the issuer and the code of the current slot.
 pub struct Display {
     info: VenueInfo,
     base_url: String,
     authority_name: String,
-    descriptor: AuthorityDescriptor,
-    event: Option<EventWindow>,
+    event: Option<Event>,
     utc_offset_minutes: i32,
     clock: Arc<dyn Clock>,
     renew: Option<Renew>,
+    keep_descriptor: Option<KeepDescriptor>,
     inner: Mutex<Inner>,
 }
 
@@ -204,14 +189,30 @@ impl Display {
         // The venue's details are checked now; the keys of the days shown are
         // derived at the first code (the clock is read only then).
         let df = venue.display_file(Day(1), 1)?;
-        let venue = venue.clone();
-        let renew: Renew = Box::new(move |day| venue.display_file(day, VENUE_FILE_DISPLAY_DAYS));
-        let d = Self::build(&df, clock, Some(renew))?;
+        let venue = Arc::new(Mutex::new(venue.clone()));
+        let renewing = Arc::clone(&venue);
+        let renew: Renew = Box::new(move |day| {
+            renewing
+                .lock()
+                .map_err(|_| VenueError::InvalidInput("venue state poisoned".into()))?
+                .display_file(day, VENUE_FILE_DISPLAY_DAYS)
+        });
+        let keep: KeepDescriptor = Box::new(move |bytes| {
+            venue
+                .lock()
+                .map_err(|_| VenueError::InvalidInput("venue state poisoned".into()))?
+                .adopt_descriptor(bytes)
+                .map(|_| ())
+        });
+        let mut d = Self::build(&df, clock, Some(renew))?;
+        d.keep_descriptor = Some(keep);
         d.lock()?.issuer = None;
         Ok(d)
     }
 
     /// A display that holds only a display file: codes for its days, nothing else.
+    /// A newer descriptor it adopts lives in memory for the run (the display file
+    /// is sealed and not rewritten; the next run follows the update again).
     pub fn from_display_file(df: &DisplayFile, clock: Arc<dyn Clock>) -> Result<Self> {
         Self::build(df, clock, None)
     }
@@ -221,16 +222,14 @@ impl Display {
             info: df.venue.clone(),
             base_url: df.descriptor.base_url.clone(),
             authority_name: df.descriptor.name.clone(),
-            descriptor: df.descriptor.clone(),
-            event: df.event.map(|e| EventWindow {
-                start: e.start,
-                end: e.end,
-            }),
+            event: df.event,
             utc_offset_minutes: df.utc_offset_minutes,
             clock,
             renew,
+            keep_descriptor: None,
             inner: Mutex::new(Inner {
-                issuer: Some(issuer_of(df)?),
+                descriptor: df.descriptor.clone(),
+                issuer: Some(screen::issuer_of(df)?),
                 first_day: df.first_day,
                 last_day: df.last_day,
                 current: None,
@@ -258,7 +257,7 @@ impl Display {
             last: None,
             head: inner.head,
         };
-        let (head, _) = view.check_head(bytes, &self.descriptor, now)?;
+        let (head, _) = view.check_head(bytes, &inner.descriptor, now)?;
         let checkpoint = if head.latest.sequence > 0 {
             ChainCheckpoint::new(head.latest.sequence, &head.latest.hash)
         } else {
@@ -275,14 +274,53 @@ impl Display {
         Ok(checkpoint)
     }
 
-    /// Fetches the head from `server_url` and [`Display::accept_head`]s it.
+    /// Fetches the head from `server_url` and [`Display::accept_head`]s it. A head
+    /// signed under a newer descriptor than the display's makes it fetch `GET
+    /// /v1/descriptor` and [`Display::adopt_descriptor`] it first (a descriptor
+    /// that is not a signed update is refused, and the display keeps its own).
     pub fn refresh_head(&self, server_url: &str) -> Result<Option<ChainCheckpoint>> {
         let base = crate::venue::validate_base_url(server_url)?;
         let bytes = crate::http::get_bytes(
             &format!("{base}/v1/bulletins/head"),
             u64::try_from(HEAD_LEN).unwrap_or(u64::MAX),
         )?;
-        self.accept_head(&bytes)
+        match self.accept_head(&bytes) {
+            Err(VenueError::Protocol(quet_protocol::Error::DescriptorOutdated { .. })) => {
+                self.adopt_descriptor(&crate::http::fetch_descriptor(&base)?)?;
+                self.accept_head(&bytes)
+            }
+            r => r,
+        }
+    }
+
+    /// Adopts a newer descriptor of the display's authority, verified as its update
+    /// ([`AuthorityDescriptor::verify_update`]): codes from the next slot on are
+    /// sealed to the capsule keys it announces, and a venue-file display writes it
+    /// into the venue file ([`Venue::adopt_descriptor`]). Returns whether it was
+    /// newer.
+    pub fn adopt_descriptor(&self, bytes: &[u8]) -> Result<bool> {
+        let mut inner = self.lock()?;
+        let newer = inner
+            .descriptor
+            .verify_update(bytes)
+            .map_err(|e| VenueError::BadDescriptor(e.to_string()))?;
+        if newer == inner.descriptor {
+            return Ok(false);
+        }
+        if let Some(keep) = &self.keep_descriptor {
+            keep(bytes)?;
+        }
+        if let Some(issuer) = inner.issuer.as_mut() {
+            issuer.set_authority(&newer)?;
+        }
+        inner.descriptor = newer;
+        inner.current = None;
+        Ok(true)
+    }
+
+    /// The serial of the descriptor the codes are sealed under now.
+    pub fn descriptor_serial(&self) -> Option<u64> {
+        self.lock().ok().map(|i| i.descriptor.serial)
     }
 
     /// The checkpoint codes carry now, if any.
@@ -303,22 +341,21 @@ impl Display {
     /// What to show at `now`: the code of `now`'s 30-second slot, re-signed only
     /// when the slot changes.
     pub fn showing_at(&self, now: UnixTime) -> Result<Showing> {
-        if let Some(ev) = self.event {
-            if now.0 < ev.start {
-                return Ok(Showing::EventNotStarted(ev));
-            }
-            if now.0 > ev.end {
-                return Ok(Showing::EventEnded(ev));
-            }
-        }
-        let slot = now.0 / SCREEN_RESIGN_SECS;
+        let window = |e: Event| EventWindow {
+            start: e.start,
+            end: e.end,
+        };
+        let (slot, timestamp) = match screen::screen_state(self.event, now) {
+            ScreenState::EventNotStarted(e) => return Ok(Showing::EventNotStarted(window(e))),
+            ScreenState::EventEnded(e) => return Ok(Showing::EventEnded(window(e))),
+            ScreenState::Code(s) => (s.index, s.timestamp),
+        };
         let mut inner = self.lock()?;
         if let Some(c) = &inner.current
             && c.slot == slot
         {
             return Ok(Showing::Code(c.clone()));
         }
-        let timestamp = UnixTime(slot * SCREEN_RESIGN_SECS);
         let day = timestamp.day()?;
         if inner.issuer.is_none() || day < inner.first_day || day > inner.last_day {
             let Some(renew) = &self.renew else {
@@ -328,7 +365,10 @@ impl Display {
                 });
             };
             let df = renew(day)?;
-            let mut issuer = issuer_of(&df)?;
+            let mut issuer = screen::issuer_of(&df)?;
+            if df.descriptor != inner.descriptor {
+                issuer.set_authority(&inner.descriptor)?;
+            }
             issuer.set_checkpoint(inner.checkpoint);
             inner.issuer = Some(issuer);
             inner.first_day = df.first_day;
@@ -345,8 +385,8 @@ impl Display {
             slot,
             timestamp,
             epoch: code.epoch()?,
-            qr_version: qr::version_number(&qr_code),
-            svg: qr::svg_of(url.as_bytes())?,
+            qr_version: qr_code.version(),
+            svg: qr::svg_of_matrix(&qr_code),
             url,
             bytes: code.as_bytes().to_vec(),
         };

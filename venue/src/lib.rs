@@ -48,8 +48,11 @@ pub mod pdf;
 pub mod printables;
 #[cfg(feature = "native")]
 pub mod qr;
+#[cfg(feature = "matrix")]
+pub mod qr_matrix;
 #[cfg(feature = "native")]
 pub mod registration;
+pub mod screen;
 #[cfg(feature = "native")]
 pub mod timefmt;
 #[cfg(feature = "native")]

@@ -647,8 +647,17 @@ fn display_passphrase(file: Option<&Path>) -> Result<String> {
 fn follow_head(d: Arc<Display>, server: String) {
     std::thread::spawn(move || {
         loop {
+            let serial = d.descriptor_serial();
             let wait = match d.refresh_head(&server) {
-                Ok(_) => 600,
+                Ok(_) => {
+                    if let Some(new) = d.descriptor_serial().filter(|n| Some(*n) != serial) {
+                        eprintln!(
+                            "Đã theo mô tả mới của cơ quan y tế (số {new}) / now following the \
+                             authority's newer descriptor (serial {new})"
+                        );
+                    }
+                    600
+                }
                 Err(e) => {
                     eprintln!(
                         "bulletin head: {e} (mã không có điểm kiểm tra mới / codes keep the last checkpoint; retrying)"
@@ -756,7 +765,7 @@ fn terminal(d: &Display) -> Result<()> {
     }
 }
 
-fn assist_cmd(v: Venue, a: AssistCmd) -> Result<()> {
+fn assist_cmd(mut v: Venue, a: AssistCmd) -> Result<()> {
     let n = now();
     let o = v.utc_offset_minutes();
     let mut log = assist::AssistLog::open(&v)?;
@@ -804,7 +813,13 @@ fn assist_cmd(v: Venue, a: AssistCmd) -> Result<()> {
         }
         AssistCmd::Match { server } => {
             let server = server.unwrap_or_else(|| v.server_url().to_owned());
-            let report = log.match_server(&v, &server, n)?;
+            let report = log.match_server(&mut v, &server, n)?;
+            if let Some(serial) = report.descriptor_updated {
+                println!(
+                    "Tệp địa điểm đã cập nhật mô tả mới của cơ quan y tế (số {serial}) / the venue \
+                     file now pins the authority's newer descriptor (serial {serial})."
+                );
+            }
             let fresh = timefmt::format_local(report.fresh_until, o);
             println!(
                 "Đã kiểm tra {} bản tin (nguồn đã ký, cập nhật đến {fresh}) / checked {} \

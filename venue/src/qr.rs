@@ -5,68 +5,60 @@
 //! text optimally, so an upper-case URL with a base32 payload is encoded almost
 //! entirely in the alphanumeric mode (5.5 bits per character).
 
-use data_encoding::BASE64URL_NOPAD;
-use qrcode::render::{svg, unicode};
-use qrcode::{EcLevel, QrCode, Version};
+use std::fmt::Write as _;
 
-use crate::error::{Result, VenueError};
+use data_encoding::BASE64URL_NOPAD;
+use qrcode::Color;
+use qrcode::render::{Renderer, unicode};
+
+use crate::error::Result;
+pub use crate::qr_matrix::QrMatrix;
 
 /// Largest QR version a rotating code may need (easily scanned from a screen).
 pub const MAX_SCREEN_QR_VERSION: i16 = 20;
 
-/// A QR code for `data` at level M.
-pub fn make(data: &[u8]) -> Result<QrCode> {
-    QrCode::with_error_correction_level(data, EcLevel::M)
-        .map_err(|e| VenueError::InvalidInput(format!("QR: {e}")))
-}
+/// Modules of quiet zone around every code drawn (the standard's minimum).
+pub const QUIET_ZONE: usize = 4;
 
-/// The version (1..=40) of a normal QR code.
-pub fn version_number(code: &QrCode) -> i16 {
-    match code.version() {
-        Version::Normal(v) | Version::Micro(v) => v,
-    }
+/// A QR code for `data` at level M.
+pub fn make(data: &[u8]) -> Result<QrMatrix> {
+    QrMatrix::encode(data)
 }
 
 /// The QR version at level M of `data`.
 pub fn version_of(data: &[u8]) -> Result<i16> {
-    make(data).map(|c| version_number(&c))
+    make(data).map(|c| c.version())
 }
 
 /// A check-in code text as an SVG QR code (with the 4-module quiet zone),
 /// scalable: it fills its container.
 pub fn svg_of(data: &[u8]) -> Result<String> {
-    let code = make(data)?;
-    let svg = code
-        .render::<svg::Color<'_>>()
-        .min_dimensions(400, 400)
-        .dark_color(svg::Color("#000000"))
-        .light_color(svg::Color("#ffffff"))
-        .quiet_zone(true)
-        .build();
-    Ok(make_responsive(&svg))
+    Ok(svg_of_matrix(&make(data)?))
 }
 
-/// Makes the SVG scale to its container (width/height → 100%, keeping a viewBox).
-fn make_responsive(svg: &str) -> String {
-    // The qrcode crate writes `width="W" height="H"` with no viewBox.
-    let find = |attr: &str| -> Option<String> {
-        let start = svg.find(attr)? + attr.len();
-        let end = svg.get(start..)?.find('"')? + start;
-        svg.get(start..end).map(str::to_owned)
-    };
-    match (find("width=\""), find("height=\"")) {
-        (Some(w), Some(h)) => svg
-            .replacen(
-                &format!("width=\"{w}\" height=\"{h}\""),
-                &format!(
-                    "viewBox=\"0 0 {w} {h}\" width=\"100%\" height=\"100%\" \
-                     preserveAspectRatio=\"xMidYMid meet\" shape-rendering=\"crispEdges\""
-                ),
-                1,
-            )
-            .replacen("<?xml version=\"1.0\" standalone=\"yes\"?>", "", 1),
-        _ => svg.to_owned(),
+/// The SVG of a matrix: one unit per module, a white square with the quiet zone,
+/// and one black path of the dark runs, row by row (a screen or printer draws it
+/// with crisp edges at any size).
+pub fn svg_of_matrix(code: &QrMatrix) -> String {
+    let side = code.width() + 2 * QUIET_ZONE;
+    let mut path = String::with_capacity(code.width() * code.width());
+    for y in 0..code.width() {
+        for (x, len) in code.dark_runs(y) {
+            let _ = write!(
+                path,
+                "M{} {}h{len}v1h-{len}z",
+                x + QUIET_ZONE,
+                y + QUIET_ZONE
+            );
+        }
     }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" \
+         viewBox=\"0 0 {side} {side}\" width=\"100%\" height=\"100%\" \
+         preserveAspectRatio=\"xMidYMid meet\" shape-rendering=\"crispEdges\">\
+         <rect width=\"{side}\" height=\"{side}\" fill=\"#ffffff\"/>\
+         <path fill=\"#000000\" d=\"{path}\"/></svg>"
+    )
 }
 
 /// The code drawn with half-block characters for a terminal (light modules as
@@ -74,8 +66,12 @@ fn make_responsive(svg: &str) -> String {
 /// a light quiet zone).
 pub fn terminal_of(data: &[u8]) -> Result<String> {
     let code = make(data)?;
-    Ok(code
-        .render::<unicode::Dense1x2>()
+    let colors: Vec<Color> = code
+        .modules()
+        .iter()
+        .map(|d| if *d { Color::Dark } else { Color::Light })
+        .collect();
+    Ok(Renderer::<unicode::Dense1x2>::new(&colors, code.width(), 4)
         .dark_color(unicode::Dense1x2::Light)
         .light_color(unicode::Dense1x2::Dark)
         .quiet_zone(true)

@@ -708,18 +708,50 @@ impl Venue {
     /// Stores `reg` in the venue file (atomic replace; everything else, the key
     /// included, is kept byte for byte as parsed).
     pub fn save_registration(&mut self, reg: Registration) -> Result<()> {
+        self.rewrite_file(|file| file.registration = Some(reg.clone()))?;
+        self.registration = Some(reg);
+        Ok(())
+    }
+
+    /// Adopts a newer signed descriptor of the pinned authority (from `GET
+    /// /v1/descriptor`, when a signed head or the feed says the pinned one is
+    /// outdated): it must pass [`AuthorityDescriptor::verify_update`] (same
+    /// authority, higher serial, signed by the pinned root key or through its
+    /// cross-signature). The venue file is rewritten in one step with the new
+    /// descriptor and fingerprint, so the next display, poster or assist run seals
+    /// to the capsule keys it announces. Returns whether anything changed (the
+    /// same descriptor again is `false`).
+    pub fn adopt_descriptor(&mut self, bytes: &[u8]) -> Result<bool> {
+        let newer = self
+            .descriptor
+            .verify_update(bytes)
+            .map_err(|e| VenueError::BadDescriptor(e.to_string()))?;
+        if newer == self.descriptor {
+            return Ok(false);
+        }
+        let fingerprint = newer.fingerprint();
+        let encoded = BASE64.encode(bytes);
+        self.rewrite_file(|file| {
+            file.authority.descriptor = encoded.clone();
+            file.authority.fingerprint = fingerprint.clone();
+        })?;
+        self.descriptor = newer;
+        Ok(true)
+    }
+
+    /// Reads the venue file, changes its plaintext parts and replaces it in one
+    /// step (a crash leaves the old file or the new one, never half of either).
+    fn rewrite_file(&self, change: impl FnOnce(&mut VenueFile)) -> Result<()> {
         let bytes = Zeroizing::new(fsutil::read_limited(&self.path, MAX_VENUE_FILE)?);
         let mut file: VenueFile = serde_json::from_slice(&bytes)
             .map_err(|e| VenueError::CorruptVenueFile(format!("{}: {e}", self.path.display())))?;
-        file.registration = Some(reg.clone());
+        change(&mut file);
         let mut s = Zeroizing::new(
             serde_json::to_string_pretty(&file)
                 .map_err(|e| VenueError::InvalidInput(e.to_string()))?,
         );
         s.push('\n');
-        fsutil::replace(&self.path, s.as_bytes())?;
-        self.registration = Some(reg);
-        Ok(())
+        fsutil::replace(&self.path, s.as_bytes())
     }
 
     /// What printouts say beyond the codes: the registration line, if certified.

@@ -3,7 +3,8 @@
 //! `/v1/bulletins/{n}`, and an `index.json` that may lie), with bulletins and
 //! heads built by the protocol crate: visitors inside the exposure window are
 //! listed with the HA's message, visitors outside it are not; withdrawn notices
-//! are dropped; tampered, frozen, rolled-back, forked or hidden feeds are refused.
+//! are dropped; tampered, frozen, rolled-back, forked or hidden feeds are refused;
+//! a rotated descriptor is pinned in the venue file only when the root key signed it.
 
 mod common;
 
@@ -15,6 +16,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use common::*;
+use quet_protocol::authority::{AuthorityDescriptor, AuthorityKeys};
 use quet_protocol::bulletin::{Bulletin, BulletinDraft};
 use quet_protocol::category::Category;
 use quet_protocol::head::{BulletinHead, ChainPoint, HeadDraft};
@@ -31,6 +33,8 @@ struct Mirror {
     head: Vec<u8>,
     /// `index.json` as the mirror chooses to write it (never trusted).
     index: serde_json::Value,
+    /// `GET /v1/descriptor`.
+    descriptor: Vec<u8>,
 }
 
 type Served = Arc<Mutex<Mirror>>;
@@ -45,6 +49,10 @@ fn not_found() -> axum::response::Response {
 
 async fn index(State(s): State<Served>) -> impl IntoResponse {
     axum::Json(s.lock().unwrap().index.clone())
+}
+
+async fn descriptor(State(s): State<Served>) -> axum::response::Response {
+    s.lock().unwrap().descriptor.clone().into_response()
 }
 
 async fn head(State(s): State<Served>) -> axum::response::Response {
@@ -64,6 +72,7 @@ async fn fake_server(served: Served) -> String {
         .route("/v1/bulletins/index.json", get(index))
         .route("/v1/bulletins/head", get(head))
         .route("/v1/bulletins/{n}", get(bulletin))
+        .route("/v1/descriptor", get(descriptor))
         .with_state(served);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -74,6 +83,16 @@ async fn fake_server(served: Served) -> String {
 /// The HA's signed head over `bulletins` (oldest first; empty: none yet), issued
 /// at `issued` for six hours.
 fn sign_head(w: &World, bulletins: &[&Bulletin], issued: UnixTime) -> Vec<u8> {
+    sign_head_as(&w.ha, &w.descriptor, bulletins, issued)
+}
+
+/// A head signed by `ha` under `descriptor` (an honest or a forging authority).
+fn sign_head_as(
+    ha: &AuthorityKeys,
+    descriptor: &AuthorityDescriptor,
+    bulletins: &[&Bulletin],
+    issued: UnixTime,
+) -> Vec<u8> {
     let point = |b: &Bulletin| ChainPoint {
         sequence: b.sequence,
         hash: b.hash(),
@@ -90,14 +109,14 @@ fn sign_head(w: &World, bulletins: &[&Bulletin], issued: UnixTime) -> Vec<u8> {
     };
     BulletinHead::sign(
         &HeadDraft {
-            descriptor_serial: w.descriptor.serial,
+            descriptor_serial: descriptor.serial,
             latest,
             oldest,
             issued_at: issued,
             expires_at: UnixTime(issued.0 + 6 * 3600),
         },
-        &w.ha,
-        &w.descriptor,
+        ha,
+        descriptor,
     )
     .unwrap()
     .as_bytes()
@@ -130,11 +149,15 @@ async fn run_match(
     base: &str,
     now: UnixTime,
 ) -> Result<MatchReport, VenueError> {
-    let v = Venue::open(path, None).unwrap();
+    let mut v = Venue::open(path, None).unwrap();
     let base = base.to_owned();
-    tokio::task::spawn_blocking(move || AssistLog::open(&v).unwrap().match_server(&v, &base, now))
-        .await
-        .unwrap()
+    tokio::task::spawn_blocking(move || {
+        AssistLog::open(&v)
+            .unwrap()
+            .match_server(&mut v, &base, now)
+    })
+    .await
+    .unwrap()
 }
 
 /// The notice the HA publishes (from the venue's day keys, as from its capsule)
@@ -531,4 +554,64 @@ fn contacts_are_encrypted_at_rest_departures_clipped_and_old_entries_dropped() {
     // 15 days later everything is gone.
     assert_eq!(log.prune(UnixTime(now.0 + 15 * 86_400)), 2);
     assert!(log.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_descriptor_is_pinned_in_the_venue_file_only_when_the_root_key_signed_it() {
+    let mut w = World::new();
+    let v = w.venue("market.json", Category::Market);
+    let pinned = w.descriptor.serial;
+    let now = at(21, 0);
+    let served: Served = Arc::default();
+    let base = fake_server(served.clone()).await;
+
+    // A lying mirror: a "newer" descriptor of the same authority under the
+    // mirror's own root key. With a head the mirror signed, the head is refused;
+    // with the authority's genuine head of a newer serial, the descriptor is.
+    let forger = AuthorityKeys::generate(&mut w.rng);
+    let mut forged = forger.descriptor(w.descriptor.id, &w.descriptor.name, &w.descriptor.base_url);
+    forged.serial = pinned + 1;
+    let before = std::fs::read(v.path()).unwrap();
+    let genuine_newer = {
+        let mut d = w.descriptor.clone();
+        d.serial = pinned + 1;
+        d
+    };
+    for (head, refused_as_descriptor) in [
+        (sign_head_as(&forger, &forged, &[], at(20, 30)), false),
+        (sign_head_as(&w.ha, &genuine_newer, &[], at(20, 30)), true),
+    ] {
+        {
+            let mut m = served.lock().unwrap();
+            m.descriptor = forger.sign_descriptor(&forged).unwrap();
+            m.head = head;
+        }
+        let err = run_match(v.path(), &base, now).await.unwrap_err();
+        if refused_as_descriptor {
+            assert!(matches!(err, VenueError::BadDescriptor(_)), "{err}");
+        } else {
+            assert!(matches!(err, VenueError::FeedRefused { .. }), "{err}");
+        }
+        assert_eq!(
+            std::fs::read(v.path()).unwrap(),
+            before,
+            "venue file changed"
+        );
+    }
+
+    // The authority rotates its descriptor (new capsule keys), signed by its root.
+    let mut rotated = w.descriptor.clone();
+    rotated.serial = pinned + 1;
+    w.descriptor_bytes = w.ha.sign_descriptor(&rotated).unwrap();
+    w.descriptor = rotated;
+    serve(&w, &served, &[], at(20, 30));
+    served.lock().unwrap().descriptor = w.descriptor_bytes.clone();
+    let report = run_match(v.path(), &base, now).await.unwrap();
+    assert_eq!(report.descriptor_updated, Some(pinned + 1));
+    let reopened = Venue::open(v.path(), None).unwrap();
+    assert_eq!(reopened.descriptor().serial, pinned + 1);
+    assert_eq!(reopened.descriptor_bytes().unwrap(), w.descriptor_bytes);
+    // The next run finds the head at the pinned serial: nothing to adopt.
+    let again = run_match(v.path(), &base, now).await.unwrap();
+    assert_eq!(again.descriptor_updated, None);
 }

@@ -308,3 +308,60 @@ fn longest_code_with_certificate_and_checkpoint_fits_version_20_at_level_m() {
     );
     assert!(shown.qr_version <= quet_venue::qr::MAX_SCREEN_QR_VERSION);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_display_follows_a_signed_descriptor_rotation_into_the_venue_file() {
+    use axum::routing::get;
+    use quet_protocol::authority::AuthorityKeys;
+    use quet_venue::{Venue, VenueError};
+
+    let mut w = World::new();
+    let v = w.venue("v.json", Category::Office);
+    let pinned = w.descriptor.serial;
+    let clock = Arc::new(ManualClock::new(at(10, 0)));
+    let d = Arc::new(Display::new(&v, clock.clone()).unwrap());
+    verify(&code_of(d.showing().unwrap()).bytes, at(10, 0), &w);
+
+    // A "newer" descriptor under another root key is refused; nothing changes.
+    let forger = AuthorityKeys::generate(&mut w.rng);
+    let mut forged = forger.descriptor(w.descriptor.id, &w.descriptor.name, &w.descriptor.base_url);
+    forged.serial = pinned + 1;
+    let before = std::fs::read(v.path()).unwrap();
+    let err = d
+        .adopt_descriptor(&forger.sign_descriptor(&forged).unwrap())
+        .unwrap_err();
+    assert!(matches!(err, VenueError::BadDescriptor(_)), "{err}");
+    assert_eq!(std::fs::read(v.path()).unwrap(), before);
+    assert_eq!(d.descriptor_serial(), Some(pinned));
+
+    // The authority rotates its descriptor; the head is signed under the new one.
+    let mut rotated = w.descriptor.clone();
+    rotated.serial = pinned + 1;
+    let rotated_bytes = w.ha.sign_descriptor(&rotated).unwrap();
+    w.descriptor = rotated;
+    let head = head_bytes(&w, 3, [7; 32], at(9, 30));
+    let served = rotated_bytes.clone();
+    let app = axum::Router::new()
+        .route("/v1/bulletins/head", get(move || async move { head }))
+        .route("/v1/descriptor", get(move || async move { served }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let following = Arc::clone(&d);
+    let checkpoint = tokio::task::spawn_blocking(move || following.refresh_head(&base))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        checkpoint.is_some(),
+        "the head under the new descriptor is accepted"
+    );
+    assert_eq!(d.descriptor_serial(), Some(pinned + 1));
+    let reopened = Venue::open(v.path(), None).unwrap();
+    assert_eq!(reopened.descriptor().serial, pinned + 1);
+    assert_eq!(reopened.descriptor_bytes().unwrap(), rotated_bytes);
+    // Codes go on, from the next day's renewed keys too, under the new descriptor.
+    verify(&code_of(d.showing().unwrap()).bytes, at(10, 0), &w);
+    clock.set(at(34, 0));
+    verify(&code_of(d.showing().unwrap()).bytes, at(34, 0), &w);
+}

@@ -3,19 +3,20 @@
 //! passphrase-protected) and shows the rotating code offline.
 //!
 //! Every rule is someone else's: the file is opened by the venue crate's parser
-//! (`quet_venue::display_file`, the same code as the native tool), and codes are
-//! made by the protocol's [`CodeIssuer::from_display_keys`], which holds only the
-//! day keys of the file's days and the venue's signing seed (never the master),
-//! so it cannot make a code for any other day. This module only keeps the issuer,
-//! re-signs once per 30-second slot, and hands the page the QR's modules to draw.
+//! (`quet_venue::display_file`, the same code as the native tool); the issuer
+//! (`quet_venue::screen::issuer_of`: the protocol's `CodeIssuer::from_display_keys`,
+//! which holds only the day keys of the file's days and the venue's signing seed,
+//! never the master, so it cannot make a code for any other day), the event window
+//! and the 30-second slot (`quet_venue::screen::screen_state`) and the QR matrix
+//! (`quet_venue::qr_matrix`) are the native display's. This module only keeps the
+//! issuer and the current slot's code, and hands the page the QR's modules.
 
-use qrcode::{Color, EcLevel, QrCode};
 use quet_protocol::authority::AuthorityDescriptor;
-use quet_protocol::certificate::VenueCertificate;
-use quet_protocol::code::{CodeIssuer, SCREEN_RESIGN_SECS};
+use quet_protocol::code::CodeIssuer;
 use quet_protocol::time::{Day, UnixTime};
-use quet_protocol::venue_keys::{DisplayKeys, VenueSigningSeed};
 use quet_venue::display_file::{DisplayFile, Event};
+use quet_venue::qr_matrix::QrMatrix;
+use quet_venue::screen::{ScreenState, screen_state};
 use serde_json::{Value, json};
 
 /// Why the screen cannot show a code (for the page: a stable kind and both
@@ -89,27 +90,14 @@ impl VenueScreen {
                 format!("Display file: {en}"),
             )
         })?;
-        let keys = DisplayKeys {
-            signing: VenueSigningSeed::from_bytes(*file.signing_seed),
-            day_keys: file.day_keys.clone(),
-        };
-        let refused = |e: quet_protocol::Error| {
+        let registered = file.certificate.is_some();
+        let issuer = quet_venue::screen::issuer_of(&file).map_err(|e| {
             ScreenError::new(
                 "bad_display_file",
                 format!("Tệp hiển thị không dùng được: {e}"),
                 format!("The display file cannot be used: {e}"),
             )
-        };
-        let mut issuer = CodeIssuer::from_display_keys(keys, file.venue.clone(), &file.descriptor)
-            .map_err(refused)?;
-        let certificate = file
-            .certificate
-            .as_deref()
-            .map(VenueCertificate::from_bytes)
-            .transpose()
-            .map_err(refused)?;
-        let registered = certificate.is_some();
-        issuer.set_certificate(certificate);
+        })?;
         Ok(VenueScreen {
             issuer,
             descriptor: file.descriptor.clone(),
@@ -147,18 +135,18 @@ impl VenueScreen {
     /// outside its window. Re-signed once per 30-second slot. A time the file does
     /// not cover is an error (export a new file).
     pub fn showing(&mut self, now: UnixTime) -> Result<Value, ScreenError> {
-        if let Some(ev) = self.event {
-            if now.0 < ev.start {
+        let slot = match screen_state(self.event, now) {
+            ScreenState::EventNotStarted(ev) => {
                 return Ok(json!({"state": "event_not_started", "start": ev.start, "end": ev.end}));
             }
-            if now.0 > ev.end {
+            ScreenState::EventEnded(ev) => {
                 return Ok(json!({"state": "event_ended", "start": ev.start, "end": ev.end}));
             }
-        }
-        let slot = now.0 / SCREEN_RESIGN_SECS;
-        let refresh_in = (slot + 1) * SCREEN_RESIGN_SECS - now.0;
+            ScreenState::Code(slot) => slot,
+        };
+        let refresh_in = slot.refresh_in(now);
         if let Some((s, shown)) = &self.current
-            && *s == slot
+            && *s == slot.index
         {
             let mut shown = shown.clone();
             if let Some(o) = shown.as_object_mut() {
@@ -168,7 +156,7 @@ impl VenueScreen {
         }
         let code = self
             .issuer
-            .screen_code(&mut *self.rng, UnixTime(slot * SCREEN_RESIGN_SECS))
+            .screen_code(&mut *self.rng, slot.timestamp)
             .map_err(|e| {
                 ScreenError::new(
                     "file_does_not_cover_now",
@@ -177,12 +165,12 @@ impl VenueScreen {
                 )
             })?;
         let url = code.to_url(&self.descriptor.base_url);
-        let qr = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
+        let qr = QrMatrix::encode(url.as_bytes())
             .map_err(|e| ScreenError::new("qr", format!("Mã QR: {e}"), format!("QR code: {e}")))?;
         let modules: String = qr
-            .to_colors()
+            .modules()
             .iter()
-            .map(|c| if *c == Color::Dark { '1' } else { '0' })
+            .map(|dark| if *dark { '1' } else { '0' })
             .collect();
         let shown = json!({
             "state": "code",
@@ -191,7 +179,7 @@ impl VenueScreen {
             "modules": modules,
             "refresh_in": refresh_in,
         });
-        self.current = Some((slot, shown.clone()));
+        self.current = Some((slot.index, shown.clone()));
         Ok(shown)
     }
 }
@@ -203,6 +191,7 @@ mod tests {
     use quet_protocol::category::Category;
     use quet_protocol::code::{CheckInCode, VenueInfo};
     use quet_protocol::testing::test_rng;
+    use quet_protocol::time::UtcOffset;
     use quet_protocol::venue_keys::VenueMasterKey;
     use zeroize::Zeroizing;
 
@@ -211,6 +200,11 @@ mod tests {
     /// A display file for two days from today, as `quet-venue display-export`
     /// writes it, and the descriptor.
     fn file(event: Option<Event>) -> (String, AuthorityDescriptor) {
+        file_at(event, 420)
+    }
+
+    /// [`file`] for a venue whose local time is `utc_offset_minutes` from UTC.
+    fn file_at(event: Option<Event>, utc_offset_minutes: i32) -> (String, AuthorityDescriptor) {
         let mut rng = test_rng(3);
         let ha = AuthorityKeys::generate(&mut rng);
         let d = ha.descriptor(
@@ -229,7 +223,7 @@ mod tests {
                 max_stay_minutes: 60,
             },
             event,
-            utc_offset_minutes: 420,
+            utc_offset_minutes,
             descriptor_bytes: bytes,
             descriptor: d.clone(),
             signing_seed: Zeroizing::new(master.signing_key().to_bytes()),
@@ -273,6 +267,19 @@ mod tests {
         // Three days later the file holds no keys: a clear error, no code.
         let e = s.showing(UnixTime(NOW + 3 * 86_400)).unwrap_err();
         assert_eq!(e.kind, "file_does_not_cover_now");
+    }
+
+    #[test]
+    fn codes_carry_the_venues_utc_offset_as_the_native_display_s_do() {
+        // The issuer is the venue crate's (`screen::issuer_of`), so a venue whose
+        // local time is not the authority's gets its own offset in every code.
+        let (text, d) = file_at(None, 480);
+        assert_ne!(d.utc_offset, UtcOffset(480));
+        let mut s = VenueScreen::open(&text, "mật khẩu quầy", Box::new(test_rng(1))).unwrap();
+        let shown = s.showing(UnixTime(NOW)).unwrap();
+        let bytes = CheckInCode::bytes_from_text(shown["url"].as_str().unwrap()).unwrap();
+        let code = CheckInCode::parse_signed(&bytes).unwrap();
+        assert_eq!(code.utc_offset, UtcOffset(480));
     }
 
     #[test]

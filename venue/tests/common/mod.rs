@@ -150,22 +150,15 @@ pub fn pdftoppm(pdf: &Path, dpi: u32, dir: &Path) -> Option<Vec<PathBuf>> {
 }
 
 /// Rasterises `data` as a QR code (level M, 4-module quiet zone, `scale` px per
-/// module) to a PNG file, through the same qrcode crate the tool uses.
+/// module) to a PNG file, with the matrix the tool draws.
 pub fn qr_png(data: &[u8], scale: u32, path: &Path) {
     let code = quet_venue::qr::make(data).unwrap();
     let w = u32::try_from(code.width()).unwrap();
-    let colors = code.to_colors();
     let size = (w + 8) * scale;
     let img = image::GrayImage::from_fn(size, size, |x, y| {
         let (mx, my) = (x / scale, y / scale);
-        if mx < 4 || my < 4 || mx >= w + 4 || my >= w + 4 {
-            return image::Luma([255]);
-        }
-        let i = ((my - 4) * w + (mx - 4)) as usize;
-        match colors[i] {
-            qrcode::Color::Dark => image::Luma([0]),
-            qrcode::Color::Light => image::Luma([255]),
-        }
+        let dark = mx >= 4 && my >= 4 && code.is_dark((mx - 4) as usize, (my - 4) as usize);
+        image::Luma([if dark { 0 } else { 255 }])
     });
     img.save(path).unwrap();
 }
