@@ -12,7 +12,7 @@
 set -eu
 cd "$(dirname "$0")"
 SECS="${SMOKE_SECS:-20}"
-TARGETS="${TARGETS:-code token envelope bulletin descriptor sheet head certificate daykeys notice client_snapshot client_keyslot display_file}"
+TARGETS="${TARGETS:-code token envelope bulletin descriptor sheet head certificate daykeys notice client_snapshot client_keyslot display_file decode_luma}"
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     CARGO="cargo +nightly"
 else

@@ -36,22 +36,26 @@ profile=(--config 'profile.release.lto=true' --config 'profile.release.codegen-u
 for crate in curve25519-dalek x25519-dalek ed25519-dalek chacha20 poly1305 chacha20poly1305 sha2 quet-protocol; do
   profile+=(--config "profile.release.package.$crate.opt-level=3")
 done
-wasm="$target/wasm32-unknown-unknown/release/quet_web.wasm"
+wasm="$target/wasm32-unknown-unknown/release"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/assets" "$stage/site"
-bindgen() {
+bindgen() { # OUT-NAME CARGO-WASM-NAME
   wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-    --out-dir "$stage/assets" --out-name "$1" "$wasm"
+    --out-dir "$stage/assets" --out-name "$1" "$wasm/$2.wasm"
 }
 cd "$root"
-# Two wasm files from one crate: the phone app without the venue display's code
-# (quet_web), and the display page (quet_display, feature "display", no phone UI
-# needs it), so a phone never downloads the display-file parser or QR encoder.
+# Three wasm files: the phone app without the venue display's code or a QR
+# decoder (quet_web); the display page (quet_display, feature "display", no phone
+# UI needs it), so a phone never downloads the display-file parser or QR encoder;
+# and the in-app scanner (quet_scanner, crate web/scanner: rxing), which the page
+# loads only when its camera opens, so opening a venue's link never downloads it.
 cargo build -q -p quet-web --lib --target wasm32-unknown-unknown --release --no-default-features "${profile[@]}"
-bindgen quet_web
+bindgen quet_web quet_web
 cargo build -q -p quet-web --lib --target wasm32-unknown-unknown --release --features display "${profile[@]}"
-bindgen quet_display
+bindgen quet_display quet_web
+cargo build -q -p quet-scanner --lib --target wasm32-unknown-unknown --release "${profile[@]}"
+bindgen quet_scanner quet_scanner
 cp -R "$root/web/app/assets/." "$stage/assets/"
 
 # The version: a digest of every asset's name and bytes, in a fixed order.

@@ -60,7 +60,7 @@ pub mod vault;
 pub mod http;
 #[cfg(feature = "native")]
 pub mod native;
-#[cfg(any(feature = "qr", feature = "qr-compact"))]
+#[cfg(feature = "qr")]
 pub mod qr;
 #[cfg(feature = "native")]
 pub mod sqlite;

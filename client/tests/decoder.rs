@@ -244,3 +244,112 @@ fn check_in_image_reads_jpeg_and_png() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
 }
+
+/// What `decode_luma` may answer for a frame: a code's text, "no code" or a size
+/// error; never a panic and never the caught-panic error.
+fn assert_typed_outcome(w: usize, h: usize, pixels: &[u8]) -> Result<String, String> {
+    match quet_client::qr::decode_luma(w, h, pixels) {
+        Ok(text) => Ok(text),
+        Err(quet_client::ClientError::Image(msg)) => {
+            assert_ne!(
+                msg,
+                quet_client::qr::DECODER_FAILED,
+                "the decoder panicked on a {w}×{h} frame"
+            );
+            Err(msg)
+        }
+        Err(e) => panic!("unexpected error kind: {e:?}"),
+    }
+}
+
+/// The real code's modules, drawn at `scale` px per module with a 4-module quiet
+/// zone (made once: proptest cases share it).
+fn drawn_code(scale: usize) -> (usize, Vec<u8>) {
+    static MODULES: std::sync::OnceLock<(usize, Vec<bool>)> = std::sync::OnceLock::new();
+    let (n, dark) = MODULES.get_or_init(|| {
+        let code = qrcode::QrCode::new(real_code().url.as_bytes()).unwrap();
+        let dark = code
+            .to_colors()
+            .into_iter()
+            .map(|c| c == qrcode::Color::Dark)
+            .collect();
+        (code.width(), dark)
+    });
+    let side = (n + 8) * scale;
+    let mut px = vec![235u8; side * side];
+    for y in 0..side {
+        for x in 0..side {
+            let (mx, my) = ((x / scale).wrapping_sub(4), (y / scale).wrapping_sub(4));
+            if mx < *n && my < *n && dark[my * n + mx] {
+                px[y * side + x] = 25;
+            }
+        }
+    }
+    (side, px)
+}
+
+mod random_frames {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Noise, flat, striped and blocky frames of any small size: a typed
+        /// outcome, and a buffer that does not match its size is refused.
+        #[test]
+        fn any_frame_gives_a_typed_outcome(
+            w in 1usize..200,
+            h in 1usize..200,
+            kind in 0u8..4,
+            seed in any::<u64>(),
+            period in 1usize..24,
+        ) {
+            let mut s = seed | 1;
+            let mut next = || { s ^= s << 13; s ^= s >> 7; s ^= s << 17; (s >> 56) as u8 };
+            let px: Vec<u8> = (0..w * h)
+                .map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    match kind {
+                        0 => next(),
+                        1 => if (x / period) % 2 == 0 { 0 } else { 255 },
+                        2 => if ((x / period) + (y / period)) % 2 == 0 { 10 } else { 245 },
+                        _ => if next() < 128 { 0 } else { 255 },
+                    }
+                })
+                .collect();
+            let _ = assert_typed_outcome(w, h, &px);
+            prop_assert!(quet_client::qr::decode_luma(w + 1, h, &px).is_err());
+            prop_assert!(quet_client::qr::decode_luma(w, h, &px[..px.len() - 1]).is_err());
+        }
+
+        /// The real code (QR version 19) with squares painted over or inverted, at
+        /// 2–3 px per module: a typed outcome, and any text read is the code's own.
+        #[test]
+        fn a_damaged_real_code_reads_right_or_not_at_all(
+            scale in 2usize..4,
+            damage in proptest::collection::vec((any::<bool>(), 0.0f64..1.0, 0.0f64..1.0, 1usize..40, any::<u8>()), 0..12),
+        ) {
+            let (side, mut px) = drawn_code(scale);
+            for (invert, fx, fy, n, level) in damage {
+                let (x0, y0) = ((fx * side as f64) as usize, (fy * side as f64) as usize);
+                for y in y0..(y0 + n).min(side) {
+                    for x in x0..(x0 + n).min(side) {
+                        px[y * side + x] = if invert { 255 - px[y * side + x] } else { level };
+                    }
+                }
+            }
+            if let Ok(text) = assert_typed_outcome(side, side, &px) {
+                prop_assert_eq!(text, real_code().url);
+            }
+        }
+    }
+
+    #[test]
+    fn the_undamaged_drawn_code_reads() {
+        for scale in 2..4 {
+            let (side, px) = drawn_code(scale);
+            assert_eq!(assert_typed_outcome(side, side, &px), Ok(real_code().url));
+        }
+    }
+}

@@ -288,6 +288,21 @@ fn main() {
         .expect("base32");
     put("daykeys", "daykeys-payload", &raw[..raw.len() - 3]);
     client_seeds(&d, &mut issuer);
+    decoder_seeds();
+}
+
+/// Seeds for the camera-frame decoder (`decode_luma`): the real code untouched at
+/// each scale (it decodes, so the fuzzer starts past the detector), the code with a
+/// glare spot and with a flipped square, and a small raw frame of stripes.
+fn decoder_seeds() {
+    for scale in 0..3u8 {
+        put("decode_luma", &format!("code-scale-{scale}"), &[1, scale, 4, 20, 230]);
+    }
+    put("decode_luma", "code-glare", &[1, 1, 4, 20, 230, 0, 120, 120, 10, 250]);
+    put("decode_luma", "code-flipped", &[1, 1, 2, 10, 240, 3, 60, 200, 4, 0]);
+    let mut stripes = vec![0, 63, 0, 63, 0];
+    stripes.extend((0..64u8).map(|i| if i % 8 < 4 { 0 } else { 255 }));
+    put("decode_luma", "raw-stripes", &stripes);
 }
 
 /// Seeds for the client's parsers: a store snapshot holding a pinned authority, a

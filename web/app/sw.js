@@ -1,7 +1,10 @@
 // Quét service worker. The app shell and every versioned asset are cached at
 // install and served from the cache first, so opening the app or a venue's link
-// (/C#…) and scanning make no request once the app is installed. Nothing else is
-// intercepted: API requests go to the network as they are.
+// (/C#…) make no request once the app is installed. The in-app scanner's decoder
+// (quet_scanner, ~250 KB gzip) is not pre-cached, to keep the first load small:
+// it is fetched when the camera first opens and cached then, so later scans make
+// no request either, offline too. Nothing else is intercepted: API requests go
+// to the network as they are.
 import { Core } from "__ASSETS__/core.js";
 
 const VERSION = "__VERSION__";
@@ -10,13 +13,16 @@ const ASSETS = "__ASSET_LIST__";
 const SHELL = "/index.html";
 const SHELL_PATHS = new Set(["/", "/C", "/c", "/index.html"]);
 const DISPLAY = "/display"; // the venue display page, offline too
+// Versioned assets fetched only when needed, and cached on that first fetch.
+const ON_DEMAND = /\/(quet_scanner[^/]*|scanner-worker\.js)$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     // The venue display's wasm is not the phone's business: the display page
-    // caches its own files when it first opens (display.js).
-    const phone = ASSETS.filter((a) => !a.includes("/quet_display"));
+    // caches its own files when it first opens (display.js). The scanner's files
+    // are cached when the camera first opens (below).
+    const phone = ASSETS.filter((a) => !a.includes("/quet_display") && !ON_DEMAND.test(a));
     await cache.addAll([SHELL, DISPLAY, "/manifest.webmanifest", ...phone]);
     await self.skipWaiting();
   })());
@@ -42,7 +48,10 @@ self.addEventListener("fetch", (event) => {
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
     const hit = await cache.match(key);
-    return hit || fetch(event.request);
+    if (hit) return hit;
+    const response = await fetch(event.request);
+    if (response.ok && ON_DEMAND.test(key)) await cache.put(key, response.clone());
+    return response;
   })());
 });
 

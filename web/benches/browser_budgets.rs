@@ -4,6 +4,8 @@
 //! - first load of the app (opening a venue's link) over loopback: bytes on the
 //!   wire, counted by a TCP proxy, and the wasm's transferred (gzip) size;
 //! - repeat loads: bytes on the wire when the app is opened again;
+//! - the in-app scanner's first opening: its decoder (worker, glue, wasm) fetched
+//!   once, bytes on the wire and the wasm's transferred (gzip) size; then 0 bytes;
 //! - check-in in the browser (code text → verified, sealed, committed to IndexedDB);
 //! - outbreak day (100,000+ published keys vs 200 check-ins over 14 days) matched by
 //!   the same app core natively (one thread) and in Chromium's wasm, same inputs,
@@ -253,6 +255,43 @@ fn main() {
     let after = w.traffic.bytes();
     let repeat_link = (after.0 - before.0, after.1 - before.1);
 
+    // The in-app camera's first opening loads the scanner (the decoder in its worker);
+    // a second opening loads nothing.
+    const LOAD_SCANNER: &str = r#"(async () => {
+      const src = document.querySelector('script[type=module]').src.replace(/app\.js$/, 'scanner.js');
+      const { FrameDecoder } = await import(src);
+      const d = new FrameDecoder();
+      const t0 = performance.now();
+      await d.ready();
+      const ms = performance.now() - t0;
+      d.close();
+      return ms;
+    })()"#;
+    b.drain_events();
+    let before = w.traffic.bytes();
+    let scanner_ms = b.js(&p, LOAD_SCANNER).as_f64().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let scanner_first = w.traffic.bytes().1 - before.1;
+    let mut urls = BTreeMap::new();
+    let mut scanner_wasm = 0.0;
+    for e in &b.drain_events() {
+        let id = e["params"]["requestId"].as_str().unwrap_or("").to_string();
+        if e["method"] == "Network.requestWillBeSent" {
+            let url = e["params"]["request"]["url"].as_str().unwrap_or("");
+            urls.insert(id, url.to_string());
+        } else if e["method"] == "Network.loadingFinished"
+            && urls
+                .get(&id)
+                .is_some_and(|u| u.ends_with("quet_scanner_bg.wasm"))
+        {
+            scanner_wasm = e["params"]["encodedDataLength"].as_f64().unwrap_or(0.0);
+        }
+    }
+    let before = w.traffic.bytes();
+    b.js(&p, LOAD_SCANNER);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let scanner_again = w.traffic.bytes().1 - before.1;
+
     // Check-in in the browser: the code's text to a committed IndexedDB write.
     let url = display_code(&venue);
     let times = b.js(
@@ -310,6 +349,15 @@ fn main() {
     println!(
         "repeat: opening another venue link: {} bytes up, {} bytes down",
         repeat_link.0, repeat_link.1
+    );
+    println!(
+        "scanner, first camera opening: {:.0} KB on the wire, its wasm {} gzip (loaded and compiled in {scanner_ms:.0} ms); second opening: {scanner_again} bytes",
+        scanner_first as f64 / 1024.0,
+        if scanner_wasm > 0.0 {
+            format!("{:.0} KB", scanner_wasm / 1024.0)
+        } else {
+            "(not in the page's request log)".into()
+        }
     );
     println!(
         "check-in in the browser (text → verified, sealed, committed): median {:.1} ms, p90 {:.1} ms, max {:.1} ms over {} (budget ≤ 50 ms)",

@@ -8,7 +8,6 @@
 //! - [`display`]: the venue's screen from a display file ([`VenueDisplay`]);
 //! - [`mirror`]: the core's store mirrored row by row into IndexedDB;
 //! - [`phone`]: the app's operations, JSON out (tested natively);
-//! - [`scan`]: camera frames (RGBA) handed to the core's QR decoder;
 //! - [`PhoneApp`]: the JavaScript interface.
 //!
 //! Build the app with `web/build.sh` (cargo for wasm32 + the pinned wasm-bindgen
@@ -26,7 +25,6 @@
 pub mod display;
 pub mod mirror;
 pub mod phone;
-pub mod scan;
 
 use js_sys::{Array, Uint8Array};
 use quet_client::text::LocalZone;
@@ -281,13 +279,6 @@ impl PhoneApp {
     /// Abandons the pending operation (its request could not be made).
     pub fn abandon(&mut self) {
         self.phone.abandon();
-    }
-
-    /// Decodes the first QR code in a camera frame (RGBA, `width × height`);
-    /// `undefined` when there is none.
-    #[wasm_bindgen(js_name = decodeFrame)]
-    pub fn decode_frame(width: u32, height: u32, rgba: &[u8]) -> Option<String> {
-        scan::decode_rgba(width as usize, height as usize, rgba)
     }
 }
 

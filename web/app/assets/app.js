@@ -155,12 +155,12 @@ async function scan() {
   const status = h("p", { role: "status", id: "scan-status" }, t("scanHint"));
   screen("scan", h("h2", {}, t("scan")), h("div", { class: "scanbox" }, video), status,
     h("button", { onclick: () => home() }, t("cancel")));
-  scanner = new Scanner(Core.decodeFrame);
+  scanner = new Scanner();
   try {
     await scanner.start(video, (text) => checkIn(text, false));
     status.replaceChildren(t("scanning"));
   } catch (e) {
-    status.replaceChildren(h("div", { class: "card bad", role: "alert" }, t("cameraDenied")));
+    status.replaceChildren(h("div", { class: "card bad", role: "alert" }, t(e.kind === "scanner_unavailable" ? "scannerUnavailable" : "cameraDenied")));
   }
 }
 

@@ -202,7 +202,6 @@ export class Core {
   static inspectDescriptor(bytes) {
     try { return JSON.parse(PhoneApp.inspectDescriptor(bytes)); } catch (e) { throw QuetError.from(e); }
   }
-  static decodeFrame(w, h, rgba) { return PhoneApp.decodeFrame(w, h, rgba); }
 }
 
 /** Fetches an authority's signed descriptor (the core verifies it when pinning). */

@@ -13,6 +13,8 @@ export const T = {
   cancel: ["Hủy", "Cancel"],
   cameraDenied: ["Không mở được camera. Hãy cho phép dùng camera, hoặc mở đường link trong mã QR bằng camera của điện thoại.",
     "The camera could not be opened. Allow camera access, or open the QR code's link with the phone's camera."],
+  scannerUnavailable: ["Chưa tải được máy quét: lần đầu dùng cần có mạng. Hoặc mở đường link trong mã QR bằng camera của điện thoại.",
+    "The scanner could not be loaded: its first use needs a connection. Or open the QR code's link with the phone's camera."],
   notCheckedIn: ["Bạn chưa check-in ở đâu.", "You are not checked in anywhere."],
   checkedInAt: ["Đã check-in tại", "Checked in at"],
   youAreAt: ["Bạn đang ở", "You are at"],
