@@ -25,6 +25,10 @@ pub struct IssuedCode {
     pub report_since: u64,
 }
 
+/// Days of check-ins a code asks for unless staff choose otherwise (also the
+/// window a chaff preview's answer names, so it has a real answer's shape).
+pub const DEFAULT_REPORT_DAYS: u64 = 14;
+
 /// Issues a code valid `valid_hours` asking for `report_days` days of check-ins.
 pub fn issue_code(
     tx: &Transaction<'_>,

@@ -64,7 +64,7 @@ pub async fn do_issue(
     req: IssueRequest,
 ) -> Result<reports::IssuedCode, ApiError> {
     let hours = req.valid_hours.unwrap_or(s.config.auth_code_hours);
-    let days = req.report_days.unwrap_or(14);
+    let days = req.report_days.unwrap_or(reports::DEFAULT_REPORT_DAYS);
     if hours == 0 || hours > 24 * 14 || days == 0 || days > 21 {
         return Err(ApiError::bad_request(
             "valid_hours must be 1..=336 and report_days 1..=21",

@@ -249,11 +249,6 @@ pub struct PreviewRequest {
     pub chaff: bool,
 }
 
-/// The report window a chaff preview names: the defaults a fresh code gets
-/// (`report_days` 14, the server's code lifetime), so its answer has the shape
-/// and size of a real one.
-const CHAFF_REPORT_DAYS: u64 = 14;
-
 fn rate_limited(s: &AppState, RetryAfter(secs): RetryAfter) -> ApiError {
     inc(&s.metrics.rate_limited);
     ApiError::rate_limited(secs)
@@ -298,9 +293,11 @@ pub async fn preview(
             )?)
         })
         .await?;
+    // A chaff answer names the window a fresh code with the defaults gets, so it
+    // has the shape and size of a real one.
     let window = if chaff {
         Some((
-            checked_at.saturating_sub(CHAFF_REPORT_DAYS * 86_400),
+            checked_at.saturating_sub(reports::DEFAULT_REPORT_DAYS * 86_400),
             checked_at.saturating_add(s.config.auth_code_hours.saturating_mul(3600)),
         ))
     } else {
