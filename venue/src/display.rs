@@ -365,10 +365,9 @@ impl Display {
                 });
             };
             let df = renew(day)?;
+            // The venue's descriptor is the display's: an adopted one was written
+            // into the venue (`keep_descriptor`) before the display took it.
             let mut issuer = screen::issuer_of(&df)?;
-            if df.descriptor != inner.descriptor {
-                issuer.set_authority(&inner.descriptor)?;
-            }
             issuer.set_checkpoint(inner.checkpoint);
             inner.issuer = Some(issuer);
             inner.first_day = df.first_day;

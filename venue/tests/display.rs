@@ -335,8 +335,13 @@ async fn the_display_follows_a_signed_descriptor_rotation_into_the_venue_file() 
     assert_eq!(d.descriptor_serial(), Some(pinned));
 
     // The authority rotates its descriptor; the head is signed under the new one.
+    // Its capsule keys get new ids, so a code says which descriptor sealed it.
     let mut rotated = w.descriptor.clone();
     rotated.serial = pinned + 1;
+    for k in &mut rotated.capsule_keys {
+        k.key_id = k.key_id.wrapping_add(100);
+    }
+    let rotated_ids: Vec<u8> = rotated.capsule_keys.iter().map(|k| k.key_id).collect();
     let rotated_bytes = w.ha.sign_descriptor(&rotated).unwrap();
     w.descriptor = rotated;
     let head = head_bytes(&w, 3, [7; 32], at(9, 30));
@@ -360,8 +365,11 @@ async fn the_display_follows_a_signed_descriptor_rotation_into_the_venue_file() 
     let reopened = Venue::open(v.path(), None).unwrap();
     assert_eq!(reopened.descriptor().serial, pinned + 1);
     assert_eq!(reopened.descriptor_bytes().unwrap(), rotated_bytes);
-    // Codes go on, from the next day's renewed keys too, under the new descriptor.
-    verify(&code_of(d.showing().unwrap()).bytes, at(10, 0), &w);
+    // Codes go on, from the next day's renewed keys too, sealed to the new
+    // descriptor's capsule keys.
+    let now_code = verify(&code_of(d.showing().unwrap()).bytes, at(10, 0), &w);
+    assert!(rotated_ids.contains(&now_code.capsule.key_id));
     clock.set(at(34, 0));
-    verify(&code_of(d.showing().unwrap()).bytes, at(34, 0), &w);
+    let next_day = verify(&code_of(d.showing().unwrap()).bytes, at(34, 0), &w);
+    assert!(rotated_ids.contains(&next_day.capsule.key_id));
 }
