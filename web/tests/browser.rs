@@ -402,18 +402,6 @@ fn camera_scan_checks_in_offline_and_makes_no_request() {
     assert!(down - before.1 < 4096, "the decoder was fetched again");
 }
 
-/// Types into an input the way a user does (value + input event).
-fn type_into(b: &mut Browser, p: &Page, selector: &str, text: &str) {
-    b.wait_js(p, &format!("document.querySelector({selector:?})"), 10);
-    b.js(
-        p,
-        &format!(
-            "(() => {{ const e = document.querySelector({selector:?}); e.value = {text:?}; \
-             e.dispatchEvent(new Event('input', {{bubbles: true}})); return true; }})()"
-        ),
-    );
-}
-
 fn sync_now(b: &mut Browser, p: &Page) {
     b.click(p, "nav [data-tab=alerts]");
     b.wait_js(p, "document.body.dataset.screen === 'alerts'", 10);
@@ -470,7 +458,7 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
             }
         })
         .collect();
-    type_into(&mut b, &pb, "#auth-code", &typo);
+    b.type_into(&pb, "#auth-code", &typo);
     b.click(&pb, "#preview-button");
     b.wait_js(
         &pb,
@@ -485,7 +473,7 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
         "auth_code_typo"
     );
     // The real code: preview exactly what will be sent, consent, send, receipt.
-    type_into(&mut b, &pb, "#auth-code", &code);
+    b.type_into(&pb, "#auth-code", &code);
     b.click(&pb, "#preview-button");
     b.wait_js(&pb, "document.querySelector('#preview')", 30);
     let preview = b
@@ -516,7 +504,7 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
     assert!(receipt.as_str().unwrap().contains("Biên nhận"), "{receipt}");
     shot(&mut b, &pb, "08-report-receipt.png", "#receipt");
     // The same code again: spent, and the server's answer is shown clearly.
-    type_into(&mut b, &pb, "#auth-code", &code);
+    b.type_into(&pb, "#auth-code", &code);
     b.click(&pb, "#preview-button");
     b.wait_js(
         &pb,
@@ -573,8 +561,8 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
     a.wait_js(&pa, "document.querySelector('#set-pin')", 10);
     a.click(&pa, "#set-pin");
     a.wait_js(&pa, "document.body.dataset.screen === 'pin'", 10);
-    type_into(&mut a, &pa, "#new-pin", "4829");
-    type_into(&mut a, &pa, "#new-pin-again", "4829");
+    a.type_into(&pa, "#new-pin", "4829");
+    a.type_into(&pa, "#new-pin-again", "4829");
     a.click(&pa, "#save-pin");
     a.wait_js(&pa, "document.querySelector('#pin-saved')", 30);
     a.goto(&pa, &format!("{}/", w.base));
@@ -601,7 +589,7 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
     a.screenshot(&pa, &screenshot_dir().join("16-alerts-locked.png"));
     a.click(&pa, "#unlock-alerts");
     a.wait_js(&pa, "document.querySelector('#unlock-pin')", 10);
-    type_into(&mut a, &pa, "#unlock-pin", "1111");
+    a.type_into(&pa, "#unlock-pin", "1111");
     a.click(&pa, "#unlock");
     a.wait_js(
         &pa,
@@ -616,7 +604,7 @@ fn full_story_report_approve_alert_and_withdraw_against_the_real_server() {
         "wrong_passphrase"
     );
     a.screenshot(&pa, &screenshot_dir().join("17-unlock-wrong-pin.png"));
-    type_into(&mut a, &pa, "#unlock-pin", "4829");
+    a.type_into(&pa, "#unlock-pin", "4829");
     a.click(&pa, "#unlock");
     a.wait_js(
         &pa,
@@ -759,8 +747,8 @@ fn every_screen_at_phone_size_is_labelled_readable_and_has_no_serious_axe_findin
     b.click(&p, "#change-pin");
     check(&mut b, "pin");
     b.screenshot(&p, &screenshot_dir().join("18-set-pin.png"));
-    type_into(&mut b, &p, "#new-pin", "2468");
-    type_into(&mut b, &p, "#new-pin-again", "2468");
+    b.type_into(&p, "#new-pin", "2468");
+    b.type_into(&p, "#new-pin-again", "2468");
     b.click(&p, "#save-pin");
     b.wait_js(&p, "document.querySelector('#pin-saved')", 30);
     b.goto(&p, &format!("{}/", w.base));
@@ -769,7 +757,7 @@ fn every_screen_at_phone_size_is_labelled_readable_and_has_no_serious_axe_findin
     check(&mut b, "diary");
     b.wait_js(&p, "document.querySelector('#unlock-pin')", 10);
     b.screenshot(&p, &screenshot_dir().join("19-lock-screen.png"));
-    type_into(&mut b, &p, "#unlock-pin", "2468");
+    b.type_into(&p, "#unlock-pin", "2468");
     b.click(&p, "#unlock");
     b.wait_js(&p, "document.querySelector('#diary-list')", 30);
     b.click(&p, "nav [data-tab=more]");
@@ -993,7 +981,7 @@ fn venue_display_page_shows_scannable_codes_from_a_display_file_offline() {
              document.querySelector('#display-file').files = dt.files; return true; }})()"
         ),
     );
-    type_into(&mut b, &p, "#display-passphrase", "sai mật khẩu");
+    b.type_into(&p, "#display-passphrase", "sai mật khẩu");
     b.click(&p, "#display-open");
     b.wait_js(
         &p,
@@ -1007,7 +995,7 @@ fn venue_display_page_shows_scannable_codes_from_a_display_file_offline() {
         ),
         "wrong_passphrase"
     );
-    type_into(&mut b, &p, "#display-passphrase", "quầy số 1");
+    b.type_into(&p, "#display-passphrase", "quầy số 1");
     b.click(&p, "#display-open");
     b.wait_js(
         &p,
@@ -1061,7 +1049,7 @@ fn venue_display_page_shows_scannable_codes_from_a_display_file_offline() {
         true,
         "the imported file was not kept"
     );
-    type_into(&mut b, &p, "#display-passphrase", "quầy số 1");
+    b.type_into(&p, "#display-passphrase", "quầy số 1");
     b.click(&p, "#display-open");
     b.wait_js(&p, "document.querySelector('#qr')", 30);
     let stored = b.js(&p, "localStorage.getItem('quet.display-file')");
@@ -1106,8 +1094,8 @@ fn a_passkey_with_prf_unlocks_the_diary_in_chromiums_virtual_authenticator() {
     open_link(&mut b, &p, &format!("{site}/C#{fragment}"));
     b.click(&p, "#set-pin");
     b.wait_js(&p, "document.body.dataset.screen === 'pin'", 10);
-    type_into(&mut b, &p, "#new-pin", "9753");
-    type_into(&mut b, &p, "#new-pin-again", "9753");
+    b.type_into(&p, "#new-pin", "9753");
+    b.type_into(&p, "#new-pin-again", "9753");
     b.click(&p, "#save-pin");
     b.wait_js(&p, "document.querySelector('#pin-saved')", 30);
     b.click(&p, "nav [data-tab=more]");

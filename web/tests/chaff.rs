@@ -101,7 +101,7 @@ fn report_traffic(b: &mut Browser, p: &Page, base: &str) -> Vec<Seen> {
                             Some(&p.session),
                         )
                         .map(|r| r["postData"].as_str().unwrap_or("").len())
-                        .unwrap_or(0),
+                        .expect("Network.getRequestPostData: the body a page sent"),
                 };
                 let header_len = req["headers"]
                     .as_object()
@@ -159,18 +159,6 @@ fn pending_reviews(w: &World) -> usize {
     list.as_array().unwrap().len()
 }
 
-/// Types into an input the way a user does (value + input event).
-fn type_into(b: &mut Browser, p: &Page, selector: &str, text: &str) {
-    b.wait_js(p, &format!("document.querySelector({selector:?})"), 10);
-    b.js(
-        p,
-        &format!(
-            "(() => {{ const e = document.querySelector({selector:?}); e.value = {text:?}; \
-             e.dispatchEvent(new Event('input', {{bubbles: true}})); return true; }})()"
-        ),
-    );
-}
-
 #[test]
 fn a_chaff_pair_looks_like_a_real_report_on_the_wire_and_stores_nothing() {
     if !cdp::available() {
@@ -221,7 +209,7 @@ fn a_chaff_pair_looks_like_a_real_report_on_the_wire_and_stores_nothing() {
     b.click(&p, "nav [data-tab=more]");
     b.click(&p, "#go-report");
     b.wait_js(&p, "document.body.dataset.screen === 'report'", 10);
-    type_into(&mut b, &p, "#auth-code", &code);
+    b.type_into(&p, "#auth-code", &code);
     b.click(&p, "#preview-button");
     b.wait_js(&p, "document.querySelector('#preview')", 30);
     b.click(&p, "#consent");
@@ -250,6 +238,8 @@ fn a_chaff_pair_looks_like_a_real_report_on_the_wire_and_stores_nothing() {
     assert_eq!(real[0].status, 200);
     assert_eq!(real[1].status, 202);
     assert!(real[1].body_len > 100 * 800, "{real:?}");
+    assert_eq!(real[0].body_len, quet_client::chaff::PREVIEW_BODY_LEN);
+    assert_eq!(real[1].body_len, quet_client::chaff::UPLOAD_BODY_LEN);
     // What an observer of the connection could measure is the same.
     assert_eq!(chaff, real);
 }

@@ -6,6 +6,7 @@ import { Core, QuetError, fetchDescriptor, now } from "./core.js";
 import { T, t, tx, bi, setLang, lang, time } from "./i18n.js";
 import { Scanner } from "./scanner.js";
 import { Network } from "./network.js";
+import { h } from "./dom.js";
 
 const main = document.getElementById("main");
 const tabs = document.getElementById("tabs");
@@ -13,22 +14,6 @@ let core;
 let net;
 let scanner;
 let firstPin = null; // the authority pinned by this visit's first check-in
-
-/** Builds an element: h("button", {class: "primary", onclick}, child…). */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else if (k === "class") el.className = v;
-    else el.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) {
-    if (c === undefined || c === null || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
 
 function screen(name, ...children) {
   if (scanner && name !== "scan") { scanner.stop(); scanner = null; }

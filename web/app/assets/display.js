@@ -5,27 +5,13 @@
 // the protocol's code issuer); this file only draws.
 import init, { VenueDisplay } from "./quet_display.js";
 import { t, bi, time } from "./i18n.js";
+import { h } from "./dom.js";
 
 const FILE_KEY = "quet.display-file"; // the display file as exported: encrypted
 const main = document.getElementById("main");
 let display = null;
 let timer = null;
 let wakeLock = null;
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else if (k === "class") el.className = v;
-    else el.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) {
-    if (c === undefined || c === null || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
 
 function screen(name, ...children) {
   document.body.dataset.screen = name;

@@ -277,6 +277,18 @@ impl Browser {
         }
     }
 
+    /// Types into an input the way a user does (value + input event).
+    pub fn type_into(&mut self, page: &Page, selector: &str, text: &str) {
+        self.wait_js(page, &format!("document.querySelector({selector:?})"), 10);
+        self.js(
+            page,
+            &format!(
+                "(() => {{ const e = document.querySelector({selector:?}); e.value = {text:?}; \
+                 e.dispatchEvent(new Event('input', {{bubbles: true}})); return true; }})()"
+            ),
+        );
+    }
+
     /// Clicks the element matching a CSS selector (as a user's tap would).
     pub fn click(&mut self, page: &Page, selector: &str) {
         self.wait_js(page, &format!("document.querySelector({selector:?})"), 20);
